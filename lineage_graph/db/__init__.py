@@ -1,0 +1,1 @@
+"""Neo4j access: connection, migrations and the data-access modules (all Cypher lives here)."""

@@ -1,0 +1,77 @@
+"""Open a Neo4j driver for the configured server (managed or ``NEO4J_URI``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+from lineage_graph.errors import Neo4jUnavailableError
+from lineage_graph.settings import Settings
+
+T = TypeVar("T")
+
+
+def resolve_password(settings: Settings) -> str:
+    if settings.neo4j_password is not None:
+        return settings.neo4j_password
+    if settings.managed:
+        from lineage_graph.neo4j_server import ManagedNeo4j
+
+        return ManagedNeo4j(settings).password()
+    raise Neo4jUnavailableError("NEO4J_URI is set but NEO4J_PASSWORD is not")
+
+
+class Database:
+    """A driver plus the database name; the one handle data-access modules receive."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.neo4j_database
+        self.driver = neo4j.GraphDatabase.driver(
+            settings.bolt_uri,
+            auth=(settings.neo4j_user, resolve_password(settings)),
+            max_connection_pool_size=50,
+            connection_acquisition_timeout=30,
+        )
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        return self._run(lambda s: s.execute_read(work))
+
+    def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work`` in one write transaction, retried by the driver on transient errors."""
+        return self._run(lambda s: s.execute_write(work))
+
+    def _run(self, fn: Callable[[neo4j.Session], T]) -> T:
+        try:
+            with self.driver.session(database=self.name) as session:
+                return fn(session)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise Neo4jUnavailableError(f"Neo4j at {self.settings.bolt_uri} is unreachable") from exc
+        except AuthError as exc:
+            raise Neo4jUnavailableError(
+                f"Neo4j at {self.settings.bolt_uri} refused the credentials"
+            ) from exc
+
+    def ping(self) -> bool:
+        try:
+            self.driver.verify_connectivity()
+        except Exception:
+            return False
+        return True
+
+
+def single_value(tx: neo4j.ManagedTransaction, query: str, **params: Any) -> Any:
+    record = tx.run(query, params).single()
+    return None if record is None else record[0]

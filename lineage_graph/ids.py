@@ -1,0 +1,35 @@
+"""Stable node ids (the ``nodeId`` property). Clients treat them as opaque strings.
+
+Dataset and job ids are Marquez's (``dataset:NS:NAME``, ``job:NS:NAME``) so tools built for
+Marquez's lineage API can pass them unchanged; runs are ``run:UUID``. Dataset versions and
+fields derive their id from their parts with a hash, so no separator can make two collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def dataset_id(namespace: str, name: str) -> str:
+    return f"dataset:{namespace}:{name}"
+
+
+def job_id(namespace: str, name: str) -> str:
+    return f"job:{namespace}:{name}"
+
+
+def run_node_id(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def dataset_version_id(namespace: str, name: str, version: str) -> str:
+    return f"datasetVersion:{_digest(namespace, name, version)}"
+
+
+def field_id(dataset_node_id: str, field_name: str) -> str:
+    return f"field:{_digest(dataset_node_id, field_name)}"

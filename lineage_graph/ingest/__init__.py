@@ -1,0 +1,1 @@
+"""OpenLineage ingestion: write plans and the ingest service."""

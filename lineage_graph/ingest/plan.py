@@ -1,0 +1,297 @@
+"""Turn parsed events into a :class:`WritePlan`: the rows the batched Cypher writes consume.
+
+Every merge rule is a *maximum by a sort key* or a *set union*, so the result does not depend on
+arrival order (see docs/ingestion.md):
+
+- run state: terminal beats START/RUNNING; otherwise the later ``eventTime`` wins; ties are
+  broken by a fixed rank so that shuffled input gives the same graph;
+- facets: per (owner, place, name), the one with the later ``eventTime`` wins (ties: payload hash);
+- inputs, outputs, edges: unioned;
+- dataset versions: created by each run that writes a dataset (named by its ``version`` facet,
+  else by the run id), ``createdAt`` = the latest writing event's time.
+
+Events of one batch are folded here first, then merged with what Neo4j holds by the same rules,
+so the Cypher sees at most one row per key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lineage_graph.ids import dataset_id, dataset_version_id, field_id, job_id, run_node_id
+from lineage_graph.openlineage.facets import (
+    ColumnLineageDatasetFacet,
+    DatasetVersionDatasetFacet,
+    ParentRunFacet,
+    ParsedFacet,
+    SchemaDatasetFacet,
+    SchemaField,
+)
+from lineage_graph.openlineage.models import DatasetEvent, EventType, JobEvent, RunEvent
+from lineage_graph.openlineage.parse import ParsedDataset, ParsedEvent, canonical_json
+
+# Among events with the same eventTime and terminality, the higher rank wins (arbitrary but fixed).
+_STATE_RANK = {
+    EventType.START: 1, EventType.RUNNING: 2,
+    EventType.ABORT: 3, EventType.FAIL: 4, EventType.COMPLETE: 5,
+}
+
+
+def time_key(t: datetime) -> str:
+    """A string that sorts like the instant (UTC, fixed width)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class WritePlan:
+    """Rows for each batched write statement; each list holds at most one row per key."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    namespaces: set[str] = field(default_factory=set)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parents: set[tuple[str, str]] = field(default_factory=set)  # (child runId, parent runId)
+    job_reads: set[tuple[str, str]] = field(default_factory=set)  # (job id, dataset id)
+    job_writes: set[tuple[str, str]] = field(default_factory=set)
+    run_reads: dict[tuple[str, str], str | None] = field(default_factory=dict)  # -> pinned version
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_writes: set[tuple[str, str, str]] = field(default_factory=set)  # (runId, ds id, version id)
+    facets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, parsed: ParsedEvent) -> None:
+        event = parsed.event
+        self.events.append(
+            {
+                "sha256": parsed.sha256,
+                "raw": parsed.text,
+                "kind": parsed.kind,
+                "eventType": (
+                    str(event.eventType)
+                    if isinstance(event, RunEvent) and event.eventType is not None else None
+                ),
+                "eventTime": event.eventTime,
+                "runId": str(event.run.runId) if isinstance(event, RunEvent) else None,
+                "warnings": [f"{w['facet']}: {w['problem']}" for w in parsed.warnings()],
+            }
+        )
+        if isinstance(event, DatasetEvent):
+            for ds in parsed.datasets:
+                self._dataset(ds, event.eventTime)
+            return
+        assert isinstance(event, RunEvent | JobEvent)
+        jid = self._job(event.job.namespace, event.job.name)
+        self._facets(jid, "", parsed.job_facets, event.eventTime)
+        run_id = str(event.run.runId) if isinstance(event, RunEvent) else None
+        if run_id is not None:
+            assert isinstance(event, RunEvent)
+            self._run(run_id, jid, event)
+            self._facets(run_node_id(run_id), "", parsed.run_facets, event.eventTime)
+            for facet in parsed.run_facets:
+                if isinstance(facet.model, ParentRunFacet):
+                    self._parent(run_id, facet.model)
+        for ds in parsed.inputs:
+            did = self._dataset(ds, event.eventTime)
+            self.job_reads.add((jid, did))
+            if run_id is not None:
+                self._facets(run_node_id(run_id), f"input:{did}", ds.io_facets, event.eventTime)
+                pinned = _named_version(ds)
+                key = (run_id, did)
+                current = self.run_reads.get(key)
+                if key not in self.run_reads or (
+                    pinned is not None and (current is None or pinned > current)
+                ):
+                    self.run_reads[key] = pinned
+                if pinned is not None:
+                    self._version(ds, pinned, None, None)
+        for ds in parsed.outputs:
+            did = self._dataset(ds, event.eventTime)
+            self.job_writes.add((jid, did))
+            if run_id is not None:
+                self._facets(run_node_id(run_id), f"output:{did}", ds.io_facets, event.eventTime)
+                version = _named_version(ds) or run_id
+                vid = self._version(ds, version, run_id, event.eventTime)
+                self.run_writes.add((run_id, did, vid))
+
+    # -- row builders ------------------------------------------------------------------------
+
+    def _job(self, namespace: str, name: str) -> str:
+        jid = job_id(namespace, name)
+        self.namespaces.add(namespace)
+        self.jobs.setdefault(jid, {"nodeId": jid, "namespace": namespace, "name": name})
+        return jid
+
+    def _dataset(self, ds: ParsedDataset, at: datetime) -> str:
+        did = self._dataset_ref(ds.namespace, ds.name)
+        self._facets(did, "", ds.facets, at)
+        for facet in ds.facets:
+            if facet.malformed:
+                continue
+            if isinstance(facet.model, SchemaDatasetFacet):
+                self._schema_fields(did, facet.model.fields, _facet_sort_key(facet, at))
+            elif isinstance(facet.model, ColumnLineageDatasetFacet):
+                self._column_lineage(ds.namespace, ds.name, facet.model)
+        return did
+
+    def _dataset_ref(self, namespace: str, name: str) -> str:
+        did = dataset_id(namespace, name)
+        self.namespaces.add(namespace)
+        self.datasets.setdefault(did, {"nodeId": did, "namespace": namespace, "name": name})
+        return did
+
+    def _run(self, run_id: str, jid: str, event: RunEvent) -> None:
+        t = event.eventTime
+        row = self.runs.get(run_id)
+        if row is None:
+            row = {
+                "runId": run_id, "nodeId": run_node_id(run_id), "jobId": jid,
+                "stateKey": None, "state": None, "stateTime": None,
+                "firstEventTime": t, "lastEventTime": t, "startEventTime": None,
+            }
+            self.runs[run_id] = row
+        row["firstEventTime"] = min(row["firstEventTime"], t)
+        row["lastEventTime"] = max(row["lastEventTime"], t)
+        etype = event.eventType
+        if etype is None or etype is EventType.OTHER:
+            return
+        if etype is EventType.START and (row["startEventTime"] is None or t < row["startEventTime"]):
+            row["startEventTime"] = t
+        key = f"{int(etype.is_terminal)}|{time_key(t)}|{_STATE_RANK[etype]}"
+        if row["stateKey"] is None or key > row["stateKey"]:
+            row.update(stateKey=key, state=str(etype), stateTime=t, terminal=etype.is_terminal)
+
+    def _parent(self, run_id: str, parent: ParentRunFacet) -> None:
+        parent_run = parent.run.runId
+        parent_job = self._job(parent.job.namespace, parent.job.name)
+        self.parents.add((run_id, parent_run))
+        if parent_run not in self.runs:
+            # A placeholder: the parent run is known by reference until its own events arrive.
+            self.runs[parent_run] = {
+                "runId": parent_run, "nodeId": run_node_id(parent_run), "jobId": parent_job,
+                "stateKey": None, "state": None, "stateTime": None,
+                "firstEventTime": None, "lastEventTime": None, "startEventTime": None,
+            }
+
+    def _version(
+        self, ds: ParsedDataset, version: str, run_id: str | None, at: datetime | None
+    ) -> str:
+        vid = dataset_version_id(ds.namespace, ds.name, version)
+        row = self.versions.setdefault(
+            vid,
+            {"nodeId": vid, "datasetId": dataset_id(ds.namespace, ds.name), "version": version,
+             "createdAt": None},
+        )
+        if at is not None and (row["createdAt"] is None or at > row["createdAt"]):
+            row["createdAt"] = at
+        return vid
+
+    def _facets(self, owner: str, place: str, facets: list[ParsedFacet], at: datetime) -> None:
+        for facet in facets:
+            fid = f"{owner}|{place}|{facet.name}"
+            key = _facet_sort_key(facet, at)
+            current = self.facets.get(fid)
+            if current is not None and current["sortKey"] >= key:
+                continue
+            self.facets[fid] = {
+                "facetId": fid, "ownerId": owner, "place": place, "name": facet.name,
+                "payload": json.dumps(facet.raw, ensure_ascii=False), "eventTime": at,
+                "sortKey": key, "malformed": facet.malformed, "error": facet.error,
+                # Place-specific facets (inputFacets/outputFacets) describe the edge, not the owner.
+                "properties": _storable(facet.properties) if place == "" else {},
+            }
+
+    def _schema_fields(self, did: str, fields: list[SchemaField], key: str) -> None:
+        for ordinal, f in enumerate(fields, start=1):
+            fid = field_id(did, f.name)
+            current = self.fields.get(fid)
+            if current is not None and current["sortKey"] >= key:
+                continue
+            self.fields[fid] = {
+                "fieldId": fid, "datasetId": did, "name": f.name, "type": f.type,
+                "description": f.description,
+                "ordinal": f.ordinal_position if f.ordinal_position is not None else ordinal,
+                "sortKey": key,
+            }
+
+    def _column_lineage(self, namespace: str, name: str, facet: ColumnLineageDatasetFacet) -> None:
+        out_did = self._dataset_ref(namespace, name)
+        for out_field, spec in facet.fields.items():
+            for inp in spec.inputFields:
+                in_did = self._dataset_ref(inp.namespace, inp.name)
+                row = {
+                    "outFieldId": field_id(out_did, out_field), "outDatasetId": out_did,
+                    "outField": out_field,
+                    "inFieldId": field_id(in_did, inp.field), "inDatasetId": in_did,
+                    "inField": inp.field,
+                    "transformations": json.dumps(
+                        inp.transformations
+                        or [{"type": spec.transformationType,
+                             "description": spec.transformationDescription}],
+                        ensure_ascii=False,
+                    ),
+                }
+                self.column_lineage[(row["outFieldId"], row["inFieldId"])] = row
+
+    # -- parameters for the Cypher ------------------------------------------------------------
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "namespaces": sorted(self.namespaces),
+            "jobs": list(self.jobs.values()),
+            "datasets": list(self.datasets.values()),
+            "runs": list(self.runs.values()),
+            "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
+            "jobReads": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_reads)],
+            "jobWrites": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_writes)],
+            "runReads": [
+                {"runId": r, "datasetId": d, "pinnedVersion": v,
+                 "versionId": None if v is None else self._pinned_version_id(d, v)}
+                for (r, d), v in sorted(self.run_reads.items())
+            ],
+            "versions": list(self.versions.values()),
+            "runWrites": [
+                {"runId": r, "datasetId": d, "versionId": v}
+                for r, d, v in sorted(self.run_writes)
+            ],
+            "facets": list(self.facets.values()),
+            "fields": list(self.fields.values()),
+            "columnLineage": list(self.column_lineage.values()),
+            "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
+            "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
+        }
+
+    def _pinned_version_id(self, did: str, version: str) -> str:
+        ds = self.datasets[did]
+        return dataset_version_id(ds["namespace"], ds["name"], version)
+
+
+def _named_version(ds: ParsedDataset) -> str | None:
+    for facet in ds.facets:
+        if isinstance(facet.model, DatasetVersionDatasetFacet):
+            return facet.model.datasetVersion
+    return None
+
+
+def _facet_sort_key(facet: ParsedFacet, at: datetime) -> str:
+    digest = hashlib.sha256(canonical_json(facet.raw).encode("utf-8")).hexdigest()[:16]
+    return f"{time_key(at)}|{digest}"
+
+
+def _storable(props: dict[str, Any]) -> dict[str, Any]:
+    """Neo4j properties hold primitives and homogeneous lists only."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if value is None or isinstance(value, str | int | float | bool | datetime):
+            out[key] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value, ensure_ascii=False, default=str)
+    return out

@@ -1,0 +1,128 @@
+"""Ingest OpenLineage events: validate, deduplicate, record and apply, atomically.
+
+A batch is written in one transaction (a fixed number of ``UNWIND`` statements). If that
+transaction fails for a reason other than Neo4j being unreachable, the events are written one
+transaction each, so one event the database refuses cannot take the others down with it. Either
+way an event is all-or-nothing: its record and its graph changes commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any, Literal
+
+import neo4j
+from neo4j.exceptions import Neo4jError
+
+from lineage_graph.db import lineage_writes
+from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
+from lineage_graph.ingest.plan import WritePlan
+from lineage_graph.openlineage.parse import ParsedEvent, parse_event
+
+log = logging.getLogger(__name__)
+
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass
+class EventOutcome:
+    index: int
+    status: Status
+    sha256: str | None = None
+    seq: int | None = None
+    field: str | None = None
+    error: str | None = None
+    warnings: list[dict[str, str]] = dataclass_field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": self.status}
+        for key in ("sha256", "seq", "field", "error"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[EventOutcome]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def summary(self) -> dict[str, int]:
+        return {s: self.count(s) for s in ("accepted", "duplicate", "rejected")}
+
+
+class IngestService:
+    def __init__(self, db: Database, chunk_size: int = 500) -> None:
+        self.db = db
+        self.chunk_size = chunk_size
+
+    def ingest_one(self, parsed: ParsedEvent) -> EventOutcome:
+        return self.write_parsed([(0, parsed)])[0]
+
+    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]]) -> BatchResult:
+        """Validate and write many events (JSON values with their source text, if any)."""
+        outcomes: dict[int, EventOutcome] = {}
+        valid: list[tuple[int, ParsedEvent]] = []
+        for index, (raw, text) in enumerate(raws):
+            try:
+                valid.append((index, parse_event(raw, text)))
+            except InvalidEventError as exc:
+                outcomes[index] = EventOutcome(index, "rejected", field=exc.field, error=str(exc))
+        for start in range(0, len(valid), self.chunk_size):
+            for outcome in self.write_parsed(valid[start:start + self.chunk_size]):
+                outcomes[outcome.index] = outcome
+        return BatchResult([outcomes[i] for i in sorted(outcomes)])
+
+    def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]]) -> list[EventOutcome]:
+        try:
+            return self.db.write(lambda tx: _write_batch(tx, events))
+        except Neo4jUnavailableError:
+            raise
+        except Neo4jError as exc:
+            if len(events) == 1:
+                index, parsed = events[0]
+                log.warning("event %s refused by Neo4j: %s", parsed.sha256, exc)
+                return [EventOutcome(index, "rejected", sha256=parsed.sha256,
+                                     error=f"the database refused this event: {exc.message}")]
+            log.info("batch of %d failed (%s); writing events one by one", len(events), exc)
+            return [o for item in events for o in self.write_parsed([item])]
+
+
+def _write_batch(
+    tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]]
+) -> list[EventOutcome]:
+    lineage_writes.lock_event_sequence(tx)
+    existing = lineage_writes.existing_event_hashes(tx, sorted({p.sha256 for _, p in events}))
+    plan = WritePlan()
+    fresh: dict[str, ParsedEvent] = {}
+    for _, parsed in events:
+        if parsed.sha256 in existing or parsed.sha256 in fresh:
+            continue
+        fresh[parsed.sha256] = parsed
+        plan.add(parsed)
+    params = plan.parameters()
+    seqs = lineage_writes.record_events(tx, params["events"])
+    lineage_writes.apply_plan(tx, params)
+    outcomes: list[EventOutcome] = []
+    first_index: dict[str, int] = {}
+    for index, parsed in events:
+        sha = parsed.sha256
+        if sha in seqs and sha not in first_index:
+            first_index[sha] = index
+            outcomes.append(EventOutcome(index, "accepted", sha256=sha, seq=seqs[sha],
+                                         warnings=parsed.warnings()))
+        else:
+            seq = existing.get(sha, seqs.get(sha))
+            outcomes.append(EventOutcome(index, "duplicate", sha256=sha, seq=seq,
+                                         warnings=parsed.warnings()))
+    return outcomes
+

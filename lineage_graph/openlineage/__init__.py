@@ -1,0 +1,1 @@
+"""OpenLineage: typed event and facet models, validation and parsing."""

@@ -1,0 +1,243 @@
+"""Typed models of the facets lineage-graph interprets, and the parser that applies them.
+
+A facet the platform interprets is parsed into its model. When it does not match, the event is
+still accepted: the facet is kept raw, flagged as malformed with the reason, and reported back
+to the emitter. Facets the platform does not interpret are kept verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lineage_graph.openlineage.errors import describe_validation_error
+
+FacetScope = Literal["run", "job", "dataset", "input", "output"]
+
+
+class BaseFacet(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    producer: str = Field(alias="_producer", min_length=1)
+    schemaURL: str = Field(alias="_schemaURL", min_length=1)
+    deleted: bool | None = Field(default=None, alias="_deleted")
+
+    def derived_properties(self) -> dict[str, Any]:
+        """Properties copied onto the owning node, so Cypher users can filter on them."""
+        return {}
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- run facets --------------------------------------------------------------------------------
+
+
+class ParentRun(_Open):
+    runId: str = Field(min_length=1)
+
+
+class ParentJob(_Open):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class ParentRunFacet(BaseFacet):
+    run: ParentRun
+    job: ParentJob
+    root: dict[str, Any] | None = None
+
+
+class NominalTimeRunFacet(BaseFacet):
+    nominalStartTime: datetime
+    nominalEndTime: datetime | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"nominalStartTime": self.nominalStartTime, "nominalEndTime": self.nominalEndTime}
+
+
+class ErrorMessageRunFacet(BaseFacet):
+    message: str
+    programmingLanguage: str
+    stackTrace: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"errorMessage": self.message}
+
+
+class ProcessingEngineRunFacet(BaseFacet):
+    version: str
+    name: str | None = None
+    openlineageAdapterVersion: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"processingEngine": self.name, "processingEngineVersion": self.version}
+
+
+# -- job facets --------------------------------------------------------------------------------
+
+
+class SQLJobFacet(BaseFacet):
+    query: str
+    dialect: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"sql": self.query}
+
+
+class JobTypeJobFacet(BaseFacet):
+    processingType: str
+    integration: str
+    jobType: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {
+            "processingType": self.processingType,
+            "integration": self.integration,
+            "jobType": self.jobType,
+        }
+
+
+class DocumentationFacet(BaseFacet):
+    description: str
+    contentType: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"description": self.description}
+
+
+class Owner(_Open):
+    name: str
+    type: str | None = None
+
+
+class OwnershipFacet(BaseFacet):
+    owners: list[Owner] = Field(default_factory=list)
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"owners": [o.name for o in self.owners]}
+
+
+# -- dataset facets ----------------------------------------------------------------------------
+
+
+class SchemaField(_Open):
+    name: str
+    type: str | None = None
+    description: str | None = None
+    ordinal_position: int | None = None
+    fields: list[SchemaField] | None = None
+
+
+class SchemaDatasetFacet(BaseFacet):
+    fields: list[SchemaField] = Field(default_factory=list)
+
+
+class InputField(_Open):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    field: str = Field(min_length=1)
+    transformations: list[dict[str, Any]] | None = None
+
+
+class ColumnLineageField(_Open):
+    inputFields: list[InputField]
+    transformationDescription: str | None = None
+    transformationType: str | None = None
+
+
+class ColumnLineageDatasetFacet(BaseFacet):
+    fields: dict[str, ColumnLineageField]
+    dataset: list[InputField] | None = None
+
+
+class DatasourceDatasetFacet(BaseFacet):
+    name: str | None = None
+    uri: str | None = None
+
+    def derived_properties(self) -> dict[str, Any]:
+        return {"sourceName": self.name, "sourceUri": self.uri}
+
+
+class DatasetVersionDatasetFacet(BaseFacet):
+    datasetVersion: str = Field(min_length=1)
+
+
+class DataQualityMetricsFacet(BaseFacet):
+    columnMetrics: dict[str, Any]
+    rowCount: int | None = None
+    bytes: int | None = None
+    fileCount: int | None = None
+
+
+class StatisticsFacet(BaseFacet):
+    rowCount: int | None = None
+    size: int | None = None
+    fileCount: int | None = None
+
+
+# Which model interprets which facet key in which place of the event.
+FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
+    ("run", "parent"): ParentRunFacet,
+    ("run", "nominalTime"): NominalTimeRunFacet,
+    ("run", "errorMessage"): ErrorMessageRunFacet,
+    ("run", "processing_engine"): ProcessingEngineRunFacet,
+    ("job", "sql"): SQLJobFacet,
+    ("job", "jobType"): JobTypeJobFacet,
+    ("job", "documentation"): DocumentationFacet,
+    ("job", "ownership"): OwnershipFacet,
+    ("dataset", "schema"): SchemaDatasetFacet,
+    ("dataset", "columnLineage"): ColumnLineageDatasetFacet,
+    ("dataset", "dataSource"): DatasourceDatasetFacet,
+    ("dataset", "version"): DatasetVersionDatasetFacet,
+    ("dataset", "documentation"): DocumentationFacet,
+    ("dataset", "ownership"): OwnershipFacet,
+    ("dataset", "dataQualityMetrics"): DataQualityMetricsFacet,
+    ("input", "dataQualityMetrics"): DataQualityMetricsFacet,
+    ("input", "inputStatistics"): StatisticsFacet,
+    ("output", "outputStatistics"): StatisticsFacet,
+}
+
+
+@dataclass(frozen=True)
+class ParsedFacet:
+    """One facet as received, with its typed model when it is one the platform interprets."""
+
+    scope: FacetScope
+    name: str
+    raw: Any
+    path: str  # where it sits in the event, e.g. "outputs[0].facets.ownership"
+    model: BaseFacet | None = None
+    error: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def malformed(self) -> bool:
+        return self.error is not None
+
+
+def parse_facets(scope: FacetScope, facets: dict[str, Any], path: str) -> list[ParsedFacet]:
+    parsed: list[ParsedFacet] = []
+    for name, raw in facets.items():
+        facet_path = f"{path}.{name}"
+        model_type = FACET_MODELS.get((scope, name))
+        if model_type is None:
+            parsed.append(ParsedFacet(scope, name, raw, facet_path))
+            continue
+        try:
+            model = model_type.model_validate(raw)
+        except ValidationError as exc:
+            parsed.append(
+                ParsedFacet(scope, name, raw, facet_path, error=describe_validation_error(exc))
+            )
+            continue
+        parsed.append(
+            ParsedFacet(
+                scope, name, raw, facet_path, model=model, properties=model.derived_properties()
+            )
+        )
+    return parsed

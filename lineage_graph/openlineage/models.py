@@ -1,0 +1,108 @@
+"""Typed models of the OpenLineage core event (spec 2-0-x): RunEvent, DatasetEvent, JobEvent.
+
+Validation is local (no schema is fetched at run time) and follows the spec's required fields
+and types; tests check these models against the official JSON Schemas in ../shared. Unknown
+top-level keys are allowed, as the spec allows. Facets are validated separately
+(:mod:`lineage_graph.openlineage.facets`), because a malformed facet must not reject its event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Emitters send naive timestamps (the spec's own examples do); read them as UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+EventTime = Annotated[datetime, AfterValidator(_as_utc)]
+FacetMap = dict[str, Any]
+
+
+class EventType(StrEnum):
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    ABORT = "ABORT"
+    FAIL = "FAIL"
+    OTHER = "OTHER"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (EventType.COMPLETE, EventType.ABORT, EventType.FAIL)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class RunRef(_Open):
+    runId: UUID
+    facets: FacetMap = Field(default_factory=dict)
+
+
+class JobRef(_Open):
+    namespace: NonEmpty
+    name: NonEmpty
+    facets: FacetMap = Field(default_factory=dict)
+
+
+class DatasetRef(_Open):
+    namespace: NonEmpty
+    name: NonEmpty
+    facets: FacetMap = Field(default_factory=dict)
+
+
+class InputDataset(DatasetRef):
+    inputFacets: FacetMap = Field(default_factory=dict)
+
+
+class OutputDataset(DatasetRef):
+    outputFacets: FacetMap = Field(default_factory=dict)
+
+
+class BaseEvent(_Open):
+    eventTime: EventTime
+    producer: NonEmpty
+    schemaURL: NonEmpty
+
+
+class RunEvent(BaseEvent):
+    eventType: EventType | None = None
+    run: RunRef
+    job: JobRef
+    inputs: list[InputDataset] = Field(default_factory=list)
+    outputs: list[OutputDataset] = Field(default_factory=list)
+
+
+class DatasetEvent(BaseEvent):
+    dataset: DatasetRef
+
+
+class JobEvent(BaseEvent):
+    job: JobRef
+    inputs: list[InputDataset] = Field(default_factory=list)
+    outputs: list[OutputDataset] = Field(default_factory=list)
+
+
+AnyEvent = RunEvent | DatasetEvent | JobEvent
+
+
+def event_model_for(raw: dict[str, Any]) -> type[AnyEvent]:
+    """Which of the three event kinds a JSON object claims to be (by its keys, as the spec's
+    ``oneOf`` does)."""
+    if "run" in raw or "eventType" in raw:
+        return RunEvent
+    if "dataset" in raw:
+        return DatasetEvent
+    return JobEvent

@@ -1,0 +1,133 @@
+"""Parse one OpenLineage event from JSON into a :class:`ParsedEvent`, or say which field is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from lineage_graph.errors import InvalidEventError
+from lineage_graph.openlineage.errors import first_error
+from lineage_graph.openlineage.facets import ParsedFacet, parse_facets
+from lineage_graph.openlineage.models import (
+    AnyEvent,
+    DatasetEvent,
+    InputDataset,
+    JobEvent,
+    OutputDataset,
+    RunEvent,
+    event_model_for,
+)
+
+
+def canonical_json(raw: Any) -> str:
+    """Key-sorted, whitespace-free JSON: the form whose sha256 identifies an event."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_sha256(raw: Any) -> str:
+    return hashlib.sha256(canonical_json(raw).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedDataset:
+    namespace: str
+    name: str
+    facets: list[ParsedFacet]
+    io_facets: list[ParsedFacet]  # inputFacets or outputFacets
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    raw: dict[str, Any]
+    text: str  # the event as received (kept verbatim in the event record)
+    sha256: str
+    event: AnyEvent
+    run_facets: list[ParsedFacet]
+    job_facets: list[ParsedFacet]
+    inputs: list[ParsedDataset]
+    outputs: list[ParsedDataset]
+    datasets: list[ParsedDataset]  # DatasetEvent's dataset
+
+    @property
+    def kind(self) -> str:
+        return type(self.event).__name__
+
+    def all_facets(self) -> list[ParsedFacet]:
+        found = [*self.run_facets, *self.job_facets]
+        for ds in (*self.inputs, *self.outputs, *self.datasets):
+            found.extend(ds.facets)
+            found.extend(ds.io_facets)
+        return found
+
+    def warnings(self) -> list[dict[str, str]]:
+        return [
+            {"facet": f.path, "problem": f.error or ""} for f in self.all_facets() if f.malformed
+        ]
+
+
+def parse_event_text(text: str) -> ParsedEvent:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidEventError("", f"body is not valid JSON ({exc.msg} at position {exc.pos})")
+    return parse_event(raw, text)
+
+
+@dataclass(frozen=True)
+class UnparseableEvent:
+    """Stands for an input item that is not JSON at all (e.g. a broken NDJSON line)."""
+
+    problem: str
+
+
+def parse_event(raw: Any, text: str | None = None) -> ParsedEvent:
+    if isinstance(raw, UnparseableEvent):
+        raise InvalidEventError("", raw.problem)
+    if not isinstance(raw, dict):
+        raise InvalidEventError("", f"an event must be a JSON object, got {type(raw).__name__}")
+    model = event_model_for(raw)
+    try:
+        event = model.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_error(exc)
+        raise InvalidEventError(field, problem) from exc
+    return ParsedEvent(
+        raw=raw,
+        text=text if text is not None else json.dumps(raw, ensure_ascii=False),
+        sha256=event_sha256(raw),
+        event=event,
+        run_facets=(
+            parse_facets("run", event.run.facets, "run.facets")
+            if isinstance(event, RunEvent) else []
+        ),
+        job_facets=(
+            parse_facets("job", event.job.facets, "job.facets")
+            if isinstance(event, RunEvent | JobEvent) else []
+        ),
+        inputs=(
+            [_dataset(d, f"inputs[{i}]") for i, d in enumerate(event.inputs)]
+            if isinstance(event, RunEvent | JobEvent) else []
+        ),
+        outputs=(
+            [_dataset(d, f"outputs[{i}]") for i, d in enumerate(event.outputs)]
+            if isinstance(event, RunEvent | JobEvent) else []
+        ),
+        datasets=(
+            [ParsedDataset(event.dataset.namespace, event.dataset.name,
+                           parse_facets("dataset", event.dataset.facets, "dataset.facets"), [])]
+            if isinstance(event, DatasetEvent) else []
+        ),
+    )
+
+
+def _dataset(ds: InputDataset | OutputDataset, path: str) -> ParsedDataset:
+    if isinstance(ds, InputDataset):
+        io = parse_facets("input", ds.inputFacets, f"{path}.inputFacets")
+    else:
+        io = parse_facets("output", ds.outputFacets, f"{path}.outputFacets")
+    return ParsedDataset(ds.namespace, ds.name, parse_facets("dataset", ds.facets, f"{path}.facets"), io)
+

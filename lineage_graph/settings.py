@@ -1,0 +1,89 @@
+"""The one settings object, read from the environment.
+
+Every entry point (API server, CLI, tests, benchmarks) builds its configuration here, so an
+operator has a single table of variables to look at (documented in docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NEO4J_VERSION = "5.26.30"  # latest 5.26 LTS patch on Maven Central; runs on Java 17
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one lineage-graph process.
+
+    ``neo4j_uri`` set means "use that Neo4j and never download or start one"; unset means the
+    managed local Neo4j under ``home``.
+    """
+
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
+    home: Path = field(default_factory=lambda: Path.home() / ".local/share/lineage-graph")
+    instance: str = "default"
+    bolt_port: int = 7687
+    http_port: int = 7474
+    heap_size: str = "1g"
+    pagecache_size: str = "512m"
+    neo4j_version: str = NEO4J_VERSION
+    api_host: str = "127.0.0.1"
+    api_port: int = 5000
+    max_lineage_depth: int = 20
+    max_list_limit: int = 1000
+    max_batch_events: int = 10_000
+    max_body_bytes: int = 64 * 1024 * 1024
+    write_chunk_events: int = 500
+
+    @property
+    def managed(self) -> bool:
+        return self.neo4j_uri is None
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.home / "instances" / self.instance
+
+    @property
+    def bolt_uri(self) -> str:
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        defaults = cls()
+        home = e.get("LINEAGE_GRAPH_HOME")
+        return cls(
+            neo4j_uri=e.get("NEO4J_URI") or None,
+            neo4j_user=e.get("NEO4J_USER") or defaults.neo4j_user,
+            neo4j_password=e.get("NEO4J_PASSWORD") or None,
+            neo4j_database=e.get("NEO4J_DATABASE") or defaults.neo4j_database,
+            home=Path(home).expanduser() if home else defaults.home,
+            instance=e.get("LINEAGE_GRAPH_NEO4J_INSTANCE") or defaults.instance,
+            bolt_port=_int(e, "LINEAGE_GRAPH_NEO4J_BOLT_PORT", defaults.bolt_port),
+            http_port=_int(e, "LINEAGE_GRAPH_NEO4J_HTTP_PORT", defaults.http_port),
+            heap_size=e.get("LINEAGE_GRAPH_NEO4J_HEAP") or defaults.heap_size,
+            pagecache_size=e.get("LINEAGE_GRAPH_NEO4J_PAGECACHE") or defaults.pagecache_size,
+            api_host=e.get("LINEAGE_GRAPH_HOST") or defaults.api_host,
+            api_port=_int(e, "LINEAGE_GRAPH_PORT", defaults.api_port),
+            max_lineage_depth=_int(e, "LINEAGE_GRAPH_MAX_DEPTH", defaults.max_lineage_depth),
+            max_list_limit=_int(e, "LINEAGE_GRAPH_MAX_LIMIT", defaults.max_list_limit),
+            max_batch_events=_int(e, "LINEAGE_GRAPH_MAX_BATCH_EVENTS", defaults.max_batch_events),
+            max_body_bytes=_int(e, "LINEAGE_GRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
+            write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
+        )
