@@ -1,7 +1,7 @@
 """Stable node ids (the ``nodeId`` property). Clients treat them as opaque strings.
 
 Dataset and job ids are Marquez's (``dataset:NS:NAME``, ``job:NS:NAME``) so tools built for
-Marquez's lineage API can pass them unchanged; runs are ``run:UUID``. Dataset versions and
+Marquez's lineage API can pass them unchanged; runs are their OpenLineage ``runId``. Dataset versions and
 fields derive their id from their parts with a hash, so no separator can make two collide.
 """
 
@@ -20,7 +20,8 @@ def job_id(namespace: str, name: str) -> str:
 
 
 def run_node_id(run_id: str) -> str:
-    return f"run:{run_id}"
+    # A run's node id is its OpenLineage runId, so GraphQL's run(id:) and node(id:) agree.
+    return run_id
 
 
 def _digest(*parts: str) -> str:

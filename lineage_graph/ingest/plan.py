@@ -155,8 +155,9 @@ class WritePlan:
                 "firstEventTime": t, "lastEventTime": t, "startEventTime": None,
             }
             self.runs[run_id] = row
-        row["firstEventTime"] = min(row["firstEventTime"], t)
-        row["lastEventTime"] = max(row["lastEventTime"], t)
+        first, last = row["firstEventTime"], row["lastEventTime"]
+        row["firstEventTime"] = t if first is None else min(first, t)
+        row["lastEventTime"] = t if last is None else max(last, t)
         etype = event.eventType
         if etype is None or etype is EventType.OTHER:
             return

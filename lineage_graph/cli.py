@@ -1,0 +1,257 @@
+"""The ``lineage-graph`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lineage_graph.errors import LineageGraphError
+from lineage_graph.settings import Settings
+
+app = typer.Typer(help="lineage-graph: lineage for ML and physical-AI teams, in Neo4j.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+neo4j_app = typer.Typer(help="Manage the local Neo4j Community server (no Docker needed).",
+                        no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
+api_app = typer.Typer(help="The API contract files in api/.", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(db_app, name="db")
+app.add_typer(api_app, name="api")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _ensure_neo4j(settings: Settings) -> None:
+    """Start the managed Neo4j when no NEO4J_URI is set; otherwise use that server."""
+    if not settings.managed:
+        return
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    status = ManagedNeo4j(settings).up()
+    console.print(f"Neo4j {settings.neo4j_version} running at {status.uri} (pid {status.pid})")
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from lineage_graph.db.connection import Database
+
+    return Database(settings)
+
+
+# -- serve ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 5000, where OpenLineage "
+                                                  "emitters point).")] = None,
+) -> None:
+    """Serve the API: POST /api/v1/lineage, GET /api/v1/lineage, GraphQL at /graphql.
+
+    Starts the managed local Neo4j first unless NEO4J_URI names an existing server.
+    """
+    import uvicorn
+
+    from lineage_graph.web.app import create_app
+
+    settings = _settings()
+    try:
+        _ensure_neo4j(settings)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    bind_host = host or settings.api_host
+    bind_port = port or settings.api_port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   "
+                  f"OpenLineage endpoint: http://{bind_host}:{bind_port}/api/v1/lineage")
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+# -- neo4j ---------------------------------------------------------------------------------------
+
+
+@neo4j_app.command("up")
+def neo4j_up() -> None:
+    """Download (once), configure and start the managed Neo4j; wait for Bolt; print the URI.
+
+    Idempotent: when it already runs, just prints the URI.
+    """
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    settings = _settings()
+    try:
+        status = ManagedNeo4j(settings).up()
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(status.uri)
+
+
+@neo4j_app.command("down")
+def neo4j_down() -> None:
+    """Stop the managed Neo4j cleanly."""
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    try:
+        stopped = ManagedNeo4j(_settings()).down()
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print("stopped" if stopped else "not running")
+
+
+@neo4j_app.command("status")
+def neo4j_status() -> None:
+    """Say whether the managed Neo4j runs, where, and where its log and password file are."""
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    settings = _settings()
+    try:
+        manager = ManagedNeo4j(settings)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    status = manager.status()
+    out.print(f"{'running' if status.running else 'stopped'}  uri={status.uri}  "
+              f"pid={status.pid or '-'}")
+    out.print(f"log: {status.log}")
+    out.print(f"password file: {manager.password_file}")
+    if not status.running:
+        raise typer.Exit(code=3)
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply schema/ constraints and indexes (idempotent)."""
+    from lineage_graph.db.migrations import migrate
+
+    settings = _settings()
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db:
+            count = migrate(db)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"schema up to date ({count} constraints and indexes)")
+
+
+@db_app.command("rebuild")
+def db_rebuild() -> None:
+    """Delete the derived graph and replay the event record in sequence order."""
+    from lineage_graph.db.migrations import migrate
+    from lineage_graph.ingest.rebuild import rebuild
+
+    settings = _settings()
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db, _progress() as progress:
+            migrate(db)
+            task = progress.add_task("replaying events", total=None)
+            replayed = rebuild(
+                db, settings.write_chunk_events,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"rebuilt the graph from {replayed} recorded events")
+
+
+# -- ingest --------------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="JSON (object or array) or NDJSON files.",
+                                                exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Load OpenLineage events from files through the batch path, with progress and a summary.
+
+    Exits 1 when any event was rejected (each rejection is listed with its reason).
+    """
+    from lineage_graph.db.migrations import migrate
+    from lineage_graph.ingest.service import IngestService
+    from lineage_graph.ingest.sources import events_from_text
+
+    settings = _settings()
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    rejected: list[str] = []
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db, _progress() as progress:
+            migrate(db)
+            service = IngestService(db, chunk_size=settings.write_chunk_events)
+            loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
+                      for path in files]
+            task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
+            for path, raws in loaded:
+                step = settings.write_chunk_events
+                for start in range(0, len(raws), step):
+                    result = service.ingest_raw(raws[start:start + step])
+                    for status, n in result.summary().items():
+                        totals[status] += n
+                    for outcome in result.outcomes:
+                        if outcome.status == "rejected":
+                            rejected.append(f"{path}#{start + outcome.index}: {outcome.error}")
+                    progress.advance(task, len(result.outcomes))
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    for line in rejected:
+        console.print(f"[yellow]rejected[/yellow] {line}", highlight=False)
+    out.print(f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
+              f"rejected {totals['rejected']}")
+    if rejected:
+        raise typer.Exit(code=1)
+
+
+# -- api -----------------------------------------------------------------------------------------
+
+
+@api_app.command("export")
+def api_export(
+    directory: Annotated[Path, typer.Option(help="Where to write the contract files.")] = Path(
+        "api"),
+) -> None:
+    """Write api/schema.graphql and api/openapi.json from the code."""
+    from lineage_graph.contract import graphql_sdl, openapi_json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "schema.graphql").write_text(graphql_sdl(), encoding="utf-8")
+    (directory / "openapi.json").write_text(openapi_json(), encoding="utf-8")
+    out.print(f"wrote {directory / 'schema.graphql'} and {directory / 'openapi.json'}")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
+
+__all__ = ["app", "main"]

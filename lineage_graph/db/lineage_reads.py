@@ -1,0 +1,185 @@
+"""All Cypher that reads jobs, runs, datasets and lineage. Each query is named for what it
+answers and returns plain dicts; the services shape them for GraphQL and REST."""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+import neo4j
+
+NODE_BY_ID: LiteralString = """
+MATCH (n:LineageNode {nodeId: $nodeId})
+RETURN n {.*, kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
+                         WHEN n:Run THEN 'RUN' END} AS node
+"""
+
+DATASET_BY_NAME: LiteralString = """
+MATCH (n:Dataset {namespace: $namespace, name: $name})
+RETURN n {.*, kind: 'DATASET'} AS node
+"""
+
+JOB_BY_NAME: LiteralString = """
+MATCH (n:Job {namespace: $namespace, name: $name})
+RETURN n {.*, kind: 'JOB'} AS node
+"""
+
+RUN_BY_RUN_ID: LiteralString = """
+MATCH (n:Run {runId: $runId})
+RETURN n {.*, kind: 'RUN'} AS node
+"""
+
+FACETS_OF_NODE: LiteralString = """
+MATCH (:LineageNode {nodeId: $nodeId})-[:HAS_FACET]->(f:Facet)
+WHERE f.place = $place
+RETURN f.name AS name, f.payload AS payload, f.malformed AS malformed, f.error AS error,
+       f.eventTime AS eventTime
+ORDER BY name
+"""
+
+VERSIONS_OF_DATASET: LiteralString = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
+OPTIONAL MATCH (r:Run)-[:WROTE_VERSION]->(v)
+WITH v, min(r.runId) AS runId
+RETURN v.nodeId AS nodeId, v.version AS version, v.createdAt AS createdAt, runId
+ORDER BY v.createdAt DESC, v.version DESC
+LIMIT $limit
+"""
+
+FIELDS_OF_DATASET: LiteralString = """
+MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)
+RETURN f.name AS name, f.type AS type, f.description AS description, f.ordinal AS ordinal
+ORDER BY coalesce(f.ordinal, 2147483647), f.name
+"""
+
+COLUMN_LINEAGE_OF_DATASET: LiteralString = """
+MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)-[c:DERIVED_FROM]->(src:Field)
+MATCH (srcDs:Dataset)-[:HAS_FIELD]->(src)
+RETURN f.name AS field, srcDs.namespace AS namespace, srcDs.name AS name, src.name AS sourceField,
+       c.transformations AS transformations
+ORDER BY field, namespace, name, sourceField
+"""
+
+RUNS_OF_JOB: LiteralString = """
+MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run)
+RETURN r {.*, kind: 'RUN'} AS node
+ORDER BY r.startedAt DESC, r.runId
+LIMIT $limit
+"""
+
+JOB_OF_RUN: LiteralString = """
+MATCH (j:Job)-[:HAS_RUN]->(:Run {runId: $runId})
+RETURN j {.*, kind: 'JOB'} AS node
+LIMIT 1
+"""
+
+PARENT_OF_RUN: LiteralString = """
+MATCH (:Run {runId: $runId})-[:CHILD_OF]->(p:Run)
+RETURN p {.*, kind: 'RUN'} AS node
+LIMIT 1
+"""
+
+CHILDREN_OF_RUN: LiteralString = """
+MATCH (c:Run)-[:CHILD_OF]->(:Run {runId: $runId})
+RETURN c {.*, kind: 'RUN'} AS node
+ORDER BY c.startedAt, c.runId
+LIMIT $limit
+"""
+
+INPUTS_OF_RUN: LiteralString = """
+MATCH (r:Run {runId: $runId})-[:READ]->(d:Dataset)
+OPTIONAL MATCH (r)-[:READ_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d)
+OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
+WITH d, v, min(writer.runId) AS writerId
+RETURN d {.*, kind: 'DATASET'} AS dataset,
+       CASE WHEN v IS NULL THEN null
+            ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
+                  runId: writerId} END AS version
+ORDER BY d.nodeId
+"""
+
+OUTPUTS_OF_RUN: LiteralString = """
+MATCH (r:Run {runId: $runId})-[:WROTE]->(d:Dataset)
+OPTIONAL MATCH (r)-[:WROTE_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d)
+OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
+WITH d, v, min(writer.runId) AS writerId
+RETURN d {.*, kind: 'DATASET'} AS dataset,
+       CASE WHEN v IS NULL THEN null
+            ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
+                  runId: writerId} END AS version
+ORDER BY d.nodeId
+"""
+
+# One hop of lineage from a frontier of node ids, in data-flow terms: an edge (source, target)
+# means data moves from source to target. $inputRels / $outputRels pick job-level
+# (READS/WRITES) or run-level (READ/WROTE) lineage.
+LINEAGE_HOP: LiteralString = """
+UNWIND $frontier AS id
+MATCH (n:LineageNode {nodeId: id})
+CALL (n) {
+  MATCH (n)<-[rel]-(m:LineageNode)
+  WHERE $upstream AND type(rel) IN $outputRels
+  RETURN m, m.nodeId AS source, n.nodeId AS target, 'OUTPUT' AS edgeKind
+  UNION
+  MATCH (n)-[rel]->(m:LineageNode)
+  WHERE $upstream AND type(rel) IN $inputRels
+  RETURN m, m.nodeId AS source, n.nodeId AS target, 'INPUT' AS edgeKind
+  UNION
+  MATCH (n)-[rel]->(m:LineageNode)
+  WHERE $downstream AND type(rel) IN $outputRels
+  RETURN m, n.nodeId AS source, m.nodeId AS target, 'OUTPUT' AS edgeKind
+  UNION
+  MATCH (n)<-[rel]-(m:LineageNode)
+  WHERE $downstream AND type(rel) IN $inputRels
+  RETURN m, n.nodeId AS source, m.nodeId AS target, 'INPUT' AS edgeKind
+}
+RETURN m {.nodeId, .namespace, .name, .runId,
+          kind: CASE WHEN m:Dataset THEN 'DATASET' WHEN m:Job THEN 'JOB'
+                     WHEN m:Run THEN 'RUN' END} AS node,
+       source, target, edgeKind
+"""
+
+JOB_IO: LiteralString = """
+UNWIND $nodeIds AS id
+MATCH (j:Job {nodeId: id})
+OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
+WITH j, collect(DISTINCT {namespace: i.namespace, name: i.name}) AS inputs
+OPTIONAL MATCH (j)-[:WRITES]->(o:Dataset)
+WITH j, inputs, collect(DISTINCT {namespace: o.namespace, name: o.name}) AS outputs
+OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
+WITH j, inputs, outputs, r ORDER BY r.startedAt DESC
+WITH j, inputs, outputs, head(collect(r {.runId, .state, .startedAt, .endedAt})) AS latestRun
+RETURN j.nodeId AS nodeId, inputs, outputs, latestRun
+"""
+
+SEARCH_NODES: LiteralString = """
+CALL db.index.fulltext.queryNodes('lineage_node_search', $query) YIELD node, score
+WITH node AS n, score
+WHERE size($kinds) = 0
+   OR (n:Dataset AND 'DATASET' IN $kinds) OR (n:Job AND 'JOB' IN $kinds)
+   OR (n:Run AND 'RUN' IN $kinds)
+RETURN n {.nodeId, .namespace, .name, .runId,
+          kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB' ELSE 'RUN' END} AS node
+ORDER BY score DESC, n.nodeId
+LIMIT $limit
+"""
+
+SEARCH_NODES_BY_SUBSTRING: LiteralString = """
+MATCH (n:LineageNode)
+WHERE (n.name CONTAINS $query OR n.namespace CONTAINS $query)
+  AND (size($kinds) = 0
+       OR (n:Dataset AND 'DATASET' IN $kinds) OR (n:Job AND 'JOB' IN $kinds)
+       OR (n:Run AND 'RUN' IN $kinds))
+RETURN n {.nodeId, .namespace, .name, .runId,
+          kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB' ELSE 'RUN' END} AS node
+ORDER BY n.nodeId
+LIMIT $limit
+"""
+
+
+def one_node(tx: neo4j.ManagedTransaction, query: LiteralString, **params: Any) -> Any:
+    record = tx.run(query, params).single()
+    return None if record is None else record["node"]
+
+
+def rows(tx: neo4j.ManagedTransaction, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+    return [record.data() for record in tx.run(query, params)]

@@ -1,0 +1,29 @@
+"""What every resolver receives: the services, built once per process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+
+from lineage_graph.lineage.service import LineageService
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Services:
+    lineage: LineageService
+
+
+def services(info: strawberry.Info[Any, Any]) -> Services:
+    found: Services = info.context["services"]
+    return found
+
+
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking (Neo4j) call in a worker thread so the event loop keeps serving."""
+    return await asyncio.to_thread(fn, *args, **kwargs)

@@ -1,0 +1,80 @@
+"""The GraphQL schema: queries over datasets, jobs, runs and lineage."""
+
+from __future__ import annotations
+
+import strawberry
+
+from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.errors import DomainErrors
+from lineage_graph.graphql.types import (
+    Dataset,
+    EdgeKind,
+    Job,
+    LineageDirection,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    NodeKind,
+    Run,
+)
+from lineage_graph.lineage.service import Direction
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A dataset by its OpenLineage namespace and name.")
+    async def dataset(self, info: strawberry.Info, namespace: str, name: str) -> Dataset | None:
+        row = await off_loop(services(info).lineage.dataset, namespace, name)
+        return Dataset.from_row(row) if row else None
+
+    @strawberry.field(description="A job by its OpenLineage namespace and name.")
+    async def job(self, info: strawberry.Info, namespace: str, name: str) -> Job | None:
+        row = await off_loop(services(info).lineage.job, namespace, name)
+        return Job.from_row(row) if row else None
+
+    @strawberry.field(description="A run by its OpenLineage runId.")
+    async def run(self, info: strawberry.Info, id: strawberry.ID) -> Run | None:
+        row = await off_loop(services(info).lineage.run, str(id))
+        return Run.from_row(row) if row else None
+
+    @strawberry.field(description="Any lineage node by its opaque id.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> LineageNode | None:
+        row = await off_loop(services(info).lineage.node, str(id))
+        return LineageNode.from_row(row) if row else None
+
+    @strawberry.field(
+        description="Lineage around a node, `depth` hops in data-flow terms. From a dataset or "
+        "job: job-level lineage (jobs and datasets); from a run: run-level (runs and datasets)."
+    )
+    async def lineage(
+        self,
+        info: strawberry.Info,
+        node_id: strawberry.ID,
+        direction: LineageDirection = LineageDirection.BOTH,
+        depth: int = 5,
+    ) -> LineageGraph:
+        found = await off_loop(
+            services(info).lineage.lineage, str(node_id), Direction(direction.value), depth
+        )
+        nodes = [LineageNode.from_row(n) for n in found.nodes.values()]
+        edges = [
+            LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))
+            for s, t, k in sorted(found.edges)
+            if s in found.nodes and t in found.nodes
+        ]
+        return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)
+
+    @strawberry.field(description="Nodes whose name or namespace matches the query.")
+    async def search(
+        self,
+        info: strawberry.Info,
+        query: str,
+        kinds: list[NodeKind] | None = None,
+        limit: int = 20,
+    ) -> list[LineageNode]:
+        wanted = [k.value for k in kinds or []]
+        found = await off_loop(services(info).lineage.search, query, wanted, limit)
+        return [LineageNode.from_row(n) for n in found]
+
+
+schema = strawberry.Schema(query=Query, extensions=[DomainErrors])

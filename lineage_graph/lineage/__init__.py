@@ -1,0 +1,1 @@
+"""Read side: node lookups, lineage traversal and search."""

@@ -1,0 +1,196 @@
+"""Answer lineage questions: look nodes up, walk lineage hop by hop, search.
+
+Lineage is walked breadth-first with one parameterised query per hop over the whole frontier,
+so a depth-d walk costs at most d round trips and its work grows with the answer, not with the
+size of the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from lineage_graph.db import lineage_reads as q
+from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidRequestError, NotFoundError
+from lineage_graph.ids import dataset_id, job_id
+
+
+class Direction(StrEnum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+JOB_LEVEL = (["READS"], ["WRITES"])
+RUN_LEVEL = (["READ"], ["WROTE"])
+
+
+@dataclass
+class LineageResult:
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: set[tuple[str, str, str]] = field(default_factory=set)
+    truncated: bool = False
+
+
+class LineageService:
+    def __init__(self, db: Database, max_depth: int, max_limit: int, max_nodes: int = 10_000):
+        self.db = db
+        self.max_depth = max_depth
+        self.max_limit = max_limit
+        self.max_nodes = max_nodes
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> dict[str, Any] | None:
+        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=node_id))
+
+    def require_node(self, node_id: str) -> dict[str, Any]:
+        node = self.node(node_id)
+        if node is None:
+            raise NotFoundError(f"no node with id {node_id!r}")
+        return node
+
+    def dataset(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.db.read(
+            lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=dataset_id(namespace, name))
+        )
+
+    def job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=job_id(namespace, name)))
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        return self.db.read(lambda tx: q.one_node(tx, q.RUN_BY_RUN_ID, runId=run_id))
+
+    def facets(self, node_id: str, place: str = "") -> dict[str, Any]:
+        found = self.db.read(lambda tx: q.rows(tx, q.FACETS_OF_NODE, nodeId=node_id, place=place))
+        return {row["name"]: json.loads(row["payload"]) for row in found}
+
+    def versions(self, node_id: str, limit: int) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
+        return self.db.read(lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit))
+
+    def fields(self, node_id: str) -> list[dict[str, Any]]:
+        return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id))
+
+    def column_lineage(self, node_id: str) -> list[dict[str, Any]]:
+        return self.db.read(lambda tx: q.rows(tx, q.COLUMN_LINEAGE_OF_DATASET, nodeId=node_id))
+
+    def runs_of_job(self, node_id: str, limit: int) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
+        found = self.db.read(lambda tx: q.rows(tx, q.RUNS_OF_JOB, nodeId=node_id, limit=limit))
+        return [row["node"] for row in found]
+
+    def job_of_run(self, run_id: str) -> dict[str, Any] | None:
+        return self.db.read(lambda tx: q.one_node(tx, q.JOB_OF_RUN, runId=run_id))
+
+    def parent_of_run(self, run_id: str) -> dict[str, Any] | None:
+        return self.db.read(lambda tx: q.one_node(tx, q.PARENT_OF_RUN, runId=run_id))
+
+    def children_of_run(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
+        found = self.db.read(lambda tx: q.rows(tx, q.CHILDREN_OF_RUN, runId=run_id, limit=limit))
+        return [row["node"] for row in found]
+
+    def run_io(self, run_id: str, outputs: bool) -> list[dict[str, Any]]:
+        query = q.OUTPUTS_OF_RUN if outputs else q.INPUTS_OF_RUN
+        return self.db.read(lambda tx: q.rows(tx, query, runId=run_id))
+
+    def job_io(self, node_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = self.db.read(lambda tx: q.rows(tx, q.JOB_IO, nodeIds=node_ids))
+        return {row["nodeId"]: row for row in found}
+
+    def search(self, text: str, kinds: list[str], limit: int) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
+        if not text.strip():
+            raise InvalidRequestError("search query must not be empty", field="query")
+        found = self.db.read(
+            lambda tx: q.rows(tx, q.SEARCH_NODES, query=_lucene_query(text), kinds=kinds,
+                              limit=limit)
+        )
+        if not found:
+            # Fulltext tokenises names; a plain substring still finds e.g. "orders_v2" in "s.orders_v2".
+            found = self.db.read(
+                lambda tx: q.rows(tx, q.SEARCH_NODES_BY_SUBSTRING, query=text, kinds=kinds,
+                                  limit=limit)
+            )
+        return [row["node"] for row in found]
+
+    # -- lineage ------------------------------------------------------------------------------
+
+    def lineage(self, node_id: str, direction: Direction, depth: int) -> LineageResult:
+        if depth < 0:
+            raise InvalidRequestError("depth must be 0 or more", field="depth")
+        if depth > self.max_depth:
+            raise InvalidRequestError(
+                f"depth {depth} exceeds the limit of {self.max_depth} "
+                "(setting LINEAGE_GRAPH_MAX_DEPTH)", field="depth",
+            )
+        start = self.require_node(node_id)
+        rels = RUN_LEVEL if start["kind"] == "RUN" else JOB_LEVEL
+        result = LineageResult()
+        result.nodes[node_id] = _summary(start)
+        directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH \
+            else [direction]
+        for way in directions:
+            self._walk(node_id, way, depth, rels, result)
+        return result
+
+    def _walk(self, start: str, way: Direction, depth: int,
+              rels: tuple[list[str], list[str]], result: LineageResult) -> None:
+        seen = {start}
+        frontier = [start]
+        for _ in range(depth):
+            if not frontier:
+                return
+            hop = self.db.read(
+                lambda tx, f=frontier: q.rows(
+                    tx, q.LINEAGE_HOP, frontier=f, upstream=way is Direction.UPSTREAM,
+                    downstream=way is Direction.DOWNSTREAM, inputRels=rels[0], outputRels=rels[1],
+                )
+            )
+            next_frontier: list[str] = []
+            for row in hop:
+                node = row["node"]
+                result.edges.add((row["source"], row["target"], row["edgeKind"]))
+                nid = node["nodeId"]
+                if nid in seen:
+                    continue
+                seen.add(nid)
+                if len(result.nodes) >= self.max_nodes:
+                    result.truncated = True
+                    return
+                result.nodes.setdefault(nid, _summary(node))
+                next_frontier.append(nid)
+            frontier = next_frontier
+
+    def check_limit(self, limit: int) -> int:
+        if limit < 1 or limit > self.max_limit:
+            raise InvalidRequestError(
+                f"limit must be between 1 and {self.max_limit} (setting LINEAGE_GRAPH_MAX_LIMIT)",
+                field="limit",
+            )
+        return limit
+
+
+def _summary(node: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "nodeId": node["nodeId"],
+        "kind": node["kind"],
+        "namespace": node.get("namespace"),
+        "name": node.get("name") or node.get("runId"),
+    }
+
+
+_LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
+
+
+def _lucene_query(text: str) -> str:
+    """Escape user text for the fulltext index, then match every term as a prefix."""
+    terms = []
+    for raw in text.split():
+        escaped = "".join(f"\\{c}" if c in _LUCENE_SPECIAL else c for c in raw)
+        terms.append(f"{escaped}*")
+    return " AND ".join(terms)

@@ -1,0 +1,55 @@
+"""Domain errors -> HTTP responses, in one place. Bodies are JSON: ``{"error", "message",
+"field"?}``; no stack trace or Cypher ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from lineage_graph.errors import (
+    InvalidEventError,
+    InvalidRequestError,
+    LineageGraphError,
+    Neo4jUnavailableError,
+    NotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body or batch is larger than the configured limit."""
+
+
+HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
+    (PayloadTooLargeError, 413, "payload_too_large"),
+    (InvalidEventError, 422, "invalid_event"),
+    (InvalidRequestError, 400, "bad_request"),
+    (NotFoundError, 404, "not_found"),
+    (Neo4jUnavailableError, 503, "neo4j_unavailable"),
+]
+
+
+def error_response(exc: LineageGraphError) -> JSONResponse:
+    for kind, status, code in HTTP_STATUS:
+        if isinstance(exc, kind):
+            body: dict[str, str] = {"error": code, "message": str(exc)}
+            field = getattr(exc, "field", None)
+            if field:
+                body["field"] = field
+            return JSONResponse(body, status_code=status)
+    log.error("unmapped domain error", exc_info=exc)
+    return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def handle_domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LineageGraphError)
+        if isinstance(exc, InvalidEventError) and not exc.field:
+            # Not JSON / not an object: a malformed request rather than an invalid event.
+            return JSONResponse({"error": "bad_request", "message": str(exc)}, status_code=400)
+        return error_response(exc)
+
+    app.add_exception_handler(LineageGraphError, handle_domain)

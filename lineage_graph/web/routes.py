@@ -1,0 +1,104 @@
+"""REST routes: OpenLineage ingestion (Marquez's paths), Marquez-compatible lineage, health."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from lineage_graph.ingest.sources import events_from_text
+from lineage_graph.lineage.marquez import marquez_lineage
+from lineage_graph.openlineage.parse import parse_event_text
+from lineage_graph.web.body import read_text
+from lineage_graph.web.errors import PayloadTooLargeError
+from lineage_graph.web.state import AppState
+
+router = APIRouter()
+
+EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "description": "One OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-x).",
+        }}},
+    }
+}
+BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.lineage
+    return state
+
+
+@router.post(
+    "/api/v1/lineage", status_code=201, openapi_extra=EVENT_BODY,
+    summary="Ingest one OpenLineage event",
+    responses={400: {"description": "Body is not JSON"},
+               413: {"description": "Body too large"},
+               422: {"description": "Event violates the OpenLineage core schema"},
+               503: {"description": "Neo4j unreachable; nothing written"}},
+)
+async def post_lineage(request: Request) -> JSONResponse:
+    state = _state(request)
+    text = await read_text(request, state.settings.max_body_bytes)
+    parsed = parse_event_text(text)
+    outcome = await asyncio.to_thread(state.ingest.ingest_one, parsed)
+    status = 201 if outcome.status in ("accepted", "duplicate") else 500
+    return JSONResponse(outcome.as_dict(), status_code=status)
+
+
+@router.post(
+    "/api/v1/lineage/batch", openapi_extra=BATCH_BODY,
+    summary="Ingest a JSON array or NDJSON of events; answers per event",
+    responses={400: {"description": "Body is neither a JSON array nor NDJSON"},
+               413: {"description": "Body or batch too large"},
+               503: {"description": "Neo4j unreachable; nothing written"}},
+)
+async def post_lineage_batch(request: Request) -> dict[str, Any]:
+    state = _state(request)
+    text = await read_text(request, state.settings.max_body_bytes)
+    raws = events_from_text(text)
+    if len(raws) > state.settings.max_batch_events:
+        raise PayloadTooLargeError(
+            f"batch of {len(raws)} events exceeds the limit of {state.settings.max_batch_events} "
+            "(setting LINEAGE_GRAPH_MAX_BATCH_EVENTS)"
+        )
+    result = await asyncio.to_thread(state.ingest.ingest_raw, raws)
+    return {"summary": result.summary(), "results": [o.as_dict() for o in result.outcomes]}
+
+
+@router.get(
+    "/api/v1/lineage",
+    summary="Lineage graph around a node, in Marquez's response shape",
+    responses={404: {"description": "No such node"}, 400: {"description": "Bad depth"}},
+)
+async def get_lineage(
+    request: Request,
+    node_id: str = Query(alias="nodeId", description="dataset:NS:NAME or job:NS:NAME"),
+    depth: int = Query(default=20, description="hops to walk each way"),
+) -> dict[str, Any]:
+    state = _state(request)
+    depth = min(depth, state.settings.max_lineage_depth)
+    return await asyncio.to_thread(marquez_lineage, state.lineage, node_id, depth)
+
+
+@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise")
+async def healthz(request: Request) -> JSONResponse:
+    state = _state(request)
+    ok = await asyncio.to_thread(state.db.ping)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "neo4j": "up" if ok else "down"},
+        status_code=200 if ok else 503,
+    )

@@ -1,0 +1,28 @@
+"""What the HTTP layer holds for the life of the process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lineage_graph.db.connection import Database
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.lineage.service import LineageService
+from lineage_graph.settings import Settings
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    db: Database
+    ingest: IngestService
+    lineage: LineageService
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppState:
+        db = Database(settings)
+        return cls(
+            settings=settings,
+            db=db,
+            ingest=IngestService(db, chunk_size=settings.write_chunk_events),
+            lineage=LineageService(db, settings.max_lineage_depth, settings.max_list_limit),
+        )

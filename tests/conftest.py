@@ -1,0 +1,118 @@
+"""Test fixtures: a real Neo4j (the managed test instance, or NEO4J_URI), an API client, and
+helpers to read the graph back.
+
+The managed test instance is separate from the one ``make run`` serves (instance "test", Bolt
+port 7688), so running the tests never touches your demo data. With NEO4J_URI set the tests use
+that server and WIPE its database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineage_graph.db.connection import Database
+from lineage_graph.db.migrations import migrate
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CONFORMANCE = SHARED / "conformance" / "openlineage"
+
+
+def _test_settings() -> Settings:
+    env = dict(os.environ)
+    env.setdefault("LINEAGE_GRAPH_NEO4J_INSTANCE", "test")
+    env.setdefault("LINEAGE_GRAPH_NEO4J_BOLT_PORT", "7688")
+    env.setdefault("LINEAGE_GRAPH_NEO4J_HTTP_PORT", "7475")
+    env.setdefault("LINEAGE_GRAPH_NEO4J_HEAP", "1g")
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return _test_settings()
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(settings: Settings) -> Iterator[Settings]:
+    """Start the managed test Neo4j once per session (left running only if it already ran)."""
+    if not settings.managed:
+        yield settings
+        return
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    manager = ManagedNeo4j(settings)
+    was_running = manager.status().running
+    manager.up(progress=False)
+    yield settings
+    if not was_running and os.environ.get("LINEAGE_GRAPH_KEEP_TEST_NEO4J") != "1":
+        manager.down()
+
+
+@pytest.fixture(scope="session")
+def session_db(neo4j_server: Settings) -> Iterator[Database]:
+    db = Database(neo4j_server)
+    migrate(db)
+    yield db
+    db.close()
+
+
+def wipe(db: Database) -> None:
+    with db.driver.session(database=db.name) as session:
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+
+
+@pytest.fixture()
+def db(session_db: Database) -> Database:
+    """The real Neo4j, emptied before the test."""
+    wipe(session_db)
+    return session_db
+
+
+@pytest.fixture()
+def ingest(db: Database) -> IngestService:
+    return IngestService(db)
+
+
+@pytest.fixture()
+def client(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(neo4j_server)) as test_client:
+        yield test_client
+
+
+def query(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
+    return db.read(lambda tx: [r.data() for r in tx.run(cypher, params)])  # type: ignore[arg-type]
+
+
+def graph_snapshot(db: Database) -> tuple[list[Any], list[Any]]:
+    """The derived graph (everything but the event record) as sorted, comparable lists."""
+    nodes = query(
+        db,
+        """
+        MATCH (n) WHERE NOT n:Event AND NOT n:Sequence
+        RETURN labels(n) AS labels, properties(n) AS props
+        """,
+    )
+    rels = query(
+        db,
+        """
+        MATCH (a)-[r]->(b) WHERE NOT a:Event AND NOT b:Event
+        RETURN coalesce(a.nodeId, a.fieldId, a.facetId, a.name) AS a, type(r) AS type,
+               properties(r) AS props, coalesce(b.nodeId, b.fieldId, b.facetId, b.name) AS b
+        """,
+    )
+    norm_nodes = sorted((sorted(n["labels"]), sorted((k, repr(v)) for k, v in n["props"].items()))
+                        for n in nodes)
+    norm_rels = sorted((r["a"], r["type"], sorted((k, repr(v)) for k, v in r["props"].items()),
+                        r["b"]) for r in rels)
+    return norm_nodes, norm_rels

@@ -1,0 +1,93 @@
+"""Our typed facet models must judge facets exactly as the official OpenLineage JSON Schemas do
+(validated locally with a registry of ../shared's schema files; nothing is fetched)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from lineage_graph.openlineage.facets import FACET_MODELS, FacetScope, parse_facets
+from lineage_graph.openlineage.parse import parse_event
+from tests.conftest import CONFORMANCE
+
+SPEC = CONFORMANCE / "spec"
+OFFICIAL_SCHEMA: dict[tuple[FacetScope, str], str] = {
+    ("run", "parent"): "ParentRunFacet",
+    ("run", "nominalTime"): "NominalTimeRunFacet",
+    ("run", "errorMessage"): "ErrorMessageRunFacet",
+    ("run", "processing_engine"): "ProcessingEngineRunFacet",
+    ("job", "sql"): "SQLJobFacet",
+    ("job", "jobType"): "JobTypeJobFacet",
+    ("job", "documentation"): "DocumentationJobFacet",
+    ("job", "ownership"): "OwnershipJobFacet",
+    ("dataset", "schema"): "SchemaDatasetFacet",
+    ("dataset", "columnLineage"): "ColumnLineageDatasetFacet",
+    ("dataset", "dataSource"): "DatasourceDatasetFacet",
+    ("dataset", "version"): "DatasetVersionDatasetFacet",
+    ("dataset", "documentation"): "DocumentationDatasetFacet",
+    ("dataset", "ownership"): "OwnershipDatasetFacet",
+    ("dataset", "dataQualityMetrics"): "DataQualityMetricsDatasetFacet",
+    ("input", "dataQualityMetrics"): "DataQualityMetricsInputDatasetFacet",
+    ("input", "inputStatistics"): "InputStatisticsInputDatasetFacet",
+    ("output", "outputStatistics"): "OutputStatisticsOutputDatasetFacet",
+}
+
+
+def _registry() -> tuple[Registry, dict[str, str]]:
+    resources = []
+    ids: dict[str, str] = {}
+    for path in [SPEC / "OpenLineage.json", *sorted((SPEC / "facets").glob("*.json"))]:
+        doc = json.loads(path.read_text())
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+        ids[path.stem] = doc["$id"]
+    return Registry().with_resources(resources), ids
+
+
+REGISTRY, SCHEMA_IDS = _registry()
+
+
+def official_verdict(scope: FacetScope, name: str, payload: Any) -> bool:
+    schema_name = OFFICIAL_SCHEMA[(scope, name)]
+    validator = Draft202012Validator(
+        {"$ref": f"{SCHEMA_IDS[schema_name]}#/$defs/{schema_name}"}, registry=REGISTRY
+    )
+    return validator.is_valid(payload)
+
+
+def _facets_in(path: Path) -> list[tuple[FacetScope, str, Any]]:
+    event = json.loads(path.read_text())
+    parsed = parse_event(event)
+    return [(f.scope, f.name, f.raw) for f in parsed.all_facets()]
+
+
+ALL_EVENTS = sorted((CONFORMANCE / "events").glob("*/*.json"))
+INTERPRETED = [
+    pytest.param(scope, name, raw, id=f"{path.name}:{scope}.{name}")
+    for path in ALL_EVENTS if path.name != "event_no_run_id.json"
+    for scope, name, raw in _facets_in(path)
+    if (scope, name) in FACET_MODELS
+]
+
+
+def test_every_interpreted_facet_has_an_official_schema() -> None:
+    assert set(FACET_MODELS) == set(OFFICIAL_SCHEMA)
+    assert len(INTERPRETED) > 40
+
+
+@pytest.mark.parametrize(("scope", "name", "raw"), INTERPRETED)
+def test_typed_model_agrees_with_official_schema(scope: FacetScope, name: str, raw: Any) -> None:
+    [parsed] = parse_facets(scope, {name: raw}, "facets")
+    assert (not parsed.malformed) == official_verdict(scope, name, raw), parsed.error
+
+
+def test_malformed_facet_error_names_the_field() -> None:
+    [parsed] = parse_facets(
+        "run", {"parent": {"_producer": "p", "_schemaURL": "s", "run": {},
+                           "job": {"namespace": "n", "name": "j"}}}, "run.facets")
+    assert parsed.malformed
+    assert parsed.error is not None and "run.runId" in parsed.error
