@@ -50,6 +50,7 @@ class Settings:
     max_batch_events: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
     write_chunk_events: int = 500
+    neo4j_retry_seconds: int = 15
 
     @property
     def managed(self) -> bool:
@@ -86,4 +87,6 @@ class Settings:
             max_batch_events=_int(e, "LINEAGE_GRAPH_MAX_BATCH_EVENTS", defaults.max_batch_events),
             max_body_bytes=_int(e, "LINEAGE_GRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
+            neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
+                                     defaults.neo4j_retry_seconds),
         )

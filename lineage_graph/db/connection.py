@@ -35,6 +35,10 @@ class Database:
             auth=(settings.neo4j_user, resolve_password(settings)),
             max_connection_pool_size=50,
             connection_acquisition_timeout=30,
+            connection_timeout=5,
+            # Transient errors (deadlocks, leader switches) are retried this long, then the
+            # caller gets Neo4jUnavailableError (HTTP 503) and nothing is written.
+            max_transaction_retry_time=settings.neo4j_retry_seconds,
         )
 
     def close(self) -> None:

@@ -176,10 +176,10 @@ LIMIT $limit
 """
 
 
-def one_node(tx: neo4j.ManagedTransaction, query: LiteralString, **params: Any) -> Any:
-    record = tx.run(query, params).single()
+def one_node(tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any) -> Any:
+    record = tx.run(cypher, params).single()
     return None if record is None else record["node"]
 
 
-def rows(tx: neo4j.ManagedTransaction, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
-    return [record.data() for record in tx.run(query, params)]
+def rows(tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any) -> list[dict[str, Any]]:
+    return [record.data() for record in tx.run(cypher, params)]
