@@ -29,7 +29,7 @@ out = Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -215,7 +215,7 @@ def ingest(
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
     for line in rejected:
-        console.print(f"[yellow]rejected[/yellow] {line}", highlight=False)
+        console.print(f"[yellow]rejected[/yellow] {line}", highlight=False, soft_wrap=True)
     out.print(f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
               f"rejected {totals['rejected']}")
     if rejected:

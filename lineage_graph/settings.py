@@ -80,6 +80,7 @@ class Settings:
             http_port=_int(e, "LINEAGE_GRAPH_NEO4J_HTTP_PORT", defaults.http_port),
             heap_size=e.get("LINEAGE_GRAPH_NEO4J_HEAP") or defaults.heap_size,
             pagecache_size=e.get("LINEAGE_GRAPH_NEO4J_PAGECACHE") or defaults.pagecache_size,
+            neo4j_version=e.get("LINEAGE_GRAPH_NEO4J_VERSION") or defaults.neo4j_version,
             api_host=e.get("LINEAGE_GRAPH_HOST") or defaults.api_host,
             api_port=_int(e, "LINEAGE_GRAPH_PORT", defaults.api_port),
             max_lineage_depth=_int(e, "LINEAGE_GRAPH_MAX_DEPTH", defaults.max_lineage_depth),

@@ -1,0 +1,134 @@
+"""The graph model, declared with neomodel: every node label, its properties and its keys.
+
+This is the contract that ``schema/constraints.cypher`` and ``docs/graph-model.md`` are checked
+against (tests/test_contract.py). Writes do not go through these classes: bulk ingestion uses
+batched ``UNWIND`` Cypher (lineage_graph.db), which neomodel's per-node saves cannot match.
+"""
+
+from __future__ import annotations
+
+
+
+from neomodel import (
+    ArrayProperty,
+    BooleanProperty,
+    DateTimeProperty,
+    IntegerProperty,
+    StringProperty,
+    StructuredNode,
+)
+
+
+class _Keyed(StructuredNode):
+    __abstract_node__ = True
+
+    @classmethod
+    def unique_keys(cls) -> list[str]:
+        return [name for name, prop in cls.defined_properties(aliases=False, rels=False).items()
+                if getattr(prop, "unique_index", False)]
+
+
+class Namespace(_Keyed):
+    name = StringProperty(unique_index=True, required=True)
+
+
+class Dataset(_Keyed):
+    """Also labelled :LineageNode. nodeId = ``dataset:<namespace>:<name>``."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty(required=True)
+    name = StringProperty(required=True)
+    description = StringProperty()
+    sourceName = StringProperty()
+    sourceUri = StringProperty()
+    owners = ArrayProperty(StringProperty())
+    malformedFacets = ArrayProperty(StringProperty())
+
+
+class Job(_Keyed):
+    """Also labelled :LineageNode. nodeId = ``job:<namespace>:<name>``."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty(required=True)
+    name = StringProperty(required=True)
+    description = StringProperty()
+    sql = StringProperty()
+    jobType = StringProperty()
+    processingType = StringProperty()
+    integration = StringProperty()
+    owners = ArrayProperty(StringProperty())
+    malformedFacets = ArrayProperty(StringProperty())
+
+
+class Run(_Keyed):
+    """Also labelled :LineageNode. nodeId = runId."""
+
+    runId = StringProperty(unique_index=True, required=True)
+    nodeId = StringProperty(required=True)
+    state = StringProperty(choices={s: s for s in
+                                    ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL")})
+    stateTime = DateTimeProperty()
+    startedAt = DateTimeProperty()
+    endedAt = DateTimeProperty()
+    startEventTime = DateTimeProperty()
+    firstEventTime = DateTimeProperty()
+    lastEventTime = DateTimeProperty()
+    nominalStartTime = DateTimeProperty()
+    nominalEndTime = DateTimeProperty()
+    errorMessage = StringProperty()
+    processingEngine = StringProperty()
+    processingEngineVersion = StringProperty()
+    malformedFacets = ArrayProperty(StringProperty())
+
+
+class DatasetVersion(_Keyed):
+    nodeId = StringProperty(unique_index=True, required=True)
+    datasetId = StringProperty(required=True)
+    version = StringProperty(required=True)
+    createdAt = DateTimeProperty()
+
+
+class Field(_Keyed):
+    fieldId = StringProperty(unique_index=True, required=True)
+    datasetId = StringProperty(required=True)
+    name = StringProperty(required=True)
+    type = StringProperty()
+    description = StringProperty()
+    ordinal = IntegerProperty()
+
+
+class Facet(_Keyed):
+    facetId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    place = StringProperty()  # '' on its owner; 'input:<datasetId>' / 'output:<datasetId>' on a run
+    payload = StringProperty(required=True)  # the facet's JSON, verbatim
+    eventTime = DateTimeProperty()
+    malformed = BooleanProperty()
+    error = StringProperty()
+
+
+class Event(_Keyed):
+    seq = IntegerProperty(unique_index=True, required=True)
+    sha256 = StringProperty(unique_index=True, required=True)
+    raw = StringProperty(required=True)
+    kind = StringProperty(required=True)
+    eventType = StringProperty()
+    eventTime = DateTimeProperty()
+    runId = StringProperty()
+    receivedAt = DateTimeProperty()
+    warnings = ArrayProperty(StringProperty())
+
+
+class Sequence(_Keyed):
+    name = StringProperty(unique_index=True, required=True)
+    value = IntegerProperty()
+
+
+GRAPH_NODE_MODELS: list[type[_Keyed]] = [
+    Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
+]
+
+RELATIONSHIP_TYPES: list[str] = [
+    "HAS_JOB", "HAS_DATASET", "HAS_RUN", "CHILD_OF", "READS", "WRITES", "READ", "WROTE",
+    "READ_VERSION", "WROTE_VERSION", "VERSION_OF", "HAS_FACET", "HAS_FIELD", "DERIVED_FROM",
+]

@@ -1,0 +1,155 @@
+"""The command line, run as a user runs it (a subprocess) against the real test Neo4j."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lineage_graph.db.connection import Database
+from lineage_graph.neo4j_server import ManagedNeo4j
+from lineage_graph.settings import Settings
+from tests.conftest import query
+from tests.events import T0, new_run_id, pipeline, run_event
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LINEAGE_GRAPH_HOME=str(settings.home),
+        LINEAGE_GRAPH_NEO4J_INSTANCE=settings.instance,
+        LINEAGE_GRAPH_NEO4J_BOLT_PORT=str(settings.bolt_port),
+        LINEAGE_GRAPH_NEO4J_HTTP_PORT=str(settings.http_port),
+    )
+    env.update(extra)
+    return env
+
+
+def cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lineage_graph", *args], capture_output=True,
+                          text=True, env=_env(settings, **env), timeout=300, check=False)
+
+
+@pytest.mark.parametrize("command", [
+    [], ["serve"], ["ingest"], ["neo4j", "up"], ["neo4j", "down"], ["neo4j", "status"],
+    ["db", "migrate"], ["db", "rebuild"], ["api", "export"],
+])
+def test_every_command_explains_itself(neo4j_server: Settings, command: list[str]) -> None:
+    result = cli(neo4j_server, *command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+    assert len(result.stdout.strip().splitlines()) > 3
+
+
+def test_ingest_files_reports_a_summary(neo4j_server: Settings, db: Database,
+                                        tmp_path: Path) -> None:
+    events = pipeline(n_runs=1)
+    ndjson = tmp_path / "events.ndjson"
+    ndjson.write_text("\n".join(json.dumps(e) for e in events))
+    array = tmp_path / "more.json"
+    array.write_text(json.dumps([events[0], run_event("START", new_run_id(), ("a", "b"), T0)]))
+    result = cli(neo4j_server, "ingest", str(ndjson), str(array))
+    assert result.returncode == 0, result.stderr
+    assert f"accepted {len(events) + 1}, duplicate 1, rejected 0" in result.stdout
+    assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": len(events) + 1}]
+
+
+def test_ingest_lists_rejections_and_exits_1(neo4j_server: Settings, db: Database,
+                                             tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{**run_event("START", new_run_id(), ("a", "b"), T0),
+                                "eventTime": "not a time"}]))
+    result = cli(neo4j_server, "ingest", str(bad))
+    assert result.returncode == 1
+    assert "eventTime" in result.stderr
+    assert "rejected 1" in result.stdout
+
+
+def test_db_migrate_and_rebuild(neo4j_server: Settings, db: Database, tmp_path: Path) -> None:
+    events = pipeline(n_runs=1)
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(events))
+    assert cli(neo4j_server, "ingest", str(path)).returncode == 0
+    migrate = cli(neo4j_server, "db", "migrate")
+    assert migrate.returncode == 0 and "schema up to date" in migrate.stdout
+    rebuilt = cli(neo4j_server, "db", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"from {len(events)} recorded events" in rebuilt.stdout
+    assert query(db, "MATCH (r:Run) RETURN count(r) AS n") == [{"n": 3}]
+
+
+def test_neo4j_up_is_idempotent_and_status_reports(neo4j_server: Settings) -> None:
+    if not neo4j_server.managed:
+        pytest.skip("NEO4J_URI points at an unmanaged server")
+    before = ManagedNeo4j(neo4j_server).status()
+    up = cli(neo4j_server, "neo4j", "up")
+    assert up.returncode == 0
+    assert up.stdout.strip() == neo4j_server.bolt_uri
+    assert ManagedNeo4j(neo4j_server).status().pid == before.pid
+    status = cli(neo4j_server, "neo4j", "status")
+    assert status.returncode == 0 and status.stdout.startswith("running")
+
+
+def test_password_is_private_and_never_logged(neo4j_server: Settings) -> None:
+    if not neo4j_server.managed:
+        pytest.skip("NEO4J_URI points at an unmanaged server")
+    manager = ManagedNeo4j(neo4j_server)
+    mode = stat.S_IMODE(manager.password_file.stat().st_mode)
+    assert mode == 0o600
+    password = manager.password()
+    for log in [manager.console_log, *(manager.dir / "logs").glob("*.log")]:
+        assert password not in log.read_text(errors="replace"), log
+
+
+def test_missing_java_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
+                 PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Java is not installed" in lines[0], result.stderr
+
+
+def test_missing_maven_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
+    java = shutil.which("java")
+    assert java is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").symlink_to(java)
+    result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
+                 PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Maven (mvn) is not installed" in lines[0], result.stderr
+
+
+def test_failed_download_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
+    # A Neo4j version Maven cannot resolve stands in for an unreachable repository.
+    fake_mvn = tmp_path / "bin" / "mvn"
+    fake_mvn.parent.mkdir()
+    (fake_mvn.parent / "java").symlink_to(shutil.which("java") or "java")
+    real_mvn = shutil.which("mvn")
+    assert real_mvn is not None
+    fake_mvn.symlink_to(real_mvn)
+    result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
+                 PATH=f"{fake_mvn.parent}:{os.environ.get('PATH', '')}",
+                 LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699", LINEAGE_GRAPH_NEO4J_VERSION="5.26.999")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "downloading Neo4j 5.26.999 with Maven failed" in lines[0], (
+        result.stderr)
+
+
+def test_nothing_is_managed_when_neo4j_uri_is_set(neo4j_server: Settings, tmp_path: Path) -> None:
+    result = cli(neo4j_server, "neo4j", "up", NEO4J_URI="bolt://127.0.0.1:7688",
+                 LINEAGE_GRAPH_HOME=str(tmp_path / "home"))
+    assert result.returncode == 1
+    assert "NEO4J_URI is set" in result.stderr
+    assert not (tmp_path / "home").exists()
