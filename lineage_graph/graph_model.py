@@ -7,8 +7,6 @@ batched ``UNWIND`` Cypher (lineage_graph.db), which neomodel's per-node saves ca
 
 from __future__ import annotations
 
-
-
 from neomodel import (
     ArrayProperty,
     BooleanProperty,

@@ -1,14 +1,15 @@
 """Stable node ids (the ``nodeId`` property). Clients treat them as opaque strings.
 
 Dataset and job ids are Marquez's (``dataset:NS:NAME``, ``job:NS:NAME``) so tools built for
-Marquez's lineage API can pass them unchanged; runs are their OpenLineage ``runId``. Dataset versions and
+Marquez's lineage API can pass them unchanged; runs are their OpenLineage ``runId``. Dataset
+versions and
 fields derive their id from their parts with a hash, so no separator can make two collide.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+from functools import lru_cache
 
 
 def dataset_id(namespace: str, name: str) -> str:
@@ -24,8 +25,11 @@ def run_node_id(run_id: str) -> str:
     return run_id
 
 
+@lru_cache(maxsize=65536)
 def _digest(*parts: str) -> str:
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+    # Length-prefixed parts: no choice of names can make two different tuples collide.
+    framed = "".join(f"{len(p)}:{p}" for p in parts)
+    return hashlib.sha256(framed.encode("utf-8")).hexdigest()[:32]
 
 
 def dataset_version_id(namespace: str, name: str, version: str) -> str:

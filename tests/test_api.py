@@ -256,7 +256,8 @@ def test_graphql_run_level_lineage_from_a_run(client: TestClient) -> None:
 
 def test_graphql_errors_are_clear(client: TestClient) -> None:
     _load_pipeline(client)
-    too_deep = _gql(client, 'query { lineage(nodeId: "job:spark:stage_0", depth: 500) { nodes { id } } }')
+    too_deep = _gql(
+        client, 'query { lineage(nodeId: "job:spark:stage_0", depth: 500) { nodes { id } } }')
     assert too_deep["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert "LINEAGE_GRAPH_MAX_DEPTH" in too_deep["errors"][0]["message"]
     missing = _gql(client, 'query { lineage(nodeId: "job:nope:nothing") { nodes { id } } }')

@@ -3,6 +3,7 @@ batches, the graph comes out the same as when they arrive in order."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ EVENTS = _scenario()
 def _ingest_in_batches(service: IngestService, events: list[dict[str, Any]], cuts: list[int]
                        ) -> None:
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         result = service.ingest_raw([(e, None) for e in events[start:end]])
         assert result.count("rejected") == 0
 

@@ -42,7 +42,9 @@ def test_duplicate_within_one_batch_is_recorded_once(ingest: IngestService, db: 
     assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": 1}]
 
 
-def test_terminal_state_wins_whatever_the_arrival_order(ingest: IngestService, db: Database) -> None:
+def test_terminal_state_wins_whatever_the_arrival_order(
+    ingest: IngestService, db: Database
+) -> None:
     rid = new_run_id()
     complete = run_event("COMPLETE", rid, JOB, T0 + timedelta(minutes=5))
     running = run_event("RUNNING", rid, JOB, T0 + timedelta(minutes=9))  # later, not terminal
@@ -73,7 +75,8 @@ def test_inputs_and_outputs_of_a_run_are_unioned(ingest: IngestService, db: Data
     _ingest(ingest, run_event("START", rid, JOB, T0, inputs=[ds("s3://lake", "a")]))
     _ingest(ingest, run_event("COMPLETE", rid, JOB, T0 + timedelta(minutes=1),
                               inputs=[ds("s3://lake", "b")], outputs=[ds("s3://lake", "out")]))
-    reads = query(db, "MATCH (:Run {runId: $id})-[:READ]->(d) RETURN d.name AS n ORDER BY n", id=rid)
+    reads = query(db, "MATCH (:Run {runId: $id})-[:READ]->(d) RETURN d.name AS n ORDER BY n",
+                  id=rid)
     writes = query(db, "MATCH (:Run {runId: $id})-[:WROTE]->(d) RETURN d.name AS n", id=rid)
     assert [r["n"] for r in reads] == ["a", "b"]
     assert [w["n"] for w in writes] == ["out"]

@@ -62,7 +62,9 @@ class Database:
             with self.driver.session(database=self.name) as session:
                 return fn(session)
         except (ServiceUnavailable, SessionExpired) as exc:
-            raise Neo4jUnavailableError(f"Neo4j at {self.settings.bolt_uri} is unreachable") from exc
+            raise Neo4jUnavailableError(
+                f"Neo4j at {self.settings.bolt_uri} is unreachable"
+            ) from exc
         except AuthError as exc:
             raise Neo4jUnavailableError(
                 f"Neo4j at {self.settings.bolt_uri} refused the credentials"

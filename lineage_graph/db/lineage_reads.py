@@ -176,10 +176,15 @@ LIMIT $limit
 """
 
 
-def one_node(tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any) -> Any:
+def one_node(
+    tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any
+) -> dict[str, Any] | None:
     record = tx.run(cypher, params).single()
-    return None if record is None else record["node"]
+    node: dict[str, Any] | None = None if record is None else record["node"]
+    return node
 
 
-def rows(tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any) -> list[dict[str, Any]]:
+def rows(
+    tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any
+) -> list[dict[str, Any]]:
     return [record.data() for record in tx.run(cypher, params)]

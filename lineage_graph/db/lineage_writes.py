@@ -11,17 +11,19 @@ from typing import Any, LiteralString
 
 import neo4j
 
-LOCK_EVENT_SEQUENCE: LiteralString = """
+# Taking the write lock on the sequence node serializes writers, so sequence numbers are
+# gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
+LOCK_SEQUENCE_AND_FIND_EXISTING: LiteralString = """
 MERGE (s:Sequence {name: 'event'})
 ON CREATE SET s.value = 0
 SET s.lockedAt = timestamp()
-RETURN s.value AS value
-"""
-
-EXISTING_EVENT_HASHES: LiteralString = """
-UNWIND $hashes AS h
-MATCH (e:Event {sha256: h})
-RETURN e.sha256 AS sha256, e.seq AS seq
+WITH s
+CALL () {
+  UNWIND $hashes AS h
+  MATCH (e:Event {sha256: h})
+  RETURN collect({sha256: e.sha256, seq: e.seq}) AS existing
+}
+RETURN existing
 """
 
 RECORD_EVENTS: LiteralString = """
@@ -33,7 +35,7 @@ UNWIND range(0, size($events) - 1) AS i
 WITH base + i + 1 AS seq, $events[i] AS e
 CREATE (ev:Event {
   seq: seq, sha256: e.sha256, raw: e.raw, kind: e.kind, eventType: e.eventType,
-  eventTime: e.eventTime, runId: e.runId, warnings: e.warnings, receivedAt: datetime()
+  eventTime: datetime(e.eventTime), runId: e.runId, warnings: e.warnings, receivedAt: datetime()
 })
 RETURN ev.sha256 AS sha256, ev.seq AS seq
 """
@@ -61,23 +63,27 @@ MATCH (ns:Namespace {name: row.namespace})
 MERGE (ns)-[:HAS_DATASET]->(d)
 """
 
+# Times travel as ISO-8601 strings and become DateTime here: much cheaper for the driver than
+# packing Python datetimes.
 MERGE_RUNS: LiteralString = """
 UNWIND $runs AS row
 MERGE (r:Run:LineageNode {runId: row.runId})
 ON CREATE SET r.nodeId = row.nodeId
+WITH r, row, datetime(row.firstEventTime) AS first, datetime(row.lastEventTime) AS last,
+     datetime(row.startEventTime) AS start, datetime(row.stateTime) AS stateTime
 SET r.firstEventTime = CASE
-      WHEN r.firstEventTime IS NULL OR row.firstEventTime < r.firstEventTime
-      THEN row.firstEventTime ELSE r.firstEventTime END,
+      WHEN r.firstEventTime IS NULL OR first < r.firstEventTime
+      THEN first ELSE r.firstEventTime END,
     r.lastEventTime = CASE
-      WHEN r.lastEventTime IS NULL OR row.lastEventTime > r.lastEventTime
-      THEN row.lastEventTime ELSE r.lastEventTime END,
+      WHEN r.lastEventTime IS NULL OR last > r.lastEventTime
+      THEN last ELSE r.lastEventTime END,
     r.startEventTime = CASE
-      WHEN r.startEventTime IS NULL OR row.startEventTime < r.startEventTime
-      THEN row.startEventTime ELSE r.startEventTime END
+      WHEN r.startEventTime IS NULL OR start < r.startEventTime
+      THEN start ELSE r.startEventTime END
 FOREACH (_ IN CASE WHEN row.stateKey IS NOT NULL
                     AND (r.stateKey IS NULL OR row.stateKey > r.stateKey) THEN [1] ELSE [] END |
-  SET r.state = row.state, r.stateKey = row.stateKey, r.stateTime = row.stateTime,
-      r.endedAt = CASE WHEN row.terminal THEN row.stateTime ELSE null END)
+  SET r.state = row.state, r.stateKey = row.stateKey, r.stateTime = stateTime,
+      r.endedAt = CASE WHEN row.terminal THEN stateTime ELSE null END)
 SET r.startedAt = coalesce(r.startEventTime, r.firstEventTime)
 WITH r, row
 MATCH (j:Job {nodeId: row.jobId})
@@ -106,9 +112,10 @@ MERGE_VERSIONS: LiteralString = """
 UNWIND $versions AS row
 MERGE (v:DatasetVersion {nodeId: row.nodeId})
 ON CREATE SET v.version = row.version, v.datasetId = row.datasetId
+WITH v, row, datetime(row.createdAt) AS createdAt
 SET v.createdAt = CASE
-      WHEN v.createdAt IS NULL OR row.createdAt > v.createdAt
-      THEN coalesce(row.createdAt, v.createdAt) ELSE v.createdAt END
+      WHEN v.createdAt IS NULL OR createdAt > v.createdAt
+      THEN coalesce(createdAt, v.createdAt) ELSE v.createdAt END
 WITH v, row
 MATCH (d:Dataset {nodeId: row.datasetId})
 MERGE (v)-[:VERSION_OF]->(d)
@@ -144,11 +151,15 @@ ON CREATE SET f.name = row.name, f.place = row.place, f.sortKey = ''
 MERGE (o)-[:HAS_FACET]->(f)
 WITH o, f, row, CASE WHEN row.place = '' THEN row.name ELSE row.place + '/' + row.name END AS key
 WHERE row.sortKey > f.sortKey
-SET f.payload = row.payload, f.eventTime = row.eventTime, f.sortKey = row.sortKey,
+SET f.payload = row.payload, f.eventTime = datetime(row.eventTime), f.sortKey = row.sortKey,
     f.malformed = row.malformed, f.error = row.error
-SET o += row.properties
-SET o.malformedFacets = [x IN coalesce(o.malformedFacets, []) WHERE x <> key]
-                        + CASE WHEN row.malformed THEN [key] ELSE [] END
+// Touch the owner only when there is something to change: owner writes take its lock.
+FOREACH (_ IN CASE WHEN size(keys(row.properties)) > 0 THEN [1] ELSE [] END |
+  SET o += row.properties)
+FOREACH (_ IN CASE WHEN row.malformed OR key IN coalesce(o.malformedFacets, [])
+                   THEN [1] ELSE [] END |
+  SET o.malformedFacets = [x IN coalesce(o.malformedFacets, []) WHERE x <> key]
+                          + CASE WHEN row.malformed THEN [key] ELSE [] END)
 """
 
 MERGE_FIELDS: LiteralString = """
@@ -163,15 +174,10 @@ SET f.type = row.type, f.description = row.description, f.ordinal = row.ordinal,
     f.sortKey = row.sortKey
 """
 
+# Both fields exist already: the plan adds column-lineage fields to the field rows.
 MERGE_COLUMN_LINEAGE: LiteralString = """
 UNWIND $columnLineage AS row
-MATCH (outputDs:Dataset {nodeId: row.outDatasetId}), (inputDs:Dataset {nodeId: row.inDatasetId})
-MERGE (outputField:Field {fieldId: row.outFieldId})
-ON CREATE SET outputField.name = row.outField, outputField.datasetId = row.outDatasetId, outputField.sortKey = ''
-MERGE (outputDs)-[:HAS_FIELD]->(outputField)
-MERGE (inputField:Field {fieldId: row.inFieldId})
-ON CREATE SET inputField.name = row.inField, inputField.datasetId = row.inDatasetId, inputField.sortKey = ''
-MERGE (inputDs)-[:HAS_FIELD]->(inputField)
+MATCH (outputField:Field {fieldId: row.outFieldId}), (inputField:Field {fieldId: row.inFieldId})
 MERGE (outputField)-[c:DERIVED_FROM]->(inputField)
 SET c.transformations = CASE
       WHEN c.transformations IS NULL OR row.transformations > c.transformations
@@ -204,47 +210,51 @@ CALL (r, rd, d) {
 MERGE (r)-[:READ_VERSION]->(v)
 """
 
-APPLY_STATEMENTS: list[tuple[str, LiteralString]] = [
-    ("namespaces", MERGE_NAMESPACES),
-    ("jobs", MERGE_JOBS),
-    ("datasets", MERGE_DATASETS),
-    ("runs", MERGE_RUNS),
-    ("parents", MERGE_PARENTS),
-    ("jobReads", MERGE_JOB_READS),
-    ("jobWrites", MERGE_JOB_WRITES),
-    ("versions", MERGE_VERSIONS),
-    ("runReads", MERGE_RUN_READS),
-    ("runWrites", MERGE_RUN_WRITES),
-    ("facets", MERGE_FACETS),
-    ("fields", MERGE_FIELDS),
-    ("columnLineage", MERGE_COLUMN_LINEAGE),
-]
+# The whole plan in ONE statement: each block is a unit subquery over its own row list, run in
+# this order, so a batch of any size costs one round trip. (Concatenating constant strings: no
+# value ever enters the query text; everything is a parameter.)
+_APPLY_BLOCKS: LiteralString = (
+    "CALL () {" + MERGE_NAMESPACES + "}\n"
+    "CALL () {" + MERGE_JOBS + "}\n"
+    "CALL () {" + MERGE_DATASETS + "}\n"
+    "CALL () {" + MERGE_RUNS + "}\n"
+    "CALL () {" + MERGE_PARENTS + "}\n"
+    "CALL () {" + MERGE_JOB_READS + "}\n"
+    "CALL () {" + MERGE_JOB_WRITES + "}\n"
+    "CALL () {" + MERGE_VERSIONS + "}\n"
+    "CALL () {" + MERGE_RUN_READS + "}\n"
+    "CALL () {" + MERGE_RUN_WRITES + "}\n"
+    "CALL () {" + MERGE_FACETS + "}\n"
+    "CALL () {" + MERGE_FIELDS + "}\n"
+    "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
+    "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
+)
+APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
+RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD_EVENTS
+
+PLAN_KEYS = (
+    "namespaces", "jobs", "datasets", "runs", "parents", "jobReads", "jobWrites", "versions",
+    "runReads", "runWrites", "facets", "fields", "columnLineage", "touchedRunIds",
+    "versionedDatasetIds",
+)
 
 
-def lock_event_sequence(tx: neo4j.ManagedTransaction) -> int:
-    """Take the event-sequence lock: writers are serialized, so sequence numbers are gap-free."""
-    record = tx.run(LOCK_EVENT_SEQUENCE).single()
-    return int(record["value"]) if record else 0
+def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> dict[str, int]:
+    record = tx.run(LOCK_SEQUENCE_AND_FIND_EXISTING, hashes=hashes).single()
+    found = record["existing"] if record else []
+    return {row["sha256"]: row["seq"] for row in found}
 
 
-def existing_event_hashes(tx: neo4j.ManagedTransaction, hashes: list[str]) -> dict[str, int]:
-    return {r["sha256"]: r["seq"] for r in tx.run(EXISTING_EVENT_HASHES, hashes=hashes)}
-
-
-def record_events(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]]) -> dict[str, int]:
-    if not events:
+def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> dict[str, int]:
+    """Append the events to the record and apply their plan: one round trip.
+    Returns each recorded event's sequence number by sha256."""
+    if not params["events"]:
         return {}
-    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_EVENTS, events=events)}
+    values = {key: params[key] for key in PLAN_KEYS}
+    values["events"] = params["events"]
+    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
-    """Write every row list of a plan; skips empty lists (no round trip)."""
-    for key, statement in APPLY_STATEMENTS:
-        if params[key]:
-            tx.run(statement, {key: params[key]}).consume()
-    if params["touchedRunIds"] or params["versionedDatasetIds"]:
-        tx.run(
-            RESOLVE_READ_VERSIONS,
-            touchedRunIds=params["touchedRunIds"],
-            versionedDatasetIds=params["versionedDatasetIds"],
-        ).consume()
+    """Write every row list of a plan, in one round trip."""
+    tx.run(APPLY_PLAN, {key: params[key] for key in PLAN_KEYS}).consume()

@@ -16,6 +16,6 @@ def migrate(db: Database) -> int:
     with db.driver.session(database=db.name) as session:
         for statement in statements:
             # Schema commands cannot share a transaction with data writes: auto-commit each.
-            session.run(statement).consume()  # type: ignore[arg-type]
+            session.run(statement).consume()
         session.run("CALL db.awaitIndexes(300)").consume()
     return len(statements)

@@ -20,6 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from lineage_graph.ids import dataset_id, dataset_version_id, field_id, job_id, run_node_id
@@ -41,6 +42,7 @@ _STATE_RANK = {
 }
 
 
+@lru_cache(maxsize=65536)
 def time_key(t: datetime) -> str:
     """A string that sorts like the instant (UTC, fixed width)."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -134,7 +136,8 @@ class WritePlan:
             if facet.malformed:
                 continue
             if isinstance(facet.model, SchemaDatasetFacet):
-                self._schema_fields(did, facet.model.fields, _facet_sort_key(facet, at))
+                key = _facet_sort_key(canonical_json(facet.raw), at)
+                self._schema_fields(did, facet.model.fields, key)
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
         return did
@@ -161,7 +164,8 @@ class WritePlan:
         etype = event.eventType
         if etype is None or etype is EventType.OTHER:
             return
-        if etype is EventType.START and (row["startEventTime"] is None or t < row["startEventTime"]):
+        first_start = row["startEventTime"]
+        if etype is EventType.START and (first_start is None or t < first_start):
             row["startEventTime"] = t
         key = f"{int(etype.is_terminal)}|{time_key(t)}|{_STATE_RANK[etype]}"
         if row["stateKey"] is None or key > row["stateKey"]:
@@ -195,13 +199,14 @@ class WritePlan:
     def _facets(self, owner: str, place: str, facets: list[ParsedFacet], at: datetime) -> None:
         for facet in facets:
             fid = f"{owner}|{place}|{facet.name}"
-            key = _facet_sort_key(facet, at)
+            payload = canonical_json(facet.raw)
+            key = _facet_sort_key(payload, at)
             current = self.facets.get(fid)
             if current is not None and current["sortKey"] >= key:
                 continue
             self.facets[fid] = {
                 "facetId": fid, "ownerId": owner, "place": place, "name": facet.name,
-                "payload": json.dumps(facet.raw, ensure_ascii=False), "eventTime": at,
+                "payload": payload, "eventTime": at,
                 "sortKey": key, "malformed": facet.malformed, "error": facet.error,
                 # Place-specific facets (inputFacets/outputFacets) describe the edge, not the owner.
                 "properties": _storable(facet.properties) if place == "" else {},
@@ -238,16 +243,29 @@ class WritePlan:
                     ),
                 }
                 self.column_lineage[(row["outFieldId"], row["inFieldId"])] = row
+                self._field_ref(out_did, out_field)
+                self._field_ref(in_did, inp.field)
+
+    def _field_ref(self, did: str, name: str) -> None:
+        """A field known only by reference: created without properties (sort key '' never
+        overrides a schema facet's)."""
+        fid = field_id(did, name)
+        self.fields.setdefault(fid, {
+            "fieldId": fid, "datasetId": did, "name": name, "type": None, "description": None,
+            "ordinal": None, "sortKey": "",
+        })
 
     # -- parameters for the Cypher ------------------------------------------------------------
 
     def parameters(self) -> dict[str, Any]:
+        """Row lists for the Cypher; times as ISO-8601 strings (see lineage_writes)."""
         return {
-            "events": self.events,
+            "events": [_with_iso(e, "eventTime") for e in self.events],
             "namespaces": sorted(self.namespaces),
             "jobs": list(self.jobs.values()),
             "datasets": list(self.datasets.values()),
-            "runs": list(self.runs.values()),
+            "runs": [_with_iso(r, "firstEventTime", "lastEventTime", "startEventTime",
+                               "stateTime") for r in self.runs.values()],
             "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
             "jobReads": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_reads)],
             "jobWrites": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_writes)],
@@ -256,12 +274,12 @@ class WritePlan:
                  "versionId": None if v is None else self._pinned_version_id(d, v)}
                 for (r, d), v in sorted(self.run_reads.items())
             ],
-            "versions": list(self.versions.values()),
+            "versions": [_with_iso(v, "createdAt") for v in self.versions.values()],
             "runWrites": [
                 {"runId": r, "datasetId": d, "versionId": v}
                 for r, d, v in sorted(self.run_writes)
             ],
-            "facets": list(self.facets.values()),
+            "facets": [_with_iso(f, "eventTime") for f in self.facets.values()],
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
@@ -280,8 +298,10 @@ def _named_version(ds: ParsedDataset) -> str | None:
     return None
 
 
-def _facet_sort_key(facet: ParsedFacet, at: datetime) -> str:
-    digest = hashlib.sha256(canonical_json(facet.raw).encode("utf-8")).hexdigest()[:16]
+def _facet_sort_key(payload: str, at: datetime) -> str:
+    """Later eventTime wins; equal times are broken by the payload's hash, so the winner does
+    not depend on arrival order."""
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
     return f"{time_key(at)}|{digest}"
 
 
@@ -289,10 +309,18 @@ def _storable(props: dict[str, Any]) -> dict[str, Any]:
     """Neo4j properties hold primitives and homogeneous lists only."""
     out: dict[str, Any] = {}
     for key, value in props.items():
-        if value is None or isinstance(value, str | int | float | bool | datetime):
-            out[key] = value
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        scalar = value is None or isinstance(value, str | int | float | bool | datetime)
+        if scalar or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             out[key] = value
         else:
             out[key] = json.dumps(value, ensure_ascii=False, default=str)
+    return out
+
+
+def _with_iso(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    out = dict(row)
+    for key in keys:
+        value = out.get(key)
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
@@ -21,14 +22,14 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
     done = 0
     after = 0
     while True:
-        batch = db.read(lambda tx, a=after: event_records.events_after(tx, a, chunk))
+        batch = db.read(partial(event_records.events_after, after=after, limit=chunk))
         if not batch:
             break
         plan = WritePlan()
         for row in batch:
             plan.add(parse_event_text(row["raw"]))
         params = plan.parameters()
-        db.write(lambda tx, p=params: lineage_writes.apply_plan(tx, p))
+        db.write(partial(lineage_writes.apply_plan, params=params))
         done += len(batch)
         after = batch[-1]["seq"]
         if on_progress:

@@ -9,7 +9,7 @@ way an event is all-or-nothing: its record and its graph changes commit together
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Literal
@@ -100,8 +100,7 @@ class IngestService:
 def _write_batch(
     tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]]
 ) -> list[EventOutcome]:
-    lineage_writes.lock_event_sequence(tx)
-    existing = lineage_writes.existing_event_hashes(tx, sorted({p.sha256 for _, p in events}))
+    existing = lineage_writes.lock_and_find_existing(tx, sorted({p.sha256 for _, p in events}))
     plan = WritePlan()
     fresh: dict[str, ParsedEvent] = {}
     for _, parsed in events:
@@ -109,9 +108,7 @@ def _write_batch(
             continue
         fresh[parsed.sha256] = parsed
         plan.add(parsed)
-    params = plan.parameters()
-    seqs = lineage_writes.record_events(tx, params["events"])
-    lineage_writes.apply_plan(tx, params)
+    seqs = lineage_writes.record_and_apply(tx, plan.parameters())
     outcomes: list[EventOutcome] = []
     first_index: dict[str, int] = {}
     for index, parsed in events:

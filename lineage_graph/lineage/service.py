@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from lineage_graph.db import lineage_reads as q
@@ -70,7 +71,9 @@ class LineageService:
 
     def versions(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        return self.db.read(lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit))
+        return self.db.read(
+            lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
+        )
 
     def fields(self, node_id: str) -> list[dict[str, Any]]:
         return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id))
@@ -111,7 +114,7 @@ class LineageService:
                               limit=limit)
         )
         if not found:
-            # Fulltext tokenises names; a plain substring still finds e.g. "orders_v2" in "s.orders_v2".
+            # Fulltext tokenises names; a plain substring still finds "orders_v2" in "s.orders_v2".
             found = self.db.read(
                 lambda tx: q.rows(tx, q.SEARCH_NODES_BY_SUBSTRING, query=text, kinds=kinds,
                                   limit=limit)
@@ -145,12 +148,11 @@ class LineageService:
         for _ in range(depth):
             if not frontier:
                 return
-            hop = self.db.read(
-                lambda tx, f=frontier: q.rows(
-                    tx, q.LINEAGE_HOP, frontier=f, upstream=way is Direction.UPSTREAM,
-                    downstream=way is Direction.DOWNSTREAM, inputRels=rels[0], outputRels=rels[1],
-                )
-            )
+            hop = self.db.read(partial(
+                q.rows, cypher=q.LINEAGE_HOP, frontier=frontier,
+                upstream=way is Direction.UPSTREAM, downstream=way is Direction.DOWNSTREAM,
+                inputRels=rels[0], outputRels=rels[1],
+            ))
             next_frontier: list[str] = []
             for row in hop:
                 node = row["node"]

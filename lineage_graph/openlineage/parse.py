@@ -1,4 +1,4 @@
-"""Parse one OpenLineage event from JSON into a :class:`ParsedEvent`, or say which field is wrong."""
+"""Parse one OpenLineage event into a :class:`ParsedEvent`, or say which field is wrong."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ from lineage_graph.openlineage.models import (
 def canonical_json(raw: Any) -> str:
     """Key-sorted, whitespace-free JSON: the form whose sha256 identifies an event."""
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def event_sha256(raw: Any) -> str:
-    return hashlib.sha256(canonical_json(raw).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,8 @@ def parse_event_text(text: str) -> ParsedEvent:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidEventError("", f"body is not valid JSON ({exc.msg} at position {exc.pos})")
+        problem = f"body is not valid JSON ({exc.msg} at position {exc.pos})"
+        raise InvalidEventError("", problem) from exc
     return parse_event(raw, text)
 
 
@@ -95,10 +92,12 @@ def parse_event(raw: Any, text: str | None = None) -> ParsedEvent:
     except ValidationError as exc:
         field, problem = first_error(exc)
         raise InvalidEventError(field, problem) from exc
+    canonical = canonical_json(raw)
     return ParsedEvent(
         raw=raw,
-        text=text if text is not None else json.dumps(raw, ensure_ascii=False),
-        sha256=event_sha256(raw),
+        # Without the text as received (an item of a JSON array), the canonical form is kept.
+        text=text if text is not None else canonical,
+        sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         event=event,
         run_facets=(
             parse_facets("run", event.run.facets, "run.facets")
@@ -129,5 +128,6 @@ def _dataset(ds: InputDataset | OutputDataset, path: str) -> ParsedDataset:
         io = parse_facets("input", ds.inputFacets, f"{path}.inputFacets")
     else:
         io = parse_facets("output", ds.outputFacets, f"{path}.outputFacets")
-    return ParsedDataset(ds.namespace, ds.name, parse_facets("dataset", ds.facets, f"{path}.facets"), io)
+    facets = parse_facets("dataset", ds.facets, f"{path}.facets")
+    return ParsedDataset(ds.namespace, ds.name, facets, io)
 

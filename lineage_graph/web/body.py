@@ -27,7 +27,8 @@ async def read_text(request: Request, max_bytes: int) -> str:
         size += len(chunk)
         if size > max_bytes:
             raise PayloadTooLargeError(
-                f"body exceeds the limit of {max_bytes} bytes (setting LINEAGE_GRAPH_MAX_BODY_BYTES)"
+                f"body exceeds the limit of {max_bytes} bytes "
+                "(setting LINEAGE_GRAPH_MAX_BODY_BYTES)"
             )
         chunks.append(chunk)
     body = b"".join(chunks)

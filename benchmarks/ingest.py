@@ -1,0 +1,250 @@
+"""Ingest benchmark: events/s through single POSTs, the batch endpoint and raw UNWIND Cypher.
+
+    python benchmarks/ingest.py [--runs 500] [--single 300] [--batch-size 500]
+
+Runs against a real Neo4j: the managed instance "bench" (Bolt 7689, separate from `make run`'s
+and the tests') or NEO4J_URI. The database is WIPED between phases. Events are realistic: each
+run has a parent run, START and COMPLETE events, 3 inputs and 2 outputs with schema facets, and
+column lineage on every output.
+
+Two ceilings are measured on the same Neo4j in the same run, each writing the same nodes and
+relationships with plain MERGE ... UNWIND Cypher and nothing else (no validation, no event
+record, no merge rules, no version resolution):
+- per-event raw: one transaction per event, the ceiling for single POSTs;
+- batched raw: one transaction per batch, the ceiling for the batch endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, LiteralString
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import uvicorn
+
+from lineage_graph.db.connection import Database
+from lineage_graph.db.migrations import migrate
+from lineage_graph.ingest.plan import WritePlan
+from lineage_graph.openlineage.parse import parse_event
+from lineage_graph.settings import Settings
+from tests.events import T0, ds, facet, new_run_id, run_event
+
+# -- workload -------------------------------------------------------------------------------------
+
+
+def generate_events(n_runs: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    parent = new_run_id()
+    tables = [f"warehouse.t{i:04d}" for i in range(max(10, n_runs // 2))]
+    for i in range(n_runs):
+        rid = new_run_id()
+        job = ("spark", f"job_{i % max(5, n_runs // 10):04d}")
+        ins = [ds("s3://lake", tables[(i + k) % len(tables)], ["id", "ts", "value"])
+               for k in range(3)]
+        outs = [ds("s3://lake", f"{tables[(i + 3 + k) % len(tables)]}_out{k}",
+                   ["id", "ts", "value"],
+                   lineage={c: [("s3://lake", ins[0]["name"], c), ("s3://lake", ins[1]["name"], c)]
+                            for c in ("id", "ts", "value")})
+                for k in range(2)]
+        pf = {"parent": facet("ParentRunFacet", run={"runId": parent},
+                              job={"namespace": "airflow", "name": "nightly"})}
+        jf = {"sql": facet("SQLJobFacet", query=f"INSERT INTO t SELECT * FROM s{i}")}
+        at = T0 + timedelta(minutes=i)
+        events.append(run_event("START", rid, job, at, ins, outs, pf, jf))
+        events.append(run_event("COMPLETE", rid, job, at + timedelta(seconds=30), ins, outs, pf,
+                                jf))
+    return events
+
+
+# -- the raw ceiling -------------------------------------------------------------------------------
+
+RAW_STATEMENTS: list[tuple[str, LiteralString]] = [
+    ("namespaces", "UNWIND $namespaces AS name MERGE (:Namespace {name: name})"),
+    ("jobs", "UNWIND $jobs AS r MERGE (j:Job:LineageNode {nodeId: r.nodeId}) "
+             "SET j.namespace = r.namespace, j.name = r.name"),
+    ("datasets", "UNWIND $datasets AS r MERGE (d:Dataset:LineageNode {nodeId: r.nodeId}) "
+                 "SET d.namespace = r.namespace, d.name = r.name"),
+    ("runs", "UNWIND $runs AS r MERGE (n:Run:LineageNode {runId: r.runId}) "
+             "SET n.nodeId = r.nodeId, n.state = r.state, n.startedAt = datetime(r.firstEventTime) "
+             "WITH n, r MATCH (j:Job {nodeId: r.jobId}) MERGE (j)-[:HAS_RUN]->(n)"),
+    ("parents", "UNWIND $parents AS r MATCH (c:Run {runId: r.child}), (p:Run {runId: r.parent}) "
+                "MERGE (c)-[:CHILD_OF]->(p)"),
+    ("jobReads", "UNWIND $jobReads AS r MATCH (j:Job {nodeId: r.jobId}), "
+                 "(d:Dataset {nodeId: r.datasetId}) MERGE (j)-[:READS]->(d)"),
+    ("jobWrites", "UNWIND $jobWrites AS r MATCH (j:Job {nodeId: r.jobId}), "
+                  "(d:Dataset {nodeId: r.datasetId}) MERGE (j)-[:WRITES]->(d)"),
+    ("versions", "UNWIND $versions AS r MERGE (v:DatasetVersion {nodeId: r.nodeId}) "
+                 "SET v.version = r.version, v.createdAt = datetime(r.createdAt) "
+                 "WITH v, r MATCH (d:Dataset {nodeId: r.datasetId}) MERGE (v)-[:VERSION_OF]->(d)"),
+    ("runReads", "UNWIND $runReads AS r MATCH (n:Run {runId: r.runId}), "
+                 "(d:Dataset {nodeId: r.datasetId}) MERGE (n)-[:READ]->(d)"),
+    ("runWrites", "UNWIND $runWrites AS r MATCH (n:Run {runId: r.runId}), "
+                  "(d:Dataset {nodeId: r.datasetId}), (v:DatasetVersion {nodeId: r.versionId}) "
+                  "MERGE (n)-[:WROTE]->(d) MERGE (n)-[:WROTE_VERSION]->(v)"),
+    ("facets", "UNWIND $facets AS r MATCH (o:LineageNode {nodeId: r.ownerId}) "
+               "MERGE (f:Facet {facetId: r.facetId}) SET f.name = r.name, f.payload = r.payload "
+               "MERGE (o)-[:HAS_FACET]->(f)"),
+    ("fields", "UNWIND $fields AS r MATCH (d:Dataset {nodeId: r.datasetId}) "
+               "MERGE (f:Field {fieldId: r.fieldId}) SET f.name = r.name, f.type = r.type "
+               "MERGE (d)-[:HAS_FIELD]->(f)"),
+    ("columnLineage", "UNWIND $columnLineage AS r MATCH (o:Field {fieldId: r.outFieldId}), "
+                      "(i:Field {fieldId: r.inFieldId}) MERGE (o)-[:DERIVED_FROM]->(i)"),
+]
+
+
+# One round trip per transaction, like the platform's own write path.
+RAW_QUERY: LiteralString = "\n".join(  # type: ignore[assignment]
+    f"CALL () {{ {statement} }}" for _, statement in RAW_STATEMENTS
+) + "\nRETURN 1"
+
+
+def prepared_raw_writer(db: Database, events: list[dict[str, Any]]) -> Callable[[], None]:
+    plan = WritePlan()
+    for event in events:
+        plan.add(parse_event(event))
+    params = plan.parameters()
+    # Field nodes of column-lineage inputs must exist before the DERIVED_FROM merge.
+    extra_fields = [
+        {"fieldId": row["inFieldId"], "datasetId": row["inDatasetId"], "name": row["inField"],
+         "type": None}
+        for row in params["columnLineage"]
+    ]
+    params["fields"] = params["fields"] + extra_fields
+
+    values = {key: params[key] for key, _ in RAW_STATEMENTS}
+
+    def work() -> None:
+        db.write(lambda tx: tx.run(RAW_QUERY, values).consume())
+
+    return work
+
+
+# -- harness ---------------------------------------------------------------------------
+
+
+def bench_settings() -> Settings:
+    env = dict(os.environ)
+    env.setdefault("LINEAGE_GRAPH_NEO4J_INSTANCE", "bench")
+    env.setdefault("LINEAGE_GRAPH_NEO4J_BOLT_PORT", "7689")
+    env.setdefault("LINEAGE_GRAPH_NEO4J_HTTP_PORT", "7476")
+    return Settings.from_env(env)
+
+
+def wipe(db: Database) -> None:
+    with db.driver.session(database=db.name) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+                    ).consume()
+
+
+@contextmanager
+def api_server(settings: Settings) -> Iterator[str]:
+    from lineage_graph.web.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000, help="runs (2 events each)")
+    parser.add_argument("--single", type=int, default=400, help="events sent as single POSTs")
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args()
+
+    settings = bench_settings()
+    if settings.managed:
+        from lineage_graph.neo4j_server import ManagedNeo4j
+
+        ManagedNeo4j(settings).up()
+    events = generate_events(args.runs)
+    single_events = events[: args.single]
+    chunks = [events[i:i + args.batch_size] for i in range(0, len(events), args.batch_size)]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    print(f"workload: {len(events)} events ({args.runs} runs x START+COMPLETE, 3 inputs, "
+          f"2 outputs, schema + columnLineage + parent + sql facets); single POSTs on the first "
+          f"{len(single_events)}; batches of {args.batch_size}")
+
+    with Database(settings) as db:
+        migrate(db)
+        results: dict[str, float] = {}
+
+        # 1. per-event raw ceiling: one transaction per event
+        wipe(db)
+        writers = [prepared_raw_writer(db, [e]) for e in single_events]
+        results["raw per-event"] = len(single_events) / timed(lambda: [w() for w in writers])
+
+        # 2. single POSTs through the API
+        wipe(db)
+        with api_server(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
+            def post_all() -> None:
+                for event in single_events:
+                    response = client.post("/api/v1/lineage", json=event)
+                    assert response.status_code == 201, response.text
+            results["single POST"] = len(single_events) / timed(post_all)
+
+        # 3. batched raw ceiling
+        wipe(db)
+        writers = [prepared_raw_writer(db, chunk) for chunk in chunks]
+        results["raw batched"] = len(events) / timed(lambda: [w() for w in writers])
+
+        # 4. the batch endpoint
+        wipe(db)
+        with api_server(settings) as url, httpx.Client(base_url=url, timeout=600) as client:
+            latencies: list[float] = []
+
+            def post_batches() -> None:
+                for chunk in chunks:
+                    started = time.perf_counter()
+                    response = client.post("/api/v1/lineage/batch", json=chunk)
+                    latencies.append(time.perf_counter() - started)
+                    assert response.json()["summary"]["rejected"] == 0
+            results["batch endpoint"] = len(events) / timed(post_batches)
+
+    print()
+    for name, rate in results.items():
+        print(f"{name:>16}: {rate:9.1f} events/s")
+    print(f"{'batch latency':>16}: median {statistics.median(latencies) * 1000:.0f} ms "
+          f"per {args.batch_size} events")
+    single_ratio = results["single POST"] / results["raw per-event"]
+    batch_ratio = results["batch endpoint"] / results["raw batched"]
+    print()
+    print(f"single POST / raw per-event ceiling: {single_ratio:6.1%}   (goal >= 50%)")
+    print(f"batch endpoint / raw batched ceiling: {batch_ratio:6.1%}   (goal >= 80%)")
+    print(f"single POST / raw batched ceiling:    "
+          f"{results['single POST'] / results['raw batched']:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
