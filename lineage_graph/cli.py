@@ -81,6 +81,8 @@ def serve(
     bind_host = host or settings.api_host
     bind_port = port or settings.api_port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The driver logs every "index already exists" notice of the start-up migration at INFO.
+    logging.getLogger("neo4j").setLevel(logging.WARNING)
     console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   "
                   f"OpenLineage endpoint: http://{bind_host}:{bind_port}/api/v1/lineage")
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")

@@ -49,7 +49,7 @@ class Settings:
     max_list_limit: int = 1000
     max_batch_events: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
-    write_chunk_events: int = 500
+    write_chunk_events: int = 100
     neo4j_retry_seconds: int = 15
 
     @property

@@ -153,3 +153,69 @@ def test_nothing_is_managed_when_neo4j_uri_is_set(neo4j_server: Settings, tmp_pa
     assert result.returncode == 1
     assert "NEO4J_URI is set" in result.stderr
     assert not (tmp_path / "home").exists()
+
+
+def test_neo4j_lifecycle_up_status_down(neo4j_server: Settings, tmp_path: Path) -> None:
+    """A second managed instance, sharing the jar cache: up, idempotent up, status, down."""
+    if not neo4j_server.managed:
+        pytest.skip("NEO4J_URI points at an unmanaged server")
+    env = {"LINEAGE_GRAPH_NEO4J_INSTANCE": "lifecycle-test",
+           "LINEAGE_GRAPH_NEO4J_BOLT_PORT": "7698", "LINEAGE_GRAPH_NEO4J_HTTP_PORT": "7497",
+           "LINEAGE_GRAPH_NEO4J_HEAP": "512m", "LINEAGE_GRAPH_NEO4J_PAGECACHE": "64m"}
+    try:
+        first = cli(neo4j_server, "neo4j", "up", **env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == "bolt://127.0.0.1:7698"
+        pid = cli(neo4j_server, "neo4j", "status", **env).stdout.split("pid=")[1].split()[0]
+        again = cli(neo4j_server, "neo4j", "up", **env)
+        assert again.returncode == 0
+        status = cli(neo4j_server, "neo4j", "status", **env)
+        assert status.stdout.startswith("running") and f"pid={pid}" in status.stdout
+    finally:
+        down = cli(neo4j_server, "neo4j", "down", **env)
+    assert down.returncode == 0 and down.stdout.strip() == "stopped"
+    stopped = cli(neo4j_server, "neo4j", "status", **env)
+    assert stopped.returncode == 3 and stopped.stdout.startswith("stopped")
+    assert cli(neo4j_server, "neo4j", "down", **env).stdout.strip() == "not running"
+
+
+def test_serve_answers_health_and_ingest(neo4j_server: Settings, db: Database,
+                                        tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _env(neo4j_server)
+    if neo4j_server.managed:
+        env.update(NEO4J_URI=neo4j_server.bolt_uri,
+                   NEO4J_PASSWORD=ManagedNeo4j(neo4j_server).password())
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lineage_graph", "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not become healthy"
+            time.sleep(0.2)
+        event = run_event("START", new_run_id(), ("airflow", "served"), T0)
+        assert httpx.post(f"{url}/api/v1/lineage", json=event).status_code == 201
+        assert "graphiql" in httpx.get(f"{url}/graphql",
+                                       headers={"Accept": "text/html"}).text.lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert "Application shutdown complete" in log.read_text()
+    assert query(db, "MATCH (j:Job {name: 'served'}) RETURN count(j) AS n") == [{"n": 1}]

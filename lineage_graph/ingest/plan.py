@@ -33,7 +33,7 @@ from lineage_graph.openlineage.facets import (
     SchemaField,
 )
 from lineage_graph.openlineage.models import DatasetEvent, EventType, JobEvent, RunEvent
-from lineage_graph.openlineage.parse import ParsedDataset, ParsedEvent, canonical_json
+from lineage_graph.openlineage.parse import ParsedDataset, ParsedEvent
 
 # Among events with the same eventTime and terminality, the higher rank wins (arbitrary but fixed).
 _STATE_RANK = {
@@ -136,7 +136,7 @@ class WritePlan:
             if facet.malformed:
                 continue
             if isinstance(facet.model, SchemaDatasetFacet):
-                key = _facet_sort_key(canonical_json(facet.raw), at)
+                key = _facet_sort_key(facet.canonical_payload, at)
                 self._schema_fields(did, facet.model.fields, key)
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
@@ -199,7 +199,7 @@ class WritePlan:
     def _facets(self, owner: str, place: str, facets: list[ParsedFacet], at: datetime) -> None:
         for facet in facets:
             fid = f"{owner}|{place}|{facet.name}"
-            payload = canonical_json(facet.raw)
+            payload = facet.canonical_payload
             key = _facet_sort_key(payload, at)
             current = self.facets.get(fid)
             if current is not None and current["sortKey"] >= key:
@@ -228,6 +228,9 @@ class WritePlan:
     def _column_lineage(self, namespace: str, name: str, facet: ColumnLineageDatasetFacet) -> None:
         out_did = self._dataset_ref(namespace, name)
         for out_field, spec in facet.fields.items():
+            field_level = json.dumps(
+                [{"type": spec.transformationType,
+                  "description": spec.transformationDescription}], ensure_ascii=False)
             for inp in spec.inputFields:
                 in_did = self._dataset_ref(inp.namespace, inp.name)
                 row = {
@@ -235,11 +238,9 @@ class WritePlan:
                     "outField": out_field,
                     "inFieldId": field_id(in_did, inp.field), "inDatasetId": in_did,
                     "inField": inp.field,
-                    "transformations": json.dumps(
-                        inp.transformations
-                        or [{"type": spec.transformationType,
-                             "description": spec.transformationDescription}],
-                        ensure_ascii=False,
+                    "transformations": (
+                        json.dumps(inp.transformations, ensure_ascii=False)
+                        if inp.transformations else field_level
                     ),
                 }
                 self.column_lineage[(row["outFieldId"], row["inFieldId"])] = row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Literal
@@ -61,7 +62,7 @@ class BatchResult:
 
 
 class IngestService:
-    def __init__(self, db: Database, chunk_size: int = 500) -> None:
+    def __init__(self, db: Database, chunk_size: int = 100) -> None:
         self.db = db
         self.chunk_size = chunk_size
 
@@ -69,17 +70,30 @@ class IngestService:
         return self.write_parsed([(0, parsed)])[0]
 
     def ingest_raw(self, raws: Sequence[tuple[Any, str | None]]) -> BatchResult:
-        """Validate and write many events (JSON values with their source text, if any)."""
+        """Validate and write many events (JSON values with their source text, if any).
+
+        Two-stage pipeline: while one chunk is being written (the thread waits on Neo4j), the
+        next chunk is validated, so Python's CPU work overlaps the database's. Chunks commit in
+        order. If Neo4j becomes unreachable mid-way, the chunks already committed stay written
+        (a retry of the whole batch answers them as duplicates) and the error propagates.
+        """
         outcomes: dict[int, EventOutcome] = {}
-        valid: list[tuple[int, ParsedEvent]] = []
-        for index, (raw, text) in enumerate(raws):
-            try:
-                valid.append((index, parse_event(raw, text)))
-            except InvalidEventError as exc:
-                outcomes[index] = EventOutcome(index, "rejected", field=exc.field, error=str(exc))
-        for start in range(0, len(valid), self.chunk_size):
-            for outcome in self.write_parsed(valid[start:start + self.chunk_size]):
-                outcomes[outcome.index] = outcome
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            pending: Future[list[EventOutcome]] | None = None
+            for start in range(0, len(raws), self.chunk_size):
+                valid: list[tuple[int, ParsedEvent]] = []
+                for index in range(start, min(start + self.chunk_size, len(raws))):
+                    raw, text = raws[index]
+                    try:
+                        valid.append((index, parse_event(raw, text)))
+                    except InvalidEventError as exc:
+                        outcomes[index] = EventOutcome(index, "rejected", field=exc.field,
+                                                       error=str(exc))
+                if pending is not None:
+                    outcomes.update((o.index, o) for o in pending.result())
+                pending = writer.submit(self.write_parsed, valid) if valid else None
+            if pending is not None:
+                outcomes.update((o.index, o) for o in pending.result())
         return BatchResult([outcomes[i] for i in sorted(outcomes)])
 
     def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]]) -> list[EventOutcome]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import describe_validation_error
 
 FacetScope = Literal["run", "job", "dataset", "input", "output"]
@@ -218,6 +220,11 @@ class ParsedFacet:
     @property
     def malformed(self) -> bool:
         return self.error is not None
+
+    @cached_property
+    def canonical_payload(self) -> str:
+        """The facet as canonical JSON (sorted keys): what the graph stores and hashes."""
+        return canonical_json(self.raw)
 
 
 def parse_facets(scope: FacetScope, facets: dict[str, Any], path: str) -> list[ParsedFacet]:

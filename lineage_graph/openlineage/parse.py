@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lineage_graph.errors import InvalidEventError
+from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 from lineage_graph.openlineage.facets import ParsedFacet, parse_facets
 from lineage_graph.openlineage.models import (
@@ -21,11 +22,6 @@ from lineage_graph.openlineage.models import (
     RunEvent,
     event_model_for,
 )
-
-
-def canonical_json(raw: Any) -> str:
-    """Key-sorted, whitespace-free JSON: the form whose sha256 identifies an event."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
