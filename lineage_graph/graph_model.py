@@ -27,7 +27,10 @@ class _Keyed(StructuredNode):
 
 
 class Namespace(_Keyed):
-    name = StringProperty(unique_index=True, required=True)
+    """key = the name, or for a name over 4 KB a prefix plus its sha256 (ids.bounded)."""
+
+    key = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
 
 
 class Dataset(_Keyed):

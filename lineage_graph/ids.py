@@ -12,12 +12,33 @@ import hashlib
 from functools import lru_cache
 
 
+# Neo4j's range indexes refuse keys over ~8 KB; ids longer than this keep a readable prefix and
+# end in the sha256 of the full text. bounded() is idempotent, so lookups apply it to any id.
+MAX_KEY_BYTES = 4096
+_PREFIX_CHARS = 512
+
+
+def bounded(key: str) -> str:
+    if len(key) <= MAX_KEY_BYTES // 4 or len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[:_PREFIX_CHARS]}...#sha256:{digest}"
+
+
 def dataset_id(namespace: str, name: str) -> str:
-    return f"dataset:{namespace}:{name}"
+    return bounded(f"dataset:{namespace}:{name}")
 
 
 def job_id(namespace: str, name: str) -> str:
-    return f"job:{namespace}:{name}"
+    return bounded(f"job:{namespace}:{name}")
+
+
+def namespace_key(name: str) -> str:
+    return bounded(name)
+
+
+def facet_id(owner_id: str, place: str, name: str) -> str:
+    return bounded(f"{owner_id}|{place}|{name}")
 
 
 def run_node_id(run_id: str) -> str:

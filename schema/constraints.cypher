@@ -3,11 +3,13 @@
 // The graph model these keys belong to is documented in docs/graph-model.md.
 
 // Every node a lineage query can return carries :LineageNode and a stable, opaque nodeId.
+// Keys are bounded (lineage_graph.ids.bounded): names and namespaces themselves are not indexed,
+// because Neo4j's range indexes refuse values over ~8 KB and names can be longer.
 CREATE CONSTRAINT lineage_node_id IF NOT EXISTS FOR (n:LineageNode) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT dataset_id IF NOT EXISTS FOR (n:Dataset) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT job_id IF NOT EXISTS FOR (n:Job) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT run_id IF NOT EXISTS FOR (n:Run) REQUIRE n.runId IS UNIQUE;
-CREATE CONSTRAINT namespace_name IF NOT EXISTS FOR (n:Namespace) REQUIRE n.name IS UNIQUE;
+CREATE CONSTRAINT namespace_key IF NOT EXISTS FOR (n:Namespace) REQUIRE n.key IS UNIQUE;
 CREATE CONSTRAINT dataset_version_id IF NOT EXISTS FOR (n:DatasetVersion) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT field_id IF NOT EXISTS FOR (n:Field) REQUIRE n.fieldId IS UNIQUE;
 CREATE CONSTRAINT facet_id IF NOT EXISTS FOR (n:Facet) REQUIRE n.facetId IS UNIQUE;
@@ -15,10 +17,13 @@ CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (n:Event) REQUIRE n.seq IS UNIQUE;
 CREATE CONSTRAINT event_sha IF NOT EXISTS FOR (n:Event) REQUIRE n.sha256 IS UNIQUE;
 CREATE CONSTRAINT sequence_name IF NOT EXISTS FOR (n:Sequence) REQUIRE n.name IS UNIQUE;
 
-CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.namespace, n.name);
-CREATE INDEX job_name IF NOT EXISTS FOR (n:Job) ON (n.namespace, n.name);
 CREATE INDEX run_state IF NOT EXISTS FOR (n:Run) ON (n.state);
 CREATE INDEX run_started IF NOT EXISTS FOR (n:Run) ON (n.startedAt);
 CREATE INDEX event_run IF NOT EXISTS FOR (n:Event) ON (n.runId);
-CREATE INDEX lineage_node_name IF NOT EXISTS FOR (n:LineageNode) ON (n.name);
 CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON EACH [n.name, n.namespace];
+
+// Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
+DROP CONSTRAINT namespace_name IF EXISTS;
+DROP INDEX dataset_name IF EXISTS;
+DROP INDEX job_name IF EXISTS;
+DROP INDEX lineage_node_name IF EXISTS;

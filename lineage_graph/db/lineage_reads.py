@@ -13,16 +13,6 @@ RETURN n {.*, kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
                          WHEN n:Run THEN 'RUN' END} AS node
 """
 
-DATASET_BY_NAME: LiteralString = """
-MATCH (n:Dataset {namespace: $namespace, name: $name})
-RETURN n {.*, kind: 'DATASET'} AS node
-"""
-
-JOB_BY_NAME: LiteralString = """
-MATCH (n:Job {namespace: $namespace, name: $name})
-RETURN n {.*, kind: 'JOB'} AS node
-"""
-
 RUN_BY_RUN_ID: LiteralString = """
 MATCH (n:Run {runId: $runId})
 RETURN n {.*, kind: 'RUN'} AS node

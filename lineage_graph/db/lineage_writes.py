@@ -41,8 +41,9 @@ RETURN ev.sha256 AS sha256, ev.seq AS seq
 """
 
 MERGE_NAMESPACES: LiteralString = """
-UNWIND $namespaces AS name
-MERGE (:Namespace {name: name})
+UNWIND $namespaces AS ns
+MERGE (n:Namespace {key: ns.key})
+ON CREATE SET n.name = ns.name
 """
 
 MERGE_JOBS: LiteralString = """
@@ -50,7 +51,7 @@ UNWIND $jobs AS row
 MERGE (j:Job:LineageNode {nodeId: row.nodeId})
 ON CREATE SET j.namespace = row.namespace, j.name = row.name
 WITH j, row
-MATCH (ns:Namespace {name: row.namespace})
+MATCH (ns:Namespace {key: row.namespaceKey})
 MERGE (ns)-[:HAS_JOB]->(j)
 """
 
@@ -59,7 +60,7 @@ UNWIND $datasets AS row
 MERGE (d:Dataset:LineageNode {nodeId: row.nodeId})
 ON CREATE SET d.namespace = row.namespace, d.name = row.name
 WITH d, row
-MATCH (ns:Namespace {name: row.namespace})
+MATCH (ns:Namespace {key: row.namespaceKey})
 MERGE (ns)-[:HAS_DATASET]->(d)
 """
 

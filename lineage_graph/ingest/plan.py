@@ -23,7 +23,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from lineage_graph.ids import dataset_id, dataset_version_id, field_id, job_id, run_node_id
+from lineage_graph.ids import (
+    dataset_id,
+    dataset_version_id,
+    facet_id,
+    field_id,
+    job_id,
+    namespace_key,
+    run_node_id,
+)
 from lineage_graph.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
@@ -126,7 +134,8 @@ class WritePlan:
     def _job(self, namespace: str, name: str) -> str:
         jid = job_id(namespace, name)
         self.namespaces.add(namespace)
-        self.jobs.setdefault(jid, {"nodeId": jid, "namespace": namespace, "name": name})
+        self.jobs.setdefault(jid, {"nodeId": jid, "namespace": namespace, "name": name,
+                                   "namespaceKey": namespace_key(namespace)})
         return jid
 
     def _dataset(self, ds: ParsedDataset, at: datetime) -> str:
@@ -145,7 +154,8 @@ class WritePlan:
     def _dataset_ref(self, namespace: str, name: str) -> str:
         did = dataset_id(namespace, name)
         self.namespaces.add(namespace)
-        self.datasets.setdefault(did, {"nodeId": did, "namespace": namespace, "name": name})
+        self.datasets.setdefault(did, {"nodeId": did, "namespace": namespace, "name": name,
+                                       "namespaceKey": namespace_key(namespace)})
         return did
 
     def _run(self, run_id: str, jid: str, event: RunEvent) -> None:
@@ -198,7 +208,7 @@ class WritePlan:
 
     def _facets(self, owner: str, place: str, facets: list[ParsedFacet], at: datetime) -> None:
         for facet in facets:
-            fid = f"{owner}|{place}|{facet.name}"
+            fid = facet_id(owner, place, facet.name)
             payload = facet.canonical_payload
             key = _facet_sort_key(payload, at)
             current = self.facets.get(fid)
@@ -262,7 +272,7 @@ class WritePlan:
         """Row lists for the Cypher; times as ISO-8601 strings (see lineage_writes)."""
         return {
             "events": [_with_iso(e, "eventTime") for e in self.events],
-            "namespaces": sorted(self.namespaces),
+            "namespaces": [{"key": namespace_key(n), "name": n} for n in sorted(self.namespaces)],
             "jobs": list(self.jobs.values()),
             "datasets": list(self.datasets.values()),
             "runs": [_with_iso(r, "firstEventTime", "lastEventTime", "startEventTime",

@@ -16,7 +16,7 @@ from typing import Any
 from lineage_graph.db import lineage_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.ids import dataset_id, job_id
+from lineage_graph.ids import bounded, dataset_id, job_id
 
 
 class Direction(StrEnum):
@@ -46,7 +46,8 @@ class LineageService:
     # -- lookups ------------------------------------------------------------------------------
 
     def node(self, node_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=node_id))
+        key = bounded(node_id)
+        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=key))
 
     def require_node(self, node_id: str) -> dict[str, Any]:
         node = self.node(node_id)
@@ -132,6 +133,7 @@ class LineageService:
                 "(setting LINEAGE_GRAPH_MAX_DEPTH)", field="depth",
             )
         start = self.require_node(node_id)
+        node_id = start["nodeId"]
         rels = RUN_LEVEL if start["kind"] == "RUN" else JOB_LEVEL
         result = LineageResult()
         result.nodes[node_id] = _summary(start)
