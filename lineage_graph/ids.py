@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-
 # Neo4j's range indexes refuse keys over ~8 KB; ids longer than this keep a readable prefix and
 # end in the sha256 of the full text. bounded() is idempotent, so lookups apply it to any id.
 MAX_KEY_BYTES = 4096
