@@ -107,14 +107,18 @@ def test_password_is_private_and_never_logged(neo4j_server: Settings) -> None:
         assert password not in log.read_text(errors="replace"), log
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
 def test_missing_java_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
                  PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Java is not installed" in lines[0], result.stderr
+    assert_one_line_error(result, "Java is not installed")
 
 
 def test_missing_maven_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
@@ -125,9 +129,7 @@ def test_missing_maven_gives_a_one_line_error(neo4j_server: Settings, tmp_path: 
     (bin_dir / "java").symlink_to(java)
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
                  PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Maven (mvn) is not installed" in lines[0], result.stderr
+    assert_one_line_error(result, "Maven (mvn) is not installed")
 
 
 def test_failed_download_gives_a_one_line_error(neo4j_server: Settings, tmp_path: Path) -> None:
@@ -141,10 +143,7 @@ def test_failed_download_gives_a_one_line_error(neo4j_server: Settings, tmp_path
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
                  PATH=f"{fake_mvn.parent}:{os.environ.get('PATH', '')}",
                  LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699", LINEAGE_GRAPH_NEO4J_VERSION="5.26.999")
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "downloading Neo4j 5.26.999 with Maven failed" in lines[0], (
-        result.stderr)
+    assert_one_line_error(result, "downloading Neo4j 5.26.999 with Maven failed")
 
 
 def test_nothing_is_managed_when_neo4j_uri_is_set(neo4j_server: Settings, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""USD scenes (usd-core's ``pxr``): reading scenes into scene documents."""
