@@ -20,12 +20,15 @@ neo4j_app = typer.Typer(help="Manage the local Neo4j Community server (no Docker
                         no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
 api_app = typer.Typer(help="The API contract files in api/.", no_args_is_help=True)
+scene_app = typer.Typer(help="USD scenes: read them with pxr and store them in the graph.",
+                        no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(db_app, name="db")
 app.add_typer(api_app, name="api")
+app.add_typer(scene_app, name="scene")
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -222,6 +225,60 @@ def ingest(
               f"rejected {totals['rejected']}")
     if rejected:
         raise typer.Exit(code=1)
+
+
+# -- scene ---------------------------------------------------------------------------------------
+
+
+def _parse_selection(text: str) -> dict[str, str]:
+    selection: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, option = part.partition("=")
+        if not sep or not name.strip() or not option.strip():
+            raise typer.BadParameter(f"{text!r}: expected set=option[,set=option...]")
+        selection[name.strip()] = option.strip()
+    return selection
+
+
+@scene_app.command("ingest")
+def scene_ingest(
+    path: Annotated[Path, typer.Argument(help="The scene's root layer (.usd/.usda/.usdc).",
+                                         exists=True, dir_okay=False, readable=True)],
+    variant: Annotated[list[str] | None, typer.Option(
+        help="Variant selections to store, set=opt[,set=opt...]; repeatable.")] = None,
+    all_variants: Annotated[bool, typer.Option(
+        help="Store every combination of the root prim's variant sets.")] = False,
+    max_variants: Annotated[int, typer.Option(
+        help="Refuse --all-variants past this many combinations.")] = 256,
+    asset_root: Annotated[Path | None, typer.Option(
+        help="Folder layer paths are relative to (default: the scene's folder).")] = None,
+) -> None:
+    """Read a USD scene (layers, arcs, variant sets, prims per scene variant) and store it.
+
+    Re-ingesting an unchanged scene changes nothing; an edited layer makes a new scene version
+    and the old one stays. Missing assets are reported, recorded and never fatal.
+    """
+    from lineage_graph.db.migrations import migrate
+    from lineage_graph.usd.extract import read_scene
+    from lineage_graph.usd.store import store_scene
+
+    settings = _settings()
+    selections = [_parse_selection(v) for v in variant or []]
+    try:
+        doc = read_scene(path, asset_root=asset_root, selections=selections or None,
+                         all_variants=all_variants, max_variants=max_variants)
+        _ensure_neo4j(settings)
+        with _database(settings) as db:
+            migrate(db)
+            stored = store_scene(db, doc.as_dict())
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"scene {stored.scene_id} version {stored.version} "
+              f"(content {stored.content_hash[:16]}): {stored.layers} layers, "
+              f"{stored.prims} prims, {stored.variants} scene variants", highlight=False)
+    for missing in stored.missing_assets:
+        console.print(f"[yellow]warning[/yellow] missing asset: {missing}", highlight=False,
+                      soft_wrap=True)
 
 
 # -- api -----------------------------------------------------------------------------------------

@@ -125,11 +125,80 @@ class Sequence(_Keyed):
     value = IntegerProperty()
 
 
+class Scene(_Keyed):
+    sceneId = StringProperty(unique_index=True, required=True)
+
+
+class SceneVersion(_Keyed):
+    """Also labelled :LineageNode (kind SCENE). nodeId derives from sceneId + contentHash."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    sceneId = StringProperty(required=True)
+    version = StringProperty(required=True)
+    contentHash = StringProperty(required=True)
+    rootLayer = StringProperty(required=True)
+    rootPrim = StringProperty(required=True)
+    missingAssets = ArrayProperty(StringProperty())
+    defaultSelections = StringProperty()  # JSON map
+    ingestedAt = DateTimeProperty()
+
+
+class SceneVariant(_Keyed):
+    """Also labelled :LineageNode (kind SCENE_VARIANT). nodeId derives from sceneId,
+    contentHash and the full selection map."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    sceneId = StringProperty(required=True)
+    version = StringProperty()
+    contentHash = StringProperty()
+    selections = StringProperty(required=True)  # JSON map {set: option}
+    primCount = IntegerProperty()
+    placeholder = BooleanProperty()
+
+
+class Layer(_Keyed):
+    sha256 = StringProperty(unique_index=True, required=True)
+
+
+class CompositionArc(_Keyed):
+    arcId = StringProperty(unique_index=True, required=True)
+    kind = StringProperty(required=True)  # SUBLAYER | REFERENCE | PAYLOAD
+    layer = StringProperty(required=True)
+    target = StringProperty(required=True)
+    resolved = StringProperty()
+    prim = StringProperty()
+
+
+class Prim(_Keyed):
+    primId = StringProperty(unique_index=True, required=True)
+    path = StringProperty(required=True)
+    type = StringProperty()
+    kind = StringProperty()
+    instanceable = BooleanProperty()
+    instanceProxy = BooleanProperty()
+
+
+class VariantSet(_Keyed):
+    variantSetId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    default = StringProperty()
+    existsUnder = StringProperty()  # JSON map; {} for a set of the root prim
+
+
+class VariantOption(_Keyed):
+    optionId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    variantSet = StringProperty(required=True)
+
+
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
+    Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [
     "HAS_JOB", "HAS_DATASET", "HAS_RUN", "CHILD_OF", "READS", "WRITES", "READ", "WROTE",
     "READ_VERSION", "WROTE_VERSION", "VERSION_OF", "HAS_FACET", "HAS_FIELD", "DERIVED_FROM",
+    "HAS_VERSION", "USES_LAYER", "HAS_ARC", "HAS_PRIM", "HAS_VARIANT_SET", "HAS_OPTION",
+    "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM",
 ]

@@ -58,3 +58,20 @@ def dataset_version_id(namespace: str, name: str, version: str) -> str:
 
 def field_id(dataset_node_id: str, field_name: str) -> str:
     return f"field:{_digest(dataset_node_id, field_name)}"
+
+
+def scene_version_id(scene_id: str, content_hash: str) -> str:
+    """A scene version is its content: an edited layer is a new version even when the authored
+    ``sceneVersion`` string did not change."""
+    return f"sceneVersion:{_digest(scene_id, content_hash)}"
+
+
+def scene_variant_id(scene_id: str, content_hash: str, selections: dict[str, str]) -> str:
+    """Stable id of a scene variant: the scene's content plus its full selection map."""
+    canonical = ",".join(f"{k}={v}" for k, v in sorted(selections.items()))
+    return f"sceneVariant:{_digest(scene_id, content_hash, canonical)}"
+
+
+def scene_part_id(version_node_id: str, *parts: str) -> str:
+    """Ids of the parts of one scene version: prims, arcs, variant sets and options."""
+    return f"{parts[0]}:{_digest(version_node_id, *parts)}"

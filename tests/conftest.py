@@ -107,8 +107,11 @@ def graph_snapshot(db: Database) -> tuple[list[Any], list[Any]]:
         db,
         """
         MATCH (a)-[r]->(b) WHERE NOT a:Event AND NOT b:Event
-        RETURN coalesce(a.nodeId, a.fieldId, a.facetId, a.name) AS a, type(r) AS type,
-               properties(r) AS props, coalesce(b.nodeId, b.fieldId, b.facetId, b.name) AS b
+        WITH a, r, b, [a, b] AS ends
+        WITH r, [n IN ends | coalesce(n.nodeId, n.fieldId, n.facetId, n.key, n.sceneId,
+                                       n.primId, n.arcId, n.variantSetId, n.optionId,
+                                       n.sha256)] AS keys
+        RETURN keys[0] AS a, type(r) AS type, properties(r) AS props, keys[1] AS b
         """,
     )
     norm_nodes = sorted((sorted(n["labels"]), sorted((k, repr(v)) for k, v in n["props"].items()))

@@ -37,8 +37,8 @@ def cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize("command", [
-    [], ["serve"], ["ingest"], ["neo4j", "up"], ["neo4j", "down"], ["neo4j", "status"],
-    ["db", "migrate"], ["db", "rebuild"], ["api", "export"],
+    [], ["serve"], ["ingest"], ["scene", "ingest"], ["neo4j", "up"], ["neo4j", "down"],
+    ["neo4j", "status"], ["db", "migrate"], ["db", "rebuild"], ["api", "export"],
 ])
 def test_every_command_explains_itself(neo4j_server: Settings, command: list[str]) -> None:
     result = cli(neo4j_server, *command, "--help")
@@ -218,3 +218,28 @@ def test_serve_answers_health_and_ingest(neo4j_server: Settings, db: Database,
         proc.wait(timeout=60)
     assert "Application shutdown complete" in log.read_text()
     assert query(db, "MATCH (j:Job {name: 'served'}) RETURN count(j) AS n") == [{"n": 1}]
+
+
+def test_scene_ingest_stores_and_reports(neo4j_server: Settings, db: Database) -> None:
+    from tests.conftest import SHARED
+
+    usd = SHARED / "conformance" / "usd"
+    result = cli(neo4j_server, "scene", "ingest", str(usd / "warehouse" / "warehouse.usda"),
+                 "--variant", "lighting=night", "--variant", "lighting=flicker,layout=aisle_narrow")
+    assert result.returncode == 0, result.stderr
+    assert "scene warehouse version 1.4.0" in result.stdout
+    assert "2 scene variants" in result.stdout
+    assert "missing asset: assets/pallet.usda" in result.stderr
+    assert query(db, "MATCH (v:SceneVariant) RETURN count(v) AS n") == [{"n": 2}]
+    refused = cli(neo4j_server, "scene", "ingest", str(usd / "warehouse" / "warehouse.usda"),
+                  "--all-variants", "--max-variants", "3")
+    assert refused.returncode == 1 and "--max-variants 3" in refused.stderr
+
+
+def test_scene_ingest_of_a_bad_file_writes_nothing(neo4j_server: Settings, db: Database,
+                                                   tmp_path: Path) -> None:
+    bad = tmp_path / "scene.usda"
+    bad.write_text("not usd at all")
+    result = cli(neo4j_server, "scene", "ingest", str(bad))
+    assert_one_line_error(result, "scene.usda")
+    assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]

@@ -10,7 +10,9 @@ import pytest
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
-from tests.conftest import query
+from lineage_graph.usd.extract import read_scene
+from lineage_graph.usd.store import store_scene
+from tests.conftest import SHARED, query
 from tests.events import pipeline
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "graph-model.md"
@@ -23,10 +25,14 @@ EXPECT_EMPTY = {"Run {state: 'FAIL'}", "Facet {malformed: true}", "newer.created
 def test_documented_cypher_runs(ingest: IngestService, db: Database, statement: str) -> None:
     events = pipeline(n_runs=2)
     ingest.ingest_raw([(e, None) for e in events])
+    kitchen = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
+    store_scene(db, read_scene(kitchen, all_variants=True).as_dict())
+    [variant] = query(db, "MATCH (v:SceneVariant) RETURN v.nodeId AS id LIMIT 1")
     params = {
         "runId": events[3]["run"]["runId"],
         "parentRunId": events[0]["run"]["runId"],
         "id": "dataset:s3://lake:features.frames",
+        "variantId": variant["id"],
     }
     rows = query(db, statement, **params)
     if any(marker in statement for marker in EXPECT_EMPTY):

@@ -7,10 +7,14 @@ from typing import Any, LiteralString
 
 import neo4j
 
+# The kind of a lineage node `n`, spliced into the queries below (a constant, not a value).
+_KIND_OF_N: LiteralString = """CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
+  WHEN n:Run THEN 'RUN' WHEN n:SceneVariant THEN 'SCENE_VARIANT'
+  WHEN n:SceneVersion THEN 'SCENE' END"""
+
 NODE_BY_ID: LiteralString = """
 MATCH (n:LineageNode {nodeId: $nodeId})
-RETURN n {.*, kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
-                         WHEN n:Run THEN 'RUN' END} AS node
+RETURN n {.*, kind: """ + _KIND_OF_N + """} AS node
 """
 
 RUN_BY_RUN_ID: LiteralString = """
@@ -122,9 +126,8 @@ CALL (n) {
   WHERE $downstream AND type(rel) IN $inputRels
   RETURN m, n.nodeId AS source, m.nodeId AS target, 'INPUT' AS edgeKind
 }
-RETURN m {.nodeId, .namespace, .name, .runId,
-          kind: CASE WHEN m:Dataset THEN 'DATASET' WHEN m:Job THEN 'JOB'
-                     WHEN m:Run THEN 'RUN' END} AS node,
+WITH m AS n, source, target, edgeKind
+RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node,
        source, target, edgeKind
 """
 
@@ -144,11 +147,8 @@ RETURN j.nodeId AS nodeId, inputs, outputs, latestRun
 SEARCH_NODES: LiteralString = """
 CALL db.index.fulltext.queryNodes('lineage_node_search', $query) YIELD node, score
 WITH node AS n, score
-WHERE size($kinds) = 0
-   OR (n:Dataset AND 'DATASET' IN $kinds) OR (n:Job AND 'JOB' IN $kinds)
-   OR (n:Run AND 'RUN' IN $kinds)
-RETURN n {.nodeId, .namespace, .name, .runId,
-          kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB' ELSE 'RUN' END} AS node
+WHERE size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds
+RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
 ORDER BY score DESC, n.nodeId
 LIMIT $limit
 """
@@ -156,11 +156,8 @@ LIMIT $limit
 SEARCH_NODES_BY_SUBSTRING: LiteralString = """
 MATCH (n:LineageNode)
 WHERE (n.name CONTAINS $query OR n.namespace CONTAINS $query)
-  AND (size($kinds) = 0
-       OR (n:Dataset AND 'DATASET' IN $kinds) OR (n:Job AND 'JOB' IN $kinds)
-       OR (n:Run AND 'RUN' IN $kinds))
-RETURN n {.nodeId, .namespace, .name, .runId,
-          kind: CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB' ELSE 'RUN' END} AS node
+  AND (size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds)
+RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
 ORDER BY n.nodeId
 LIMIT $limit
 """

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 
 from lineage_graph.lineage.service import LineageService
+from lineage_graph.usd.queries import SceneQueries
 
 T = TypeVar("T")
 
@@ -17,6 +18,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Services:
     lineage: LineageService
+    scenes: SceneQueries
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

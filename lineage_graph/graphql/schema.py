@@ -6,6 +6,7 @@ import strawberry
 
 from lineage_graph.graphql.context import off_loop, services
 from lineage_graph.graphql.errors import DomainErrors
+from lineage_graph.graphql.scene_types import Scene, SceneVariant
 from lineage_graph.graphql.types import (
     Dataset,
     EdgeKind,
@@ -63,6 +64,17 @@ class Query:
             if s in found.nodes and t in found.nodes
         ]
         return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)
+
+    @strawberry.field(description="A USD scene: the given version, else the latest ingested.")
+    async def scene(self, info: strawberry.Info, scene_id: str,
+                    version: str | None = None) -> Scene | None:
+        row = await off_loop(services(info).scenes.scene_version, scene_id, version)
+        return Scene.from_row(row) if row else None
+
+    @strawberry.field(description="A scene variant by its id.")
+    async def scene_variant(self, info: strawberry.Info, id: strawberry.ID) -> SceneVariant | None:
+        row = await off_loop(services(info).scenes.scene_variant, str(id))
+        return SceneVariant.from_row(row) if row else None
 
     @strawberry.field(description="Nodes whose name or namespace matches the query.")
     async def search(

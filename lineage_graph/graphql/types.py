@@ -27,6 +27,8 @@ class NodeKind(Enum):
     DATASET = "DATASET"
     JOB = "JOB"
     RUN = "RUN"
+    SCENE = "SCENE"
+    SCENE_VARIANT = "SCENE_VARIANT"
 
 
 @strawberry.enum(description="Which way to walk lineage from a node.")

@@ -17,6 +17,7 @@ from lineage_graph.db import lineage_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id, job_id
+from lineage_graph.limits import check_limit
 
 
 class Direction(StrEnum):
@@ -171,12 +172,7 @@ class LineageService:
             frontier = next_frontier
 
     def check_limit(self, limit: int) -> int:
-        if limit < 1 or limit > self.max_limit:
-            raise InvalidRequestError(
-                f"limit must be between 1 and {self.max_limit} (setting LINEAGE_GRAPH_MAX_LIMIT)",
-                field="limit",
-            )
-        return limit
+        return check_limit(limit, self.max_limit)
 
 
 def _summary(node: dict[str, Any]) -> dict[str, Any]:

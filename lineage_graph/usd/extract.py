@@ -70,6 +70,8 @@ class SceneDocument:
     arcs: list[Arc]
     missing_assets: list[str]
     variant_sets: list[VariantSet]
+    default_selections: dict[str, str]
+    default_prims: list[Prim]  # the composition under the default selections
     variants: list[SceneVariantPrims]
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,11 +87,16 @@ class SceneDocument:
             "missingAssets": self.missing_assets,
             "variantSets": [{"name": v.name, "options": v.options, "default": v.default,
                              "existsUnder": v.exists_under} for v in self.variant_sets],
-            "variants": [{"selections": v.selections, "prims": [
-                {"path": p.path, "type": p.type, "kind": p.kind,
-                 "instanceable": p.instanceable, "instanceProxy": p.instance_proxy}
-                for p in v.prims]} for v in self.variants],
+            "defaultSelections": self.default_selections,
+            "defaultPrims": [_prim_dict(p) for p in self.default_prims],
+            "variants": [{"selections": v.selections,
+                          "prims": [_prim_dict(p) for p in v.prims]} for v in self.variants],
         }
+
+
+def _prim_dict(p: Prim) -> dict[str, Any]:
+    return {"path": p.path, "type": p.type, "kind": p.kind, "instanceable": p.instanceable,
+            "instanceProxy": p.instance_proxy}
 
 
 def _pxr() -> Any:
@@ -139,6 +146,7 @@ def read_scene(
     defaults = {v.name: v.default for v in root_sets if v.default is not None}
 
     wanted = _selections_to_compose(root_sets, defaults, selections, all_variants, max_variants)
+    default_prims = _prims(usd, stage)
     stage.SetEditTarget(stage.GetSessionLayer())
     variants: list[SceneVariantPrims] = []
     nested: dict[str, VariantSet] = {}
@@ -169,6 +177,8 @@ def read_scene(
         arcs=_arcs(sdf, layers, root_dir),
         missing_assets=sorted({_relative(Path(u), root_dir) for u in unresolved}),
         variant_sets=[*root_sets, *nested.values()],
+        default_selections=defaults,
+        default_prims=default_prims,
         variants=variants,
     )
 

@@ -8,6 +8,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.settings import Settings
+from lineage_graph.usd.queries import SceneQueries
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class AppState:
     db: Database
     ingest: IngestService
     lineage: LineageService
+    scenes: SceneQueries
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -25,4 +27,5 @@ class AppState:
             db=db,
             ingest=IngestService(db, chunk_size=settings.write_chunk_events),
             lineage=LineageService(db, settings.max_lineage_depth, settings.max_list_limit),
+            scenes=SceneQueries(db, settings.max_list_limit),
         )

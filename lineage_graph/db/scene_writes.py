@@ -1,0 +1,101 @@
+"""All Cypher that writes USD scene documents: one statement of ``UNWIND`` blocks per scene,
+so a scene of any size costs one round trip. Every block MERGEs on a key, so re-ingesting an
+unchanged scene changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+import neo4j
+
+MERGE_SCENE_VERSION: LiteralString = """
+MERGE (scene:Scene {sceneId: $version.sceneId})
+MERGE (sv:SceneVersion:LineageNode {nodeId: $version.nodeId})
+ON CREATE SET sv.sceneId = $version.sceneId, sv.version = $version.version,
+              sv.contentHash = $version.contentHash, sv.rootLayer = $version.rootLayer,
+              sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
+              sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
+              sv.namespace = 'usd', sv.ingestedAt = datetime()
+MERGE (scene)-[:HAS_VERSION]->(sv)
+"""
+
+MERGE_LAYERS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})
+UNWIND $layers AS row
+MERGE (layer:Layer {sha256: row.sha256})
+MERGE (sv)-[uses:USES_LAYER {path: row.path}]->(layer)
+"""
+
+MERGE_ARCS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})
+UNWIND $arcs AS row
+MERGE (arc:CompositionArc {arcId: row.arcId})
+ON CREATE SET arc.kind = row.kind, arc.layer = row.layer, arc.target = row.target,
+              arc.resolved = row.resolved, arc.prim = row.prim
+MERGE (sv)-[:HAS_ARC]->(arc)
+"""
+
+MERGE_PRIMS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})
+UNWIND $prims AS row
+MERGE (prim:Prim {primId: row.primId})
+ON CREATE SET prim.path = row.path, prim.type = row.type, prim.kind = row.kind,
+              prim.instanceable = row.instanceable, prim.instanceProxy = row.instanceProxy
+MERGE (sv)-[has:HAS_PRIM]->(prim)
+SET has.inDefault = row.inDefault
+"""
+
+MERGE_VARIANT_SETS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})
+UNWIND $variantSets AS row
+MERGE (vs:VariantSet {variantSetId: row.variantSetId})
+ON CREATE SET vs.name = row.name, vs.default = row.default, vs.existsUnder = row.existsUnder
+MERGE (sv)-[:HAS_VARIANT_SET]->(vs)
+WITH vs, row
+UNWIND row.options AS option
+MERGE (opt:VariantOption {optionId: option.optionId})
+ON CREATE SET opt.name = option.name, opt.variantSet = row.name
+MERGE (vs)-[:HAS_OPTION]->(opt)
+"""
+
+# A scene variant may already exist as a placeholder (made when a dataset's usdScene facet named
+# it before the scene arrived): MERGE on the id joins it.
+MERGE_VARIANTS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})
+UNWIND $variants AS row
+MERGE (v:SceneVariant:LineageNode {nodeId: row.nodeId})
+SET v.sceneId = $version.sceneId, v.version = $version.version,
+    v.contentHash = $version.contentHash, v.selections = row.selections,
+    v.primCount = row.primCount, v.name = row.name, v.namespace = 'usd', v.placeholder = false
+MERGE (sv)-[:HAS_VARIANT]->(v)
+WITH sv, v, row
+CALL (sv, v, row) {
+  UNWIND row.optionIds AS optionId
+  MATCH (opt:VariantOption {optionId: optionId})
+  MERGE (v)-[:SELECTS]->(opt)
+}
+CALL (sv, v, row) {
+  UNWIND row.adds AS primId
+  MATCH (prim:Prim {primId: primId})
+  MERGE (v)-[:ADDS_PRIM]->(prim)
+}
+CALL (sv, v, row) {
+  UNWIND row.removes AS primId
+  MATCH (prim:Prim {primId: primId})
+  MERGE (v)-[:REMOVES_PRIM]->(prim)
+}
+"""
+
+STORE_SCENE: LiteralString = (
+    "CALL () {" + MERGE_SCENE_VERSION + "}\n"
+    "CALL () {" + MERGE_LAYERS + "}\n"
+    "CALL () {" + MERGE_ARCS + "}\n"
+    "CALL () {" + MERGE_PRIMS + "}\n"
+    "CALL () {" + MERGE_VARIANT_SETS + "}\n"
+    "CALL () {" + MERGE_VARIANTS + "}\n"
+    "RETURN 1 AS stored"
+)
+
+
+def store_scene(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
+    tx.run(STORE_SCENE, params).consume()

@@ -1,0 +1,137 @@
+"""GraphQL types of USD scenes: Scene (one scene version), SceneVariant, layers, prims."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import strawberry
+
+from lineage_graph.graphql.context import off_loop, services
+
+
+@strawberry.type
+class ScenePrim:
+    path: str
+    type: str
+    kind: str
+    instanceable: bool
+    instance_proxy: bool
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ScenePrim:
+        return cls(path=row["path"], type=row["type"], kind=row["kind"],
+                   instanceable=row["instanceable"], instance_proxy=row["instanceProxy"])
+
+
+@strawberry.type(description="A composition arc a layer authors.")
+class CompositionArc:
+    kind: str = strawberry.field(description="SUBLAYER, REFERENCE or PAYLOAD")
+    target: str
+    resolved: str | None
+    prim: str | None
+
+
+@strawberry.type
+class SceneLayer:
+    path: str
+    sha256: str | None
+    missing: bool
+    arcs: list[CompositionArc]
+
+
+@strawberry.type
+class VariantSet:
+    name: str
+    options: list[str]
+    default_option: str | None
+    exists_under: list[VariantSelection] = strawberry.field(
+        description="For a nested set: the selections under which it exists.")
+
+
+@strawberry.type
+class VariantSelection:
+    set: str
+    option: str
+
+
+def _selections(mapping: dict[str, str]) -> list[VariantSelection]:
+    return [VariantSelection(set=k, option=v) for k, v in sorted(mapping.items())]
+
+
+@strawberry.type(description="One version of a USD scene (its content hash is its identity).")
+class Scene:
+    id: strawberry.ID
+    scene_id: str
+    version: str
+    content_hash: str
+    root_layer: str
+    root_prim: str
+    missing_assets: list[str]
+
+    @strawberry.field(description="Every ingested version of this scene, newest first.")
+    async def versions(self, info: strawberry.Info) -> list[str]:
+        found = await off_loop(services(info).scenes.versions, self.scene_id)
+        return [row["version"] for row in found]
+
+    @strawberry.field
+    async def layers(self, info: strawberry.Info) -> list[SceneLayer]:
+        found = await off_loop(services(info).scenes.layers, str(self.id))
+        layers = [SceneLayer(path=r["path"], sha256=r["sha256"], missing=False,
+                             arcs=[CompositionArc(**arc) for arc in r["arcs"]]) for r in found]
+        layers += [SceneLayer(path=p, sha256=None, missing=True, arcs=[])
+                   for p in self.missing_assets]
+        return layers
+
+    @strawberry.field
+    async def variant_sets(self, info: strawberry.Info) -> list[VariantSet]:
+        found = await off_loop(services(info).scenes.variant_sets, str(self.id))
+        return [VariantSet(name=r["name"], options=r["options"], default_option=r["default"],
+                           exists_under=_selections(r["existsUnder"])) for r in found]
+
+    @strawberry.field
+    async def variants(self, info: strawberry.Info, limit: int = 100) -> list[SceneVariant]:
+        found = await off_loop(services(info).scenes.variants, str(self.id), limit)
+        return [SceneVariant.from_row(r) for r in found]
+
+    @strawberry.field(description="Prims of the default composition, by path.")
+    async def prims(self, info: strawberry.Info, path_prefix: str = "/",
+                    limit: int = 100) -> list[ScenePrim]:
+        found = await off_loop(services(info).scenes.default_prims, str(self.id), path_prefix,
+                               limit)
+        return [ScenePrim.from_row(r) for r in found]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Scene:
+        return cls(id=strawberry.ID(row["nodeId"]), scene_id=row["sceneId"],
+                   version=row["version"], content_hash=row["contentHash"],
+                   root_layer=row["rootLayer"], root_prim=row["rootPrim"],
+                   missing_assets=list(row.get("missingAssets") or []))
+
+
+@strawberry.type(description="A scene version under a full map of variant selections.")
+class SceneVariant:
+    id: strawberry.ID
+    prim_count: int | None
+    selections: list[VariantSelection]
+    version_node_id: strawberry.Private[str | None]
+
+    @strawberry.field
+    async def scene(self, info: strawberry.Info) -> Scene | None:
+        if self.version_node_id is None:
+            return None
+        row = await off_loop(services(info).scenes.scene_version_by_id, self.version_node_id)
+        return Scene.from_row(row) if row else None
+
+    @strawberry.field(description="The variant's composed prims, by path.")
+    async def prims(self, info: strawberry.Info, path_prefix: str = "/",
+                    limit: int = 100) -> list[ScenePrim]:
+        found = await off_loop(services(info).scenes.variant_prims, str(self.id), path_prefix,
+                               limit)
+        return [ScenePrim.from_row(r) for r in found]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SceneVariant:
+        return cls(id=strawberry.ID(row["nodeId"]), prim_count=row.get("primCount"),
+                   selections=_selections(json.loads(row.get("selections") or "{}")),
+                   version_node_id=row.get("versionNodeId"))

@@ -1,0 +1,14 @@
+"""Bounds every list and walk an API caller can ask for."""
+
+from __future__ import annotations
+
+from lineage_graph.errors import InvalidRequestError
+
+
+def check_limit(limit: int, max_limit: int) -> int:
+    if limit < 1 or limit > max_limit:
+        raise InvalidRequestError(
+            f"limit must be between 1 and {max_limit} (setting LINEAGE_GRAPH_MAX_LIMIT)",
+            field="limit",
+        )
+    return limit
