@@ -75,3 +75,13 @@ def scene_variant_id(scene_id: str, content_hash: str, selections: dict[str, str
 def scene_part_id(version_node_id: str, *parts: str) -> str:
     """Ids of the parts of one scene version: prims, arcs, variant sets and options."""
     return f"{parts[0]}:{_digest(version_node_id, *parts)}"
+
+
+def placeholder_scene_variant_id(scene_id: str, version: str | None, content_hash: str | None,
+                                 selections: dict[str, str]) -> str:
+    """The id a scene variant named by a usdScene facet gets before its scene is ingested: the
+    real id when the facet carries the content hash, else one derived from the version."""
+    if content_hash:
+        return scene_variant_id(scene_id, content_hash, selections)
+    canonical = ",".join(f"{k}={v}" for k, v in sorted(selections.items()))
+    return f"sceneVariant:{_digest(scene_id, 'version', version or '', canonical)}"

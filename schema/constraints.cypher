@@ -25,6 +25,7 @@ CREATE CONSTRAINT layer_sha IF NOT EXISTS FOR (n:Layer) REQUIRE n.sha256 IS UNIQ
 CREATE CONSTRAINT arc_id IF NOT EXISTS FOR (n:CompositionArc) REQUIRE n.arcId IS UNIQUE;
 CREATE CONSTRAINT prim_id IF NOT EXISTS FOR (n:Prim) REQUIRE n.primId IS UNIQUE;
 CREATE CONSTRAINT variant_set_id IF NOT EXISTS FOR (n:VariantSet) REQUIRE n.variantSetId IS UNIQUE;
+CREATE INDEX scene_variant_scene IF NOT EXISTS FOR (n:SceneVariant) ON (n.sceneId);
 CREATE CONSTRAINT variant_option_id IF NOT EXISTS FOR (n:VariantOption) REQUIRE n.optionId IS UNIQUE;
 
 CREATE INDEX run_state IF NOT EXISTS FOR (n:Run) ON (n.state);

@@ -114,7 +114,9 @@ def graph_snapshot(db: Database) -> tuple[list[Any], list[Any]]:
         RETURN keys[0] AS a, type(r) AS type, properties(r) AS props, keys[1] AS b
         """,
     )
-    norm_nodes = sorted((sorted(n["labels"]), sorted((k, repr(v)) for k, v in n["props"].items()))
+    volatile = {"ingestedAt"}  # wall-clock time of ingestion: differs between any two runs
+    norm_nodes = sorted((sorted(n["labels"]), sorted((k, repr(v)) for k, v in n["props"].items()
+                                                     if k not in volatile))
                         for n in nodes)
     norm_rels = sorted((r["a"], r["type"], sorted((k, repr(v)) for k, v in r["props"].items()),
                         r["b"]) for r in rels)

@@ -185,6 +185,41 @@ SET c.transformations = CASE
       THEN row.transformations ELSE c.transformations END
 """
 
+# A dataset carrying a usdScene facet points at its scene variant: the stored one when its scene
+# is already ingested (matched by scene, content hash or version, and full selections), else a
+# placeholder that MERGE_SCENE joins when the scene arrives. Either order gives the same graph.
+LINK_SCENE_VARIANTS: LiteralString = """
+UNWIND $sceneLinks AS row
+MATCH (d:Dataset {nodeId: row.datasetId})
+WITH d, row WHERE d.sceneLinkKey IS NULL OR row.sortKey >= d.sceneLinkKey
+SET d.sceneLinkKey = row.sortKey
+WITH d, row
+OPTIONAL MATCH (d)-[old:FROM_SCENE_VARIANT]->()
+DELETE old
+WITH DISTINCT d, row
+CALL (row) {
+  OPTIONAL MATCH (:Scene {sceneId: row.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
+                 -[:HAS_VARIANT]->(v:SceneVariant {selections: row.selections})
+  WHERE (row.contentHash IS NULL OR sv.contentHash = row.contentHash)
+    AND (row.version IS NULL OR sv.version = row.version)
+  RETURN v AS stored
+  ORDER BY sv.ingestedAt DESC
+  LIMIT 1
+}
+CALL (d, row, stored) {
+  WITH d, row, stored WHERE stored IS NOT NULL
+  MERGE (d)-[:FROM_SCENE_VARIANT]->(stored)
+}
+CALL (d, row, stored) {
+  WITH d, row, stored WHERE stored IS NULL
+  MERGE (p:SceneVariant:LineageNode {nodeId: row.placeholderId})
+  ON CREATE SET p.placeholder = true, p.sceneId = row.sceneId, p.version = row.version,
+                p.contentHash = row.contentHash, p.selections = row.selections,
+                p.name = row.name, p.namespace = 'usd'
+  MERGE (d)-[:FROM_SCENE_VARIANT]->(p)
+}
+"""
+
 # Which version a run read: the pinned one (datasetVersion facet) or else the latest version
 # created at or before the run started, not counting versions the run wrote itself. Re-run for
 # every run this batch touched and every run that reads a dataset that got a new version, so
@@ -228,6 +263,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_FACETS + "}\n"
     "CALL () {" + MERGE_FIELDS + "}\n"
     "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
+    "CALL () {" + LINK_SCENE_VARIANTS + "}\n"
     "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
 )
 APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
@@ -235,7 +271,7 @@ RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD
 
 PLAN_KEYS = (
     "namespaces", "jobs", "datasets", "runs", "parents", "jobReads", "jobWrites", "versions",
-    "runReads", "runWrites", "facets", "fields", "columnLineage", "touchedRunIds",
+    "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks", "touchedRunIds",
     "versionedDatasetIds",
 )
 

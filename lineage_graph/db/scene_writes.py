@@ -86,6 +86,22 @@ CALL (sv, v, row) {
 }
 """
 
+# Datasets that named one of these variants before the scene arrived point at placeholders:
+# move their links to the stored variant and drop the placeholder.
+JOIN_PLACEHOLDERS: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $version.nodeId})-[:HAS_VARIANT]->(v:SceneVariant)
+MATCH (p:SceneVariant {sceneId: sv.sceneId, selections: v.selections, placeholder: true})
+WHERE p <> v
+  AND (p.contentHash IS NULL OR p.contentHash = sv.contentHash)
+  AND (p.version IS NULL OR p.version = sv.version)
+OPTIONAL MATCH (d:Dataset)-[link:FROM_SCENE_VARIANT]->(p)
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END |
+  MERGE (d)-[:FROM_SCENE_VARIANT]->(v))
+DELETE link
+WITH DISTINCT p
+DETACH DELETE p
+"""
+
 STORE_SCENE: LiteralString = (
     "CALL () {" + MERGE_SCENE_VERSION + "}\n"
     "CALL () {" + MERGE_LAYERS + "}\n"
@@ -93,6 +109,7 @@ STORE_SCENE: LiteralString = (
     "CALL () {" + MERGE_PRIMS + "}\n"
     "CALL () {" + MERGE_VARIANT_SETS + "}\n"
     "CALL () {" + MERGE_VARIANTS + "}\n"
+    "CALL () {" + JOIN_PLACEHOLDERS + "}\n"
     "RETURN 1 AS stored"
 )
 

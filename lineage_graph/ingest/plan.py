@@ -30,6 +30,7 @@ from lineage_graph.ids import (
     field_id,
     job_id,
     namespace_key,
+    placeholder_scene_variant_id,
     run_node_id,
 )
 from lineage_graph.openlineage.facets import (
@@ -39,6 +40,7 @@ from lineage_graph.openlineage.facets import (
     ParsedFacet,
     SchemaDatasetFacet,
     SchemaField,
+    UsdSceneDatasetFacet,
 )
 from lineage_graph.openlineage.models import DatasetEvent, EventType, JobEvent, RunEvent
 from lineage_graph.openlineage.parse import ParsedDataset, ParsedEvent
@@ -74,6 +76,7 @@ class WritePlan:
     facets: dict[str, dict[str, Any]] = field(default_factory=dict)
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
 
     def add(self, parsed: ParsedEvent) -> None:
         event = parsed.event
@@ -149,6 +152,8 @@ class WritePlan:
                 self._schema_fields(did, facet.model.fields, key)
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
+            elif isinstance(facet.model, UsdSceneDatasetFacet):
+                self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at))
         return did
 
     def _dataset_ref(self, namespace: str, name: str) -> str:
@@ -257,6 +262,22 @@ class WritePlan:
                 self._field_ref(out_did, out_field)
                 self._field_ref(in_did, inp.field)
 
+    def _scene_link(self, did: str, facet: UsdSceneDatasetFacet, key: str) -> None:
+        current = self.scene_links.get(did)
+        if current is not None and current["sortKey"] >= key:
+            return  # a later usdScene facet of this dataset already won
+        selections = facet.variantSelections
+        self.scene_links[did] = {
+            "sortKey": key,
+            "datasetId": did, "sceneId": facet.sceneId, "version": facet.version,
+            "contentHash": facet.contentHash,
+            "selections": json.dumps(selections, sort_keys=True),
+            "name": f"{facet.sceneId} " + ",".join(f"{k}={v}"
+                                                   for k, v in sorted(selections.items())),
+            "placeholderId": placeholder_scene_variant_id(
+                facet.sceneId, facet.version, facet.contentHash, selections),
+        }
+
     def _field_ref(self, did: str, name: str) -> None:
         """A field known only by reference: created without properties (sort key '' never
         overrides a schema facet's)."""
@@ -293,6 +314,7 @@ class WritePlan:
             "facets": [_with_iso(f, "eventTime") for f in self.facets.values()],
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
+            "sceneLinks": list(self.scene_links.values()),
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
             "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
         }

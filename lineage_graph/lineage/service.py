@@ -26,8 +26,14 @@ class Direction(StrEnum):
     BOTH = "BOTH"
 
 
-JOB_LEVEL = (["READS"], ["WRITES"])
-RUN_LEVEL = (["READ"], ["WROTE"])
+# (input relationship types, output relationship types) in data-flow terms: an input rel points
+# from the consumer to what it consumes, an output rel from the producer to what it produces.
+# A scene version produces its scene variants; a dataset rendered from a scene variant
+# consumes it.
+_SCENE_INPUTS = ["FROM_SCENE_VARIANT"]
+_SCENE_OUTPUTS = ["HAS_VARIANT"]
+JOB_LEVEL = (["READS", *_SCENE_INPUTS], ["WRITES", *_SCENE_OUTPUTS])
+RUN_LEVEL = (["READ", *_SCENE_INPUTS], ["WROTE", *_SCENE_OUTPUTS])
 
 
 @dataclass

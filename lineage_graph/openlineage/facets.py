@@ -182,6 +182,17 @@ class StatisticsFacet(BaseFacet):
     fileCount: int | None = None
 
 
+class UsdSceneDatasetFacet(BaseFacet):
+    """lineage-graph's custom facet (schema/facets/UsdSceneDatasetFacet.json): the USD scene
+    variant a dataset was rendered from. ``variantSelections`` is the full selection map."""
+
+    sceneId: str = Field(min_length=1)
+    version: str | None = None
+    contentHash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    rootLayer: str = Field(min_length=1)
+    variantSelections: dict[str, str] = Field(default_factory=dict)
+
+
 # Which model interprets which facet key in which place of the event.
 FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("run", "parent"): ParentRunFacet,
@@ -202,7 +213,12 @@ FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("input", "dataQualityMetrics"): DataQualityMetricsFacet,
     ("input", "inputStatistics"): StatisticsFacet,
     ("output", "outputStatistics"): StatisticsFacet,
+    ("dataset", "usdScene"): UsdSceneDatasetFacet,
 }
+
+
+# lineage-graph's own facets; each has a JSON Schema in schema/facets/<ModelName>.json.
+CUSTOM_FACETS: frozenset[tuple[FacetScope, str]] = frozenset({("dataset", "usdScene")})
 
 
 @dataclass(frozen=True)
