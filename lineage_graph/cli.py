@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineage_graph.errors import LineageGraphError
+from lineage_graph.errors import LineageGraphError, RemoteApiError
 from lineage_graph.settings import Settings
 
 app = typer.Typer(help="lineage-graph: lineage for ML and physical-AI teams, in Neo4j.",
@@ -252,6 +253,9 @@ def scene_ingest(
         help="Refuse --all-variants past this many combinations.")] = 256,
     asset_root: Annotated[Path | None, typer.Option(
         help="Folder layer paths are relative to (default: the scene's folder).")] = None,
+    api: Annotated[str | None, typer.Option(
+        help="Send the scene document to this lineage-graph API (e.g. http://host:5000) "
+             "instead of writing to Neo4j directly.")] = None,
 ) -> None:
     """Read a USD scene (layers, arcs, variant sets, prims per scene variant) and store it.
 
@@ -265,20 +269,50 @@ def scene_ingest(
     settings = _settings()
     selections = [_parse_selection(v) for v in variant or []]
     try:
-        doc = read_scene(path, asset_root=asset_root, selections=selections or None,
-                         all_variants=all_variants, max_variants=max_variants)
-        _ensure_neo4j(settings)
-        with _database(settings) as db:
-            migrate(db)
-            stored = store_scene(db, doc.as_dict())
+        with _progress(transient=True) as progress:
+            task = progress.add_task("composing scene variants", total=None)
+            doc = read_scene(
+                path, asset_root=asset_root, selections=selections or None,
+                all_variants=all_variants, max_variants=max_variants,
+                on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                total=total),
+            )
+        if api is not None:
+            stored = _post_scene(api, doc.as_dict())
+        else:
+            _ensure_neo4j(settings)
+            with _database(settings) as db:
+                migrate(db)
+                stored = asdict(store_scene(db, doc.as_dict()))
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"scene {stored.scene_id} version {stored.version} "
-              f"(content {stored.content_hash[:16]}): {stored.layers} layers, "
-              f"{stored.prims} prims, {stored.variants} scene variants", highlight=False)
-    for missing in stored.missing_assets:
+    out.print(f"scene {stored['scene_id']} version {stored['version']} "
+              f"(content {stored['content_hash'][:16]}): {stored['layers']} layers, "
+              f"{stored['prims']} prims, {stored['variants']} scene variants", highlight=False)
+    for missing in stored["missing_assets"]:
         console.print(f"[yellow]warning[/yellow] missing asset: {missing}", highlight=False,
                       soft_wrap=True)
+
+
+def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    url = api.rstrip("/") + "/api/v1/scenes"
+    try:
+        response = httpx.post(url, json=doc, timeout=600)
+    except httpx.HTTPError as exc:
+        raise RemoteApiError(f"cannot reach {url}: {exc}") from exc
+    if response.status_code != 201:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise RemoteApiError(f"{url} answered {response.status_code}: {message}")
+    body = response.json()
+    return {"scene_id": body["sceneId"], "version": body["version"],
+            "content_hash": body["contentHash"], "layers": body["layers"],
+            "prims": body["prims"], "variants": body["variants"],
+            "missing_assets": body["missingAssets"]}
 
 
 # -- api -----------------------------------------------------------------------------------------
@@ -289,18 +323,22 @@ def api_export(
     directory: Annotated[Path, typer.Option(help="Where to write the contract files.")] = Path(
         "api"),
 ) -> None:
-    """Write api/schema.graphql and api/openapi.json from the code."""
+    """Write api/schema.graphql, api/openapi.json and schema/scene-document.schema.json."""
     from lineage_graph.contract import graphql_sdl, openapi_json
+    from lineage_graph.usd.document import scene_document_json_schema
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "schema.graphql").write_text(graphql_sdl(), encoding="utf-8")
     (directory / "openapi.json").write_text(openapi_json(), encoding="utf-8")
-    out.print(f"wrote {directory / 'schema.graphql'} and {directory / 'openapi.json'}")
+    scene_schema = directory.parent / "schema" / "scene-document.schema.json"
+    scene_schema.write_text(scene_document_json_schema(), encoding="utf-8")
+    out.print(f"wrote {directory / 'schema.graphql'}, {directory / 'openapi.json'} and "
+              f"{scene_schema}")
 
 
-def _progress() -> Progress:
+def _progress(transient: bool = False) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+                    TimeElapsedColumn(), console=console, transient=transient)
 
 
 def main() -> None:

@@ -8,13 +8,18 @@ class LineageGraphError(Exception):
     """Base of every error this package raises on purpose."""
 
 
-class InvalidEventError(LineageGraphError):
-    """An OpenLineage event violates the core schema; ``field`` is its dotted path."""
+class InvalidDocumentError(LineageGraphError):
+    """A submitted document (scene document, ...) breaks its schema; ``field`` is the dotted
+    path of the first problem."""
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}" if field else problem)
+
+
+class InvalidEventError(InvalidDocumentError):
+    """An OpenLineage event violates the core schema."""
 
 
 class InvalidRequestError(LineageGraphError):
@@ -31,6 +36,10 @@ class NotFoundError(LineageGraphError):
 
 class Neo4jUnavailableError(LineageGraphError):
     """Neo4j cannot be reached; nothing was written."""
+
+
+class RemoteApiError(LineageGraphError):
+    """Another lineage-graph API (``--api``) could not be reached or refused the request."""
 
 
 class ManagedNeo4jError(LineageGraphError):

@@ -243,3 +243,45 @@ def test_scene_ingest_of_a_bad_file_writes_nothing(neo4j_server: Settings, db: D
     result = cli(neo4j_server, "scene", "ingest", str(bad))
     assert_one_line_error(result, "scene.usda")
     assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]
+
+
+def test_scene_ingest_through_the_api(neo4j_server: Settings, db: Database,
+                                      tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    from tests.conftest import SHARED
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _env(neo4j_server)
+    if neo4j_server.managed:
+        env.update(NEO4J_URI=neo4j_server.bolt_uri,
+                   NEO4J_PASSWORD=ManagedNeo4j(neo4j_server).password())
+    with open(tmp_path / "serve.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lineage_graph", "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        scene = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
+        result = cli(neo4j_server, "scene", "ingest", str(scene), "--all-variants",
+                     "--api", url, NEO4J_URI="bolt://127.0.0.1:1")  # proves Neo4j is not used
+        assert result.returncode == 0, result.stderr
+        assert "scene kitchen version 0.9.2" in result.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert query(db, "MATCH (v:SceneVariant) RETURN count(v) AS n") == [{"n": 4}]

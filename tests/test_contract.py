@@ -27,6 +27,13 @@ def test_openapi_file_matches_the_code() -> None:
     )
 
 
+def test_scene_document_schema_file_matches_the_model() -> None:
+    from lineage_graph.usd.document import scene_document_json_schema
+
+    assert (ROOT / "schema" / "scene-document.schema.json").read_text() == (
+        scene_document_json_schema()), "stale: run `lineage-graph api export`"
+
+
 def test_openapi_has_the_openlineage_and_marquez_paths() -> None:
     import json
 

@@ -117,3 +117,13 @@ def test_lineage_walks_from_frames_back_to_the_scene(db: Database) -> None:
     scene_ds = dataset_id("s3://scenes", "warehouse/night")
     assert (by_kind["SCENE_VARIANT"], scene_ds) in edges
     assert (by_kind["SCENE"], by_kind["SCENE_VARIANT"]) in edges
+
+
+def test_graphql_scene_variant_lists_its_datasets(client: Any, db: Database) -> None:
+    _ingest_both(db, scene_first=True, events=_render_events(_facet()))
+    [variant] = query(db, "MATCH (:Dataset)-[:FROM_SCENE_VARIANT]->(v) RETURN v.nodeId AS id")
+    response = client.post("/graphql", json={"query": """
+        query($id: ID!) { sceneVariant(id: $id) { datasets { namespace name } } }""",
+                                             "variables": {"id": variant["id"]}})
+    assert response.json()["data"]["sceneVariant"]["datasets"] == [
+        {"namespace": "s3://scenes", "name": "warehouse/night"}]

@@ -116,3 +116,38 @@ def test_graphql_scene_and_scene_variant(client: object, db: Database) -> None:
     node = client.post("/graphql", json={"query": """
       query($id: ID!) { node(id: $id) { kind } }""", "variables": {"id": messy_retro["id"]}})
     assert node.json()["data"]["node"] == {"kind": "SCENE_VARIANT"}
+
+
+def test_post_scene_document_stores_it(client: object, db: Database) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    doc = read_scene(USD / "kitchen" / "kitchen.usda", asset_root=USD, all_variants=True)
+    response = client.post("/api/v1/scenes", json=doc.as_dict())
+    assert response.status_code == 201, response.text
+    assert response.json()["sceneId"] == "kitchen" and response.json()["variants"] == 4
+    again = client.post("/api/v1/scenes", json=doc.as_dict())
+    assert again.status_code == 201 and again.json()["id"] == response.json()["id"]
+    assert query(db, "MATCH (v:SceneVariant) RETURN count(v) AS n") == [{"n": 4}]
+
+
+def test_invalid_scene_document_is_422_naming_the_field_and_writes_nothing(
+    client: object, db: Database
+) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    good = read_scene(USD / "kitchen" / "kitchen.usda", asset_root=USD).as_dict()
+    cases = {
+        "contentHash": {**good, "contentHash": "not-a-hash"},
+        "sceneId": {k: v for k, v in good.items() if k != "sceneId"},
+        "arcs[0].kind": {**good, "arcs": [{**good["arcs"][0], "kind": "INHERIT"}]},
+        "variants[0].prims[0].path": {**good, "variants": [
+            {"selections": {}, "prims": [{**good["defaultPrims"][0], "path": "Kitchen"}]}]},
+    }
+    for field, doc in cases.items():
+        response = client.post("/api/v1/scenes", json=doc)
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["field"] == field
+    assert client.post("/api/v1/scenes", content=b"{oops").status_code == 400
+    assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]

@@ -71,3 +71,10 @@ RETURN p {.path, .type, .kind, .instanceable, .instanceProxy} AS prim
 ORDER BY p.path
 LIMIT $limit
 """
+
+DATASETS_OF_SCENE_VARIANT: LiteralString = """
+MATCH (d:Dataset)-[:FROM_SCENE_VARIANT]->(:SceneVariant {nodeId: $nodeId})
+RETURN d {.*, kind: 'DATASET'} AS node
+ORDER BY d.nodeId
+LIMIT $limit
+"""

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.types import Dataset
 
 
 @strawberry.type
@@ -129,6 +130,11 @@ class SceneVariant:
         found = await off_loop(services(info).scenes.variant_prims, str(self.id), path_prefix,
                                limit)
         return [ScenePrim.from_row(r) for r in found]
+
+    @strawberry.field(description="Datasets rendered from this scene variant (usdScene facet).")
+    async def datasets(self, info: strawberry.Info, limit: int = 100) -> list[Dataset]:
+        found = await off_loop(services(info).scenes.datasets_of_variant, str(self.id), limit)
+        return [Dataset.from_row(r) for r in found]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SceneVariant:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,14 @@ def read_scene(
     selections: list[dict[str, str]] | None = None,
     all_variants: bool = False,
     max_variants: int = 256,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> SceneDocument:
     """Read the scene rooted at ``path``.
 
     ``selections``: the scene variants to compose (each a partial selection map, completed
     with the defaults); ``all_variants``: every combination of the root prim's variant sets
-    (refused past ``max_variants``). Neither: the default selection only.
+    (refused past ``max_variants``). Neither: the default selection only. ``on_progress`` is
+    called with (variants composed, variants to compose) as composition proceeds.
     """
     sdf, usd, usd_utils = _pxr()
     path = path.resolve()
@@ -165,6 +168,8 @@ def read_scene(
                 k: v for k, v in seen.exists_under.items() if selection.get(k) == v}
             nested[vset.name] = VariantSet(vset.name, vset.options, vset.default, under)
         variants.append(SceneVariantPrims(dict(selection), _prims(usd, stage)))
+        if on_progress is not None:
+            on_progress(len(variants), len(wanted))
     stage.GetSessionLayer().Clear()
 
     return SceneDocument(
@@ -308,4 +313,9 @@ def _content_hash(layers: list[Layer]) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    """pxr's messages read "Error in 'Fn' at line N in file F : 'what went wrong'": keep the
+    part a user can act on."""
+    text = " ".join(str(exc).split())
+    if " : '" in text:
+        text = text.split(" : '", 1)[1].rstrip("'")
+    return text[:300] or type(exc).__name__

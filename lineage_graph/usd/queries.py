@@ -57,5 +57,11 @@ class SceneQueries:
                                              pathPrefix=prefix, limit=limit))
         return [row["prim"] for row in found]
 
+    def datasets_of_variant(self, node_id: str, limit: int) -> list[dict[str, Any]]:
+        limit = self._limit(limit)
+        found = self.db.read(lambda tx: rows(tx, q.DATASETS_OF_SCENE_VARIANT, nodeId=node_id,
+                                             limit=limit))
+        return [row["node"] for row in found]
+
     def _limit(self, limit: int) -> int:
         return check_limit(limit, self.max_limit)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lineage_graph.errors import (
+    InvalidDocumentError,
     InvalidEventError,
     InvalidRequestError,
     LineageGraphError,
@@ -26,6 +27,7 @@ class PayloadTooLargeError(InvalidRequestError):
 HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (PayloadTooLargeError, 413, "payload_too_large"),
     (InvalidEventError, 422, "invalid_event"),
+    (InvalidDocumentError, 422, "invalid_document"),
     (InvalidRequestError, 400, "bad_request"),
     (NotFoundError, 404, "not_found"),
     (Neo4jUnavailableError, 503, "neo4j_unavailable"),
@@ -47,7 +49,7 @@ def error_response(exc: LineageGraphError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     async def handle_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LineageGraphError)
-        if isinstance(exc, InvalidEventError) and not exc.field:
+        if isinstance(exc, InvalidDocumentError) and not exc.field:
             # Not JSON / not an object: a malformed request rather than an invalid event.
             return JSONResponse({"error": "bad_request", "message": str(exc)}, status_code=400)
         return error_response(exc)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from lineage_graph.errors import InvalidRequestError
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.openlineage.parse import parse_event_text
+from lineage_graph.usd.document import validate_scene_document
+from lineage_graph.usd.store import store_scene
 from lineage_graph.web.body import read_text
 from lineage_graph.web.errors import PayloadTooLargeError
 from lineage_graph.web.state import AppState
@@ -77,6 +81,43 @@ async def post_lineage_batch(request: Request) -> dict[str, Any]:
         )
     result = await asyncio.to_thread(state.ingest.ingest_raw, raws)
     return {"summary": result.summary(), "results": [o.as_dict() for o in result.outcomes]}
+
+
+SCENE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "description": "A scene document (schema/scene-document.schema.json), as "
+                           "`lineage_graph.usd.extract.read_scene(...).as_dict()` makes it.",
+        }}},
+    }
+}
+
+
+@router.post(
+    "/api/v1/scenes", status_code=201, openapi_extra=SCENE_BODY,
+    summary="Store a USD scene document",
+    responses={400: {"description": "Body is not JSON"},
+               413: {"description": "Body too large"},
+               422: {"description": "The document breaks its schema; nothing written"},
+               503: {"description": "Neo4j unreachable; nothing written"}},
+)
+async def post_scene(request: Request) -> JSONResponse:
+    state = _state(request)
+    text = await read_text(request, state.settings.max_body_bytes)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"body is not valid JSON ({exc.msg} at position {exc.pos})"
+                                  ) from exc
+    doc = validate_scene_document(raw)
+    stored = await asyncio.to_thread(store_scene, state.db, doc)
+    return JSONResponse({
+        "id": stored.node_id, "sceneId": stored.scene_id, "version": stored.version,
+        "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,
+        "variants": stored.variants, "missingAssets": stored.missing_assets,
+    }, status_code=201)
 
 
 @router.get(

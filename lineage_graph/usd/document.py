@@ -1,0 +1,87 @@
+"""The scene document as a typed model: what `POST /api/v1/scenes` accepts and
+`read_scene(...).as_dict()` produces. Its JSON Schema is exported to
+schema/scene-document.schema.json (a test keeps the file in step with this model)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from lineage_graph.errors import InvalidDocumentError
+from lineage_graph.openlineage.errors import first_error
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LayerDoc(_Strict):
+    path: NonEmpty
+    sha256: Sha256
+
+
+class ArcDoc(_Strict):
+    kind: Literal["SUBLAYER", "REFERENCE", "PAYLOAD"]
+    layer: NonEmpty
+    target: NonEmpty
+    resolved: str | None = None
+    prim: str | None = None
+
+
+class PrimDoc(_Strict):
+    path: Annotated[str, StringConstraints(pattern=r"^/")]
+    type: str
+    kind: str
+    instanceable: bool
+    instanceProxy: bool
+
+
+class VariantSetDoc(_Strict):
+    name: NonEmpty
+    options: list[NonEmpty]
+    default: str | None = None
+    existsUnder: dict[str, str] = Field(default_factory=dict)
+
+
+class SceneVariantDoc(_Strict):
+    selections: dict[str, str]
+    prims: list[PrimDoc]
+
+
+class SceneDocumentModel(_Strict):
+    sceneId: NonEmpty
+    version: NonEmpty
+    contentHash: Sha256
+    rootLayer: NonEmpty
+    rootPrim: Annotated[str, StringConstraints(pattern=r"^/")]
+    layers: list[LayerDoc]
+    arcs: list[ArcDoc]
+    missingAssets: list[str]
+    variantSets: list[VariantSetDoc]
+    defaultSelections: dict[str, str]
+    defaultPrims: list[PrimDoc]
+    variants: list[SceneVariantDoc]
+
+
+def validate_scene_document(raw: Any) -> dict[str, Any]:
+    """The document as plain JSON data, or InvalidDocumentError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidDocumentError("", "a scene document must be a JSON object")
+    try:
+        model = SceneDocumentModel.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_error(exc)
+        raise InvalidDocumentError(field, problem) from exc
+    return model.model_dump()
+
+
+def scene_document_json_schema() -> str:
+    schema = SceneDocumentModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "lineage-graph scene document"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
