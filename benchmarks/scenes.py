@@ -1,0 +1,158 @@
+"""Scene benchmark: extraction and storage of a generated USD scene.
+
+    python benchmarks/scenes.py [--prims 100000]
+
+Generates a scene of about `--prims` prims under /World with three variant sets on the root
+prim (lighting: 2 options, layout: 2, wear: 2; each option adds or removes a few prims), then
+measures, in one run against the managed "bench" Neo4j (Bolt 7689; or NEO4J_URI; the database
+is WIPED):
+
+- extraction: `read_scene(..., all_variants=True)`, prims composed per second over all 8
+  scene variants;
+- storage: `store_scene`, stored prims per second;
+- store size: growth of the database folder on disk per stored prim (managed instance only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ingest import bench_settings, wipe
+from lineage_graph.db.connection import Database
+from lineage_graph.db.migrations import migrate
+from lineage_graph.settings import Settings
+from lineage_graph.usd.extract import read_scene
+from lineage_graph.usd.store import store_scene
+
+
+def write_scene(path: Path, prims: int) -> int:
+    """Write a .usda with about `prims` prims; returns the default composition's prim count."""
+    groups = max(1, prims // 100)
+    lines = [
+        "#usda 1.0",
+        '(\n    defaultPrim = "World"\n    customLayerData = {\n'
+        '        string sceneId = "bench_city"\n    }\n)',
+        'def Xform "World" (',
+        '    variants = {\n        string lighting = "day"\n        string layout = "a"\n'
+        '        string wear = "clean"\n    }',
+        '    prepend variantSets = ["lighting", "layout", "wear"]',
+        ")",
+        "{",
+    ]
+    for g in range(groups):
+        lines.append(f'    def Xform "Block_{g}"\n    {{')
+        for i in range(99):
+            lines.append(f'        def Cube "Item_{i}"\n        {{\n        }}')
+        lines.append("    }")
+    lines.append('    variantSet "lighting" = {')
+    lines.append('        "day" {\n            def DomeLight "Sky"\n            {\n            }\n'
+                 "        }")
+    lines.append('        "night" {')
+    for i in range(20):
+        lines.append(f'            def SphereLight "Lamp_{i}"\n            {{\n            }}')
+    lines.append("        }\n    }")
+    lines.append('    variantSet "layout" = {\n        "a" {\n        }\n        "b" {')
+    for i in range(10):
+        lines.append(f'            def Cube "Barrier_{i}"\n            {{\n            }}')
+    lines.append("        }\n    }")
+    lines.append('    variantSet "wear" = {\n        "clean" {\n        }\n        "worn" {')
+    lines.append('            over "Block_0"\n            {')
+    for i in range(30):
+        lines.append(f'                def Cube "Decal_{i}"\n                {{\n'
+                     "                }")
+    lines.append("            }\n        }\n    }")
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n")
+    return 1 + groups * 100 + 1  # World, blocks with items, Sky
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def fresh_database_size(settings: Settings) -> int:
+    """Stop the managed server, delete its user database (Neo4j recreates it empty at start),
+    start it, stop it again so everything is flushed, and return the store's size on disk."""
+    import shutil
+
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    manager = ManagedNeo4j(settings)
+    manager.down()
+    for sub in ("databases", "transactions"):
+        shutil.rmtree(manager.dir / "data" / sub / "neo4j", ignore_errors=True)
+    manager.up(progress=False)
+    return flushed_size(settings)
+
+
+def flushed_size(settings: Settings) -> int:
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    manager = ManagedNeo4j(settings)
+    manager.down()  # a clean shutdown checkpoints: the files hold every record
+    size = folder_size(manager.dir / "data" / "databases" / "neo4j")
+    manager.up(progress=False)
+    return size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prims", type=int, default=100_000)
+    args = parser.parse_args()
+    settings = bench_settings()
+    if settings.managed:
+        from lineage_graph.neo4j_server import ManagedNeo4j
+
+        ManagedNeo4j(settings).up()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    with tempfile.TemporaryDirectory() as tmp:
+        scene = Path(tmp) / "bench_city.usda"
+        started = time.perf_counter()
+        write_scene(scene, args.prims)
+        print(f"generated {scene.stat().st_size / 1e6:.1f} MB of usda in "
+              f"{time.perf_counter() - started:.1f} s")
+
+        started = time.perf_counter()
+        doc = read_scene(scene, all_variants=True)
+        extract_s = time.perf_counter() - started
+        composed = sum(len(v.prims) for v in doc.variants) + len(doc.default_prims)
+        print(f"extraction: {len(doc.variants)} scene variants, {len(doc.default_prims)} prims "
+              f"in the default composition, {composed} prims composed in {extract_s:.1f} s "
+              f"= {composed / extract_s:,.0f} prims/s")
+
+        data = doc.as_dict()
+        before = fresh_database_size(settings) if settings.managed else 0
+        with Database(settings) as db:
+            migrate(db)
+            wipe(db)
+            started = time.perf_counter()
+            stored = store_scene(db, data)
+            store_s = time.perf_counter() - started
+            print(f"storage: {stored.prims} prims (stored once), {stored.variants} scene "
+                  f"variants in {store_s:.1f} s = {stored.prims / store_s:,.0f} prims/s")
+            [row] = db.read(lambda tx: tx.run(
+                "MATCH (:SceneVariant)-[r:ADDS_PRIM|REMOVES_PRIM]->() RETURN count(r) AS n"
+            ).data())
+            print(f"differences stored: {row['n']} ADDS_PRIM/REMOVES_PRIM edges "
+                  f"(vs {composed - len(doc.default_prims)} prims if every variant stored all)")
+            again = time.perf_counter()
+            store_scene(db, data)
+            print(f"re-ingest of the unchanged scene: {time.perf_counter() - again:.1f} s")
+        if settings.managed:
+            grown = flushed_size(settings) - before
+            print(f"store size: the database grew {grown / 1e6:.1f} MB on disk = "
+                  f"{grown / max(1, stored.prims):,.0f} bytes per stored prim (everything the "
+                  "scene wrote: prims, edges, variants, layers, arcs, indexes)")
+
+
+if __name__ == "__main__":
+    main()
