@@ -115,3 +115,16 @@ def test_bad_files_get_a_clear_error(tmp_path: Path, content: bytes) -> None:
 def test_a_missing_file_gets_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SceneReadError, match="no such file"):
         read_scene(tmp_path / "nowhere.usda")
+
+
+def test_a_nested_variant_set_can_be_selected() -> None:
+    kitchen = USD / "kitchen" / "kitchen.usda"
+    doc = read_scene(kitchen, selections=[{"clutter": "messy", "mess_level": "extreme"},
+                                          {"clutter": "messy"}])
+    extreme, medium = doc.variants
+    assert extreme.selections == {"appliances": "modern", "clutter": "messy",
+                                  "mess_level": "extreme"}
+    paths = {p.path for p in extreme.prims} - {p.path for p in medium.prims}
+    assert paths == {"/Kitchen/Dishes/Plate_1", "/Kitchen/Dishes/Plate_2"}
+    with pytest.raises(SceneReadError, match="no variant set 'mess_level'"):
+        read_scene(kitchen, selections=[{"clutter": "tidy", "mess_level": "extreme"}])

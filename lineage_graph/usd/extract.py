@@ -154,9 +154,12 @@ def read_scene(
     variants: list[SceneVariantPrims] = []
     nested: dict[str, VariantSet] = {}
     for selection in wanted:
-        prim = stage.GetPrimAtPath(root_path)
-        for set_name, option in selection.items():
-            prim.GetVariantSets().GetVariantSet(set_name).SetVariantSelection(option)
+        stage.GetSessionLayer().Clear()  # no selection of the previous variant may linger
+        # Root sets first: a nested set exists only once its parent selection is composed.
+        ordered = sorted(selection.items(), key=lambda item: item[0] not in defaults)
+        for set_name, option in ordered:
+            prim = stage.GetPrimAtPath(root_path)
+            _select(prim, set_name, option)
         prim = stage.GetPrimAtPath(root_path)
         for vset in _variant_sets(prim):
             if vset.name in defaults:
@@ -200,6 +203,20 @@ def _open_layer(sdf: Any, path: Path) -> Any:
     return layer
 
 
+def _select(prim: Any, set_name: str, option: str) -> None:
+    sets = prim.GetVariantSets()
+    if not sets.HasVariantSet(set_name):
+        raise SceneReadError(
+            f"no variant set {set_name!r} on the root prim under these selections "
+            f"(it has: {', '.join(sorted(sets.GetNames())) or 'none'})")
+    vset = sets.GetVariantSet(set_name)
+    options = sorted(vset.GetVariantNames())
+    if option not in options:
+        raise SceneReadError(f"variant set {set_name!r} has no option {option!r} "
+                             f"(it has: {', '.join(options)})")
+    vset.SetVariantSelection(option)
+
+
 def _variant_sets(prim: Any) -> list[VariantSet]:
     sets = prim.GetVariantSets()
     found = []
@@ -227,18 +244,8 @@ def _selections_to_compose(
         names = sorted(options)
         return [dict(zip(names, combo, strict=True))
                 for combo in itertools.product(*(options[n] for n in names))]
-    wanted = selections or [{}]
-    result = []
-    for partial in wanted:
-        for set_name, option in partial.items():
-            if set_name not in options:
-                raise SceneReadError(f"no variant set {set_name!r} on the root prim "
-                                     f"(it has: {', '.join(sorted(options)) or 'none'})")
-            if option not in options[set_name]:
-                raise SceneReadError(f"variant set {set_name!r} has no option {option!r} "
-                                     f"(it has: {', '.join(options[set_name])})")
-        result.append({**defaults, **partial})
-    return result
+    # Sets and options are checked while composing (_select): nested sets appear only then.
+    return [{**defaults, **partial} for partial in selections or [{}]]
 
 
 def _prims(usd: Any, stage: Any) -> list[Prim]:
