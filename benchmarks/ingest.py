@@ -19,13 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -35,13 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from lineage_graph.db.connection import Database, resolve_password
+from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_writes import lock_and_find_existing, record_and_apply
 from lineage_graph.db.migrations import migrate
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.openlineage.parse import parse_event
 from lineage_graph.settings import Settings
 from tests.events import T0, ds, facet, new_run_id, run_event
+from tests.serving import served_api
 
 # -- workload ---------------------------------------------------------------------------
 
@@ -160,38 +158,6 @@ def wipe(db: Database) -> None:
     time.sleep(3)
 
 
-@contextmanager
-def api_server(settings: Settings) -> Iterator[str]:
-    """`lineage-graph serve` in its own process, as in production (the client here does not
-    share a GIL with it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ)
-    env.update(NEO4J_URI=settings.bolt_uri, NEO4J_USER=settings.neo4j_user,
-               NEO4J_PASSWORD=resolve_password(settings), NEO4J_DATABASE=settings.neo4j_database)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lineage_graph", "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 def _record_and_apply(tx: Any, params: dict[str, Any]) -> None:
     lock_and_find_existing(tx, [e["sha256"] for e in params["events"]])
     record_and_apply(tx, params)
@@ -235,7 +201,7 @@ def main() -> None:
 
         # 2. single POSTs through the API
         wipe(db)
-        with api_server(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
+        with served_api(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
             def post_all() -> None:
                 for event in single_events:
                     response = client.post("/api/v1/lineage", json=event)
@@ -263,7 +229,7 @@ def main() -> None:
 
         # 5. the batch endpoint
         wipe(db)
-        with api_server(settings) as url, httpx.Client(base_url=url, timeout=600) as client:
+        with served_api(settings) as url, httpx.Client(base_url=url, timeout=600) as client:
             latencies: list[float] = []
 
             def post_batches() -> None:

@@ -17,6 +17,7 @@ from lineage_graph.neo4j_server import ManagedNeo4j
 from lineage_graph.settings import Settings
 from tests.conftest import query
 from tests.events import T0, new_run_id, pipeline, run_event
+from tests.serving import served_api
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -180,45 +181,16 @@ def test_neo4j_lifecycle_up_status_down(neo4j_server: Settings, tmp_path: Path) 
 
 def test_serve_answers_health_and_ingest(neo4j_server: Settings, db: Database,
                                         tmp_path: Path) -> None:
-    import socket
-    import time
-
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = _env(neo4j_server)
-    if neo4j_server.managed:
-        env.update(NEO4J_URI=neo4j_server.bolt_uri,
-                   NEO4J_PASSWORD=ManagedNeo4j(neo4j_server).password())
     log = tmp_path / "serve.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lineage_graph", "serve", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not become healthy"
-            time.sleep(0.2)
+    with served_api(neo4j_server, log) as url:
         event = run_event("START", new_run_id(), ("airflow", "served"), T0)
         assert httpx.post(f"{url}/api/v1/lineage", json=event).status_code == 201
         assert "graphiql" in httpx.get(f"{url}/graphql",
                                        headers={"Accept": "text/html"}).text.lower()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
     assert "Application shutdown complete" in log.read_text()
     assert query(db, "MATCH (j:Job {name: 'served'}) RETURN count(j) AS n") == [{"n": 1}]
-
 
 def test_scene_ingest_stores_and_reports(neo4j_server: Settings, db: Database) -> None:
     from tests.conftest import SHARED
@@ -247,41 +219,12 @@ def test_scene_ingest_of_a_bad_file_writes_nothing(neo4j_server: Settings, db: D
 
 def test_scene_ingest_through_the_api(neo4j_server: Settings, db: Database,
                                       tmp_path: Path) -> None:
-    import socket
-    import time
-
-    import httpx
-
     from tests.conftest import SHARED
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = _env(neo4j_server)
-    if neo4j_server.managed:
-        env.update(NEO4J_URI=neo4j_server.bolt_uri,
-                   NEO4J_PASSWORD=ManagedNeo4j(neo4j_server).password())
-    with open(tmp_path / "serve.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lineage_graph", "serve", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.2)
+    with served_api(neo4j_server, tmp_path / "serve.log") as url:
         scene = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
         result = cli(neo4j_server, "scene", "ingest", str(scene), "--all-variants",
                      "--api", url, NEO4J_URI="bolt://127.0.0.1:1")  # proves Neo4j is not used
         assert result.returncode == 0, result.stderr
         assert "scene kitchen version 0.9.2" in result.stdout
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
     assert query(db, "MATCH (v:SceneVariant) RETURN count(v) AS n") == [{"n": 4}]
