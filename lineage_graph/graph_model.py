@@ -191,9 +191,33 @@ class VariantOption(_Keyed):
     variantSet = StringProperty(required=True)
 
 
+class LabelingSchema(_Keyed):
+    """Bounded name: schema names are at most 200 characters."""
+
+    name = StringProperty(unique_index=True, required=True)
+
+
+class LabelingSchemaVersion(_Keyed):
+    """Also labelled :LineageNode. Immutable; nodeId = ``labelingSchema:<name>:v<version>``."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    version = IntegerProperty(required=True)
+    definition = StringProperty(required=True)  # canonical JSON
+    definitionHash = StringProperty(required=True)
+    changes = ArrayProperty(StringProperty())
+    type = StringProperty()
+    title = StringProperty()
+    instruction = StringProperty()
+    inputKind = StringProperty()
+    enableComment = BooleanProperty()
+    createdAt = DateTimeProperty()
+
+
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
+    LabelingSchema, LabelingSchemaVersion,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [
@@ -201,4 +225,5 @@ RELATIONSHIP_TYPES: list[str] = [
     "READ_VERSION", "WROTE_VERSION", "VERSION_OF", "HAS_FACET", "HAS_FIELD", "DERIVED_FROM",
     "HAS_VERSION", "USES_LAYER", "HAS_ARC", "HAS_PRIM", "HAS_VARIANT_SET", "HAS_OPTION",
     "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM", "FROM_SCENE_VARIANT",
+    "PREVIOUS_VERSION",
 ]

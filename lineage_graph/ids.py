@@ -85,3 +85,7 @@ def placeholder_scene_variant_id(scene_id: str, version: str | None, content_has
         return scene_variant_id(scene_id, content_hash, selections)
     canonical = ",".join(f"{k}={v}" for k, v in sorted(selections.items()))
     return f"sceneVariant:{_digest(scene_id, 'version', version or '', canonical)}"
+
+
+def labeling_schema_version_id(name: str, version: int) -> str:
+    return bounded(f"labelingSchema:{name}:v{version}")

@@ -33,6 +33,10 @@ CREATE INDEX run_started IF NOT EXISTS FOR (n:Run) ON (n.startedAt);
 CREATE INDEX event_run IF NOT EXISTS FOR (n:Event) ON (n.runId);
 CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON EACH [n.name, n.namespace];
 
+// Labeling
+CREATE CONSTRAINT labeling_schema_name IF NOT EXISTS FOR (n:LabelingSchema) REQUIRE n.name IS UNIQUE;
+CREATE CONSTRAINT labeling_schema_version_id IF NOT EXISTS FOR (n:LabelingSchemaVersion) REQUIRE n.nodeId IS UNIQUE;
+
 // Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
 DROP CONSTRAINT namespace_name IF EXISTS;
 DROP INDEX dataset_name IF EXISTS;

@@ -10,6 +10,7 @@ import pytest
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definition
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.store import store_scene
 from tests.conftest import SHARED, query
@@ -28,11 +29,15 @@ def test_documented_cypher_runs(ingest: IngestService, db: Database, statement: 
     kitchen = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
     store_scene(db, read_scene(kitchen, all_variants=True).as_dict())
     [variant] = query(db, "MATCH (v:SceneVariant) RETURN v.nodeId AS id LIMIT 1")
+    LabelingSchemaService(db).create(parse_definition({
+        "name": "defect", "type": "FEEDBACK", "title": "Defect?",
+        "input": {"kind": "CATEGORICAL", "options": ["yes", "no"]}}))
     params = {
         "runId": events[3]["run"]["runId"],
         "parentRunId": events[0]["run"]["runId"],
         "id": "dataset:s3://lake:features.frames",
         "variantId": variant["id"],
+        "schemaName": "defect",
     }
     rows = query(db, statement, **params)
     if any(marker in statement for marker in EXPECT_EMPTY):

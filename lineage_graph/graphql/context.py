@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.usd.queries import SceneQueries
 
@@ -19,6 +20,7 @@ T = TypeVar("T")
 class Services:
     lineage: LineageService
     scenes: SceneQueries
+    labeling: LabelingSchemaService
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

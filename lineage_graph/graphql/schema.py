@@ -6,6 +6,7 @@ import strawberry
 
 from lineage_graph.graphql.context import off_loop, services
 from lineage_graph.graphql.errors import DomainErrors
+from lineage_graph.graphql.labeling_types import LabelingSchemaInput, LabelingSchemaVersion
 from lineage_graph.graphql.scene_types import Scene, SceneVariant
 from lineage_graph.graphql.types import (
     Dataset,
@@ -18,6 +19,7 @@ from lineage_graph.graphql.types import (
     NodeKind,
     Run,
 )
+from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction
 
 
@@ -76,6 +78,12 @@ class Query:
         row = await off_loop(services(info).scenes.scene_variant, str(id))
         return SceneVariant.from_row(row) if row else None
 
+    @strawberry.field(description="A labeling schema: the given version, else the latest.")
+    async def labeling_schema(self, info: strawberry.Info, name: str,
+                              version: int | None = None) -> LabelingSchemaVersion | None:
+        row = await off_loop(services(info).labeling.get, name, version)
+        return LabelingSchemaVersion.from_row(row) if row else None
+
     @strawberry.field(description="Nodes whose name or namespace matches the query.")
     async def search(
         self,
@@ -89,4 +97,15 @@ class Query:
         return [LineageNode.from_row(n) for n in found]
 
 
-schema = strawberry.Schema(query=Query, extensions=[DomainErrors])
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a labeling schema version. The same definition "
+                         "again returns the same version; a changed one becomes version n+1.")
+    async def create_labeling_schema(self, info: strawberry.Info,
+                                     input: LabelingSchemaInput) -> LabelingSchemaVersion:
+        definition = parse_definition(input.as_definition())
+        row = await off_loop(services(info).labeling.create, definition)
+        return LabelingSchemaVersion.from_row(row)
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DomainErrors])

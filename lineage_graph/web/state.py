@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.settings import Settings
 from lineage_graph.usd.queries import SceneQueries
@@ -18,6 +19,7 @@ class AppState:
     ingest: IngestService
     lineage: LineageService
     scenes: SceneQueries
+    labeling: LabelingSchemaService
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -28,4 +30,5 @@ class AppState:
             ingest=IngestService(db, chunk_size=settings.write_chunk_events),
             lineage=LineageService(db, settings.max_lineage_depth, settings.max_list_limit),
             scenes=SceneQueries(db, settings.max_list_limit),
+            labeling=LabelingSchemaService(db),
         )

@@ -1,0 +1,1 @@
+"""Labeling: versioned labeling schemas (sessions and labels are not built yet)."""
