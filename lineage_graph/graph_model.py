@@ -214,10 +214,30 @@ class LabelingSchemaVersion(_Keyed):
     createdAt = DateTimeProperty()
 
 
+class LabelingSession(_Keyed):
+    """Also labelled :LineageNode (kind LABELING_SESSION)."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    assignedUsers = ArrayProperty(StringProperty())
+    batches = IntegerProperty()
+    createdAt = DateTimeProperty()
+
+
+class Label(_Keyed):
+    labelId = StringProperty(unique_index=True, required=True)
+    itemId = StringProperty(required=True)
+    value = StringProperty(required=True)  # JSON
+    source = StringProperty(choices={s: s for s in ("HUMAN", "LLM_JUDGE", "CODE")})
+    author = StringProperty(required=True)
+    comment = StringProperty()
+    time = DateTimeProperty()
+
+
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
-    LabelingSchema, LabelingSchemaVersion,
+    LabelingSchema, LabelingSchemaVersion, LabelingSession, Label,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [
@@ -225,5 +245,6 @@ RELATIONSHIP_TYPES: list[str] = [
     "READ_VERSION", "WROTE_VERSION", "VERSION_OF", "HAS_FACET", "HAS_FIELD", "DERIVED_FROM",
     "HAS_VERSION", "USES_LAYER", "HAS_ARC", "HAS_PRIM", "HAS_VARIANT_SET", "HAS_OPTION",
     "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM", "FROM_SCENE_VARIANT",
-    "PREVIOUS_VERSION",
+    "PREVIOUS_VERSION", "LABELS", "PRODUCES", "USES_SCHEMA", "HAS_LABEL", "IN_VERSION",
+    "LABELED_WITH", "PRODUCED_VERSION",
 ]

@@ -36,6 +36,8 @@ CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON E
 // Labeling
 CREATE CONSTRAINT labeling_schema_name IF NOT EXISTS FOR (n:LabelingSchema) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT labeling_schema_version_id IF NOT EXISTS FOR (n:LabelingSchemaVersion) REQUIRE n.nodeId IS UNIQUE;
+CREATE CONSTRAINT labeling_session_id IF NOT EXISTS FOR (n:LabelingSession) REQUIRE n.nodeId IS UNIQUE;
+CREATE CONSTRAINT label_id IF NOT EXISTS FOR (n:Label) REQUIRE n.labelId IS UNIQUE;
 
 // Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
 DROP CONSTRAINT namespace_name IF EXISTS;

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, LiteralString
 
 import neo4j
 
-from lineage_graph.ids import labeling_schema_version_id
+from lineage_graph.ids import dataset_version_id, labeling_schema_version_id, namespace_key
 
 # Writers of one schema name are serialized by the lock on its :LabelingSchema node, so two
 # concurrent creations cannot both become version n+1.
@@ -70,3 +71,97 @@ def schema_version(tx: neo4j.ManagedTransaction, name: str,
     record = tx.run(SCHEMA_VERSION, name=name, version=version).single()
     found: dict[str, Any] | None = None if record is None else record["version"]
     return found
+
+
+CREATE_SESSION: LiteralString = """
+MERGE (targetNs:Namespace {key: $targetNamespaceKey}) ON CREATE SET targetNs.name = $targetNamespace
+MERGE (labelsNs:Namespace {key: $labelsNamespaceKey}) ON CREATE SET labelsNs.name = $labelsNamespace
+MERGE (target:Dataset:LineageNode {nodeId: $targetId})
+ON CREATE SET target.namespace = $targetNamespace, target.name = $targetName
+MERGE (targetNs)-[:HAS_DATASET]->(target)
+MERGE (labels:Dataset:LineageNode {nodeId: $labelsId})
+ON CREATE SET labels.namespace = $labelsNamespace, labels.name = $labelsName
+MERGE (labelsNs)-[:HAS_DATASET]->(labels)
+CREATE (s:LabelingSession:LineageNode {
+  nodeId: $sessionId, name: $name, namespace: 'labeling', assignedUsers: $users,
+  batches: 0, createdAt: datetime()
+})
+CREATE (s)-[:LABELS]->(target)
+CREATE (s)-[:PRODUCES]->(labels)
+WITH s
+UNWIND $schemaVersionIds AS vid
+MATCH (v:LabelingSchemaVersion {nodeId: vid})
+MERGE (s)-[:USES_SCHEMA]->(v)
+RETURN DISTINCT s.nodeId AS sessionId
+"""
+
+SESSION: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId})
+MATCH (s)-[:LABELS]->(target:Dataset)
+MATCH (s)-[:PRODUCES]->(labels:Dataset)
+OPTIONAL MATCH (s)-[:USES_SCHEMA]->(v:LabelingSchemaVersion)
+WITH s, target, labels, v ORDER BY v.name
+WITH s, target, labels, collect(v {.*}) AS schemas
+RETURN s {.*, target: target {.namespace, .name}, labels: labels {.namespace, .name},
+          schemas: schemas, labelCount: COUNT { (s)-[:HAS_LABEL]->() }} AS session
+"""
+
+NEXT_LABEL_BATCH: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId})-[:PRODUCES]->(labels:Dataset)
+SET s.batches = s.batches + 1
+RETURN s.batches AS batch, labels.namespace AS namespace, labels.name AS name,
+       labels.nodeId AS datasetId
+"""
+
+# One batch of labels = one new version of the session's labels dataset, linked to the schema
+# versions its labels use (a training run reading it reaches them in lineage).
+ADD_LABELS: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId})-[:PRODUCES]->(labels:Dataset)
+CREATE (dv:DatasetVersion {nodeId: $versionId, datasetId: labels.nodeId, version: $version,
+                           createdAt: datetime()})
+CREATE (dv)-[:VERSION_OF]->(labels)
+CREATE (s)-[:PRODUCED_VERSION]->(dv)
+WITH s, dv
+UNWIND $labels AS row
+MATCH (v:LabelingSchemaVersion {nodeId: row.schemaVersionId})
+CREATE (l:Label {labelId: randomUUID(), itemId: row.itemId, value: row.value,
+                 source: row.source, author: row.author, comment: row.comment,
+                 time: datetime(row.time)})
+CREATE (s)-[:HAS_LABEL]->(l)
+CREATE (l)-[:USES_SCHEMA]->(v)
+CREATE (l)-[:IN_VERSION]->(dv)
+MERGE (dv)-[:LABELED_WITH]->(v)
+RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
+"""
+
+
+def create_session(tx: neo4j.ManagedTransaction, *, name: str, schema_version_ids: list[str],
+                   users: list[str], target_id: str, target_namespace: str, target_name: str,
+                   labels_id: str, labels_namespace: str, labels_name: str) -> dict[str, Any]:
+    session_id = f"labelingSession:{uuid.uuid4()}"
+    tx.run(CREATE_SESSION, sessionId=session_id, name=name, users=users,
+           schemaVersionIds=schema_version_ids, targetId=target_id,
+           targetNamespace=target_namespace, targetNamespaceKey=namespace_key(target_namespace),
+           targetName=target_name, labelsId=labels_id, labelsNamespace=labels_namespace,
+           labelsNamespaceKey=namespace_key(labels_namespace), labelsName=labels_name).consume()
+    found = session(tx, session_id)
+    assert found is not None
+    return found
+
+
+def session(tx: neo4j.ManagedTransaction, session_id: str) -> dict[str, Any] | None:
+    record = tx.run(SESSION, sessionId=session_id).single()
+    found: dict[str, Any] | None = None if record is None else record["session"]
+    return found
+
+
+def add_labels(tx: neo4j.ManagedTransaction, session_id: str,
+               labels: list[dict[str, Any]]) -> dict[str, Any]:
+    batch = tx.run(NEXT_LABEL_BATCH, sessionId=session_id).single()
+    assert batch is not None
+    version = f"batch-{batch['batch']}"
+    record = tx.run(ADD_LABELS, sessionId=session_id, labels=labels, version=version,
+                    versionId=dataset_version_id(batch["namespace"], batch["name"], version)
+                    ).single()
+    assert record is not None
+    return record.data()

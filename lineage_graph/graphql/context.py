@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.usd.queries import SceneQueries
@@ -21,6 +22,7 @@ class Services:
     lineage: LineageService
     scenes: SceneQueries
     labeling: LabelingSchemaService
+    sessions: LabelingSessionService
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

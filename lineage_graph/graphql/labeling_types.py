@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from lineage_graph.graphql.types import _dt
 
@@ -95,3 +96,76 @@ class LabelingSchemaVersion:
             enable_comment=definition.get("enableComment", False),
             changes=list(row.get("changes") or []), created_at=_dt(row.get("createdAt")),
         )
+
+
+@strawberry.enum
+class LabelSource(Enum):
+    HUMAN = "HUMAN"
+    LLM_JUDGE = "LLM_JUDGE"
+    CODE = "CODE"
+
+
+@strawberry.input
+class SchemaRefInput:
+    name: str
+    version: int | None = None
+
+
+@strawberry.input
+class DatasetRefInput:
+    namespace: str
+    name: str
+
+
+@strawberry.input
+class LabelingSessionInput:
+    name: str
+    schemas: list[SchemaRefInput]
+    dataset: DatasetRefInput
+    assigned_users: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LabelInput:
+    item_id: str
+    schema: str
+    value: JSON
+    source: LabelSource
+    author: str
+    comment: str | None = None
+    time: datetime | None = None
+
+
+@strawberry.type
+class DatasetRef:
+    namespace: str
+    name: str
+
+
+@strawberry.type
+class LabelingSession:
+    id: strawberry.ID
+    name: str
+    schemas: list[LabelingSchemaVersion]
+    dataset: DatasetRef = strawberry.field(description="The dataset being labeled.")
+    labels_dataset: DatasetRef = strawberry.field(
+        description="The output dataset the labels form (a version per addLabels call).")
+    assigned_users: list[str]
+    label_count: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LabelingSession:
+        return cls(
+            id=strawberry.ID(row["nodeId"]), name=row["name"],
+            schemas=[LabelingSchemaVersion.from_row(s) for s in row["schemas"]],
+            dataset=DatasetRef(**row["target"]), labels_dataset=DatasetRef(**row["labels"]),
+            assigned_users=list(row.get("assignedUsers") or []),
+            label_count=row["labelCount"],
+        )
+
+
+@strawberry.type
+class AddLabelsResult:
+    added: int
+    dataset_version: str = strawberry.field(description="The labels dataset's new version.")
+    dataset_version_id: strawberry.ID

@@ -6,7 +6,14 @@ import strawberry
 
 from lineage_graph.graphql.context import off_loop, services
 from lineage_graph.graphql.errors import DomainErrors
-from lineage_graph.graphql.labeling_types import LabelingSchemaInput, LabelingSchemaVersion
+from lineage_graph.graphql.labeling_types import (
+    AddLabelsResult,
+    LabelingSchemaInput,
+    LabelingSchemaVersion,
+    LabelingSession,
+    LabelingSessionInput,
+    LabelInput,
+)
 from lineage_graph.graphql.scene_types import Scene, SceneVariant
 from lineage_graph.graphql.types import (
     Dataset,
@@ -19,6 +26,7 @@ from lineage_graph.graphql.types import (
     NodeKind,
     Run,
 )
+from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction
 
@@ -84,6 +92,12 @@ class Query:
         row = await off_loop(services(info).labeling.get, name, version)
         return LabelingSchemaVersion.from_row(row) if row else None
 
+    @strawberry.field(description="A labeling session by id.")
+    async def labeling_session(self, info: strawberry.Info,
+                               id: strawberry.ID) -> LabelingSession | None:
+        row = await off_loop(services(info).sessions.session, str(id))
+        return LabelingSession.from_row(row) if row else None
+
     @strawberry.field(description="Nodes whose name or namespace matches the query.")
     async def search(
         self,
@@ -106,6 +120,28 @@ class Mutation:
         definition = parse_definition(input.as_definition())
         row = await off_loop(services(info).labeling.create, definition)
         return LabelingSchemaVersion.from_row(row)
+
+    @strawberry.mutation(description="Open a labeling session over a dataset with the given "
+                         "schema versions (latest when a version is omitted).")
+    async def create_labeling_session(self, info: strawberry.Info,
+                                      input: LabelingSessionInput) -> LabelingSession:
+        row = await off_loop(
+            services(info).sessions.create_session, input.name,
+            [(s.name, s.version) for s in input.schemas],
+            (input.dataset.namespace, input.dataset.name), input.assigned_users,
+        )
+        return LabelingSession.from_row(row)
+
+    @strawberry.mutation(description="Add labels; every value is checked against its schema "
+                         "version and the whole call is refused on the first violation.")
+    async def add_labels(self, info: strawberry.Info, session_id: strawberry.ID,
+                         labels: list[LabelInput]) -> AddLabelsResult:
+        given = [DomainLabel(item_id=lb.item_id, schema=lb.schema, value=lb.value,
+                             source=lb.source.value, author=lb.author, comment=lb.comment,
+                             time=lb.time) for lb in labels]
+        row = await off_loop(services(info).sessions.add_labels, str(session_id), given)
+        return AddLabelsResult(added=row["added"], dataset_version=row["version"],
+                               dataset_version_id=strawberry.ID(row["versionId"]))
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DomainErrors])

@@ -29,6 +29,8 @@ class NodeKind(Enum):
     RUN = "RUN"
     SCENE = "SCENE"
     SCENE_VARIANT = "SCENE_VARIANT"
+    LABELING_SESSION = "LABELING_SESSION"
+    LABELING_SCHEMA_VERSION = "LABELING_SCHEMA_VERSION"
 
 
 @strawberry.enum(description="Which way to walk lineage from a node.")

@@ -30,10 +30,12 @@ class Direction(StrEnum):
 # from the consumer to what it consumes, an output rel from the producer to what it produces.
 # A scene version produces its scene variants; a dataset rendered from a scene variant
 # consumes it.
-_SCENE_INPUTS = ["FROM_SCENE_VARIANT"]
-_SCENE_OUTPUTS = ["HAS_VARIANT"]
-JOB_LEVEL = (["READS", *_SCENE_INPUTS], ["WRITES", *_SCENE_OUTPUTS])
-RUN_LEVEL = (["READ", *_SCENE_INPUTS], ["WROTE", *_SCENE_OUTPUTS])
+# A labeling session consumes the dataset it labels and its schema versions, and produces its
+# labels dataset.
+_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA"]
+_EXTRA_OUTPUTS = ["HAS_VARIANT", "PRODUCES"]
+JOB_LEVEL = (["READS", *_EXTRA_INPUTS], ["WRITES", *_EXTRA_OUTPUTS])
+RUN_LEVEL = (["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])
 
 
 @dataclass

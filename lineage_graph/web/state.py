@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.settings import Settings
@@ -20,6 +21,7 @@ class AppState:
     lineage: LineageService
     scenes: SceneQueries
     labeling: LabelingSchemaService
+    sessions: LabelingSessionService
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -31,4 +33,5 @@ class AppState:
             lineage=LineageService(db, settings.max_lineage_depth, settings.max_list_limit),
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),
+            sessions=LabelingSessionService(db),
         )

@@ -1,0 +1,136 @@
+"""Labeling sessions and labels through GraphQL against the real Neo4j: every rule refuses the
+whole call naming item, schema and rule; accepted batches become versions of the labels
+dataset, which lineage connects to the schema versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineage_graph.db.connection import Database
+from lineage_graph.ids import dataset_id
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.labeling.labels import LABELS_NAMESPACE
+from lineage_graph.lineage.service import Direction, LineageService
+from tests.conftest import query
+from tests.events import ds, new_run_id, run_event
+
+SCHEMAS = [
+    {"name": "defect", "type": "EXPECTATION", "title": "Defect?", "enableComment": True,
+     "input": {"kind": "CATEGORICAL", "options": ["scratch", "dent", "none"]}},
+    {"name": "parts", "type": "FEEDBACK", "title": "Visible parts",
+     "input": {"kind": "CATEGORICAL_LIST", "options": ["wheel", "door"]}},
+    {"name": "confidence", "type": "FEEDBACK", "title": "Confidence",
+     "input": {"kind": "NUMERIC", "min": 0, "max": 1}},
+    {"name": "note", "type": "FEEDBACK", "title": "Note", "input": {"kind": "TEXT",
+                                                                    "maxLength": 10}},
+    {"name": "tags", "type": "FEEDBACK", "title": "Tags",
+     "input": {"kind": "TEXT_LIST", "maxLength": 5, "maxCount": 2}},
+]
+
+
+def _gql(client: TestClient, text: str, **variables: Any) -> dict[str, Any]:
+    body: dict[str, Any] = client.post("/graphql", json={"query": text,
+                                                         "variables": variables}).json()
+    return body
+
+
+def _session(client: TestClient) -> str:
+    for definition in SCHEMAS:
+        created = _gql(client, """mutation($i: LabelingSchemaInput!) {
+            createLabelingSchema(input: $i) { version } }""", i=definition)
+        assert "errors" not in created, created
+    session = _gql(client, """mutation($i: LabelingSessionInput!) {
+        createLabelingSession(input: $i) { id name schemas { name version }
+          dataset { namespace name } labelsDataset { namespace name } labelCount } }""",
+                   i={"name": "march-frames", "dataset": {"namespace": "s3://frames",
+                                                          "name": "warehouse/night"},
+                      "schemas": [{"name": s["name"]} for s in SCHEMAS],
+                      "assignedUsers": ["ana", "bo"]})["data"]["createLabelingSession"]
+    assert session["labelCount"] == 0
+    assert session["labelsDataset"] == {"namespace": LABELS_NAMESPACE,
+                                        "name": "session/march-frames"}
+    return str(session["id"])
+
+
+ADD = """mutation($s: ID!, $l: [LabelInput!]!) {
+  addLabels(sessionId: $s, labels: $l) { added datasetVersion datasetVersionId } }"""
+
+
+def _label(schema: str, value: Any, **extra: Any) -> dict[str, Any]:
+    return {"itemId": "frame-0001", "schema": schema, "value": value, "source": "HUMAN",
+            "author": "ana", **extra}
+
+
+def test_valid_labels_become_a_version_of_the_labels_dataset(client: TestClient,
+                                                             db: Database) -> None:
+    session = _session(client)
+    labels = [_label("defect", "dent", comment="left door"), _label("parts", ["wheel"]),
+              _label("confidence", 0.8), _label("note", "ok"), _label("tags", ["a", "b"])]
+    first = _gql(client, ADD, s=session, l=labels)["data"]["addLabels"]
+    assert (first["added"], first["datasetVersion"]) == (5, "batch-1")
+    second = _gql(client, ADD, s=session, l=[_label("defect", "none", source="LLM_JUDGE")])
+    assert second["data"]["addLabels"]["datasetVersion"] == "batch-2"
+    found = _gql(client, """query($id: ID!) { labelingSession(id: $id) { labelCount } }""",
+                 id=session)
+    assert found["data"]["labelingSession"]["labelCount"] == 6
+    assert query(db, """
+        MATCH (:DatasetVersion {version: 'batch-1'})-[:LABELED_WITH]->(v:LabelingSchemaVersion)
+        RETURN count(v) AS n""") == [{"n": 5}]
+
+
+@pytest.mark.parametrize(("label", "rule"), [
+    (_label("defect", "rust"), "option 'rust' is not one of"),
+    (_label("defect", 3), "must be one option"),
+    (_label("parts", ["wheel", "roof"]), "options ['roof'] are not among"),
+    (_label("confidence", 1.5), "above the maximum 1"),
+    (_label("confidence", "high"), "must be a finite number"),
+    (_label("note", "x" * 11), "exceeds maxLength 10"),
+    (_label("tags", ["a", "b", "c"]), "3 texts exceed maxCount 2"),
+    (_label("tags", ["toolong"]), "exceeds maxLength 5"),
+    (_label("note", "fine", comment="no"), "comments are disabled"),
+    (_label("weather", "rain"), "does not use schema 'weather'"),
+])
+def test_one_bad_label_refuses_the_whole_call(client: TestClient, db: Database,
+                                              label: dict[str, Any], rule: str) -> None:
+    session = _session(client)
+    body = _gql(client, ADD, s=session, l=[_label("defect", "dent"), label])
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "labels[1]" in error["message"] and "frame-0001" in error["message"]
+    assert label["schema"] in error["message"] and rule in error["message"]
+    assert query(db, "MATCH (l:Label) RETURN count(l) AS n") == [{"n": 0}]
+    assert query(db, "MATCH (v:DatasetVersion) RETURN count(v) AS n") == [{"n": 0}]
+
+
+def test_unknown_schema_or_session_is_not_found(client: TestClient) -> None:
+    missing = _gql(client, """mutation { createLabelingSession(input: {name: "x",
+        dataset: {namespace: "a", name: "b"}, schemas: [{name: "nope"}]}) { id } }""")
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "nope" in missing["errors"][0]["message"]
+    no_session = _gql(client, ADD, s="labelingSession:nothing", l=[_label("defect", "dent")])
+    assert no_session["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_training_on_the_labels_reaches_the_schema_versions(client: TestClient,
+                                                            db: Database) -> None:
+    session = _session(client)
+    _gql(client, ADD, s=session, l=[_label("defect", "dent")])
+    run_id = new_run_id()
+    labels_ds = ds(LABELS_NAMESPACE, "session/march-frames")
+    model_out = ds("s3://models", "detector")
+    later = datetime.now(UTC) + timedelta(minutes=1)  # the run starts after the labels batch
+    IngestService(db).ingest_raw([(run_event("COMPLETE", run_id, ("train", "detector"),
+                                             later, inputs=[labels_ds],
+                                             outputs=[model_out]), None)])
+    read = query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
+                 id=run_id)
+    assert read == [{"v": "batch-1"}]
+    found = LineageService(db, 10, 100).lineage(dataset_id("s3://models", "detector"),
+                                                Direction.UPSTREAM, 6)
+    kinds = {n["kind"] for n in found.nodes.values()}
+    assert {"LABELING_SESSION", "LABELING_SCHEMA_VERSION"} <= kinds
+    assert dataset_id("s3://frames", "warehouse/night") in found.nodes
