@@ -234,10 +234,22 @@ class Label(_Keyed):
     time = DateTimeProperty()
 
 
+class ModelVersion(_Keyed):
+    """Also labelled :LineageNode (kind MODEL_VERSION). nodeId = ``model:<name>@<version>``."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    version = StringProperty(required=True)
+    digest = StringProperty(required=True)
+    framework = StringProperty()
+    format = StringProperty()
+    derivedFrom = ArrayProperty(StringProperty())  # digests of base models
+
+
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
-    LabelingSchema, LabelingSchemaVersion, LabelingSession, Label,
+    LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [
@@ -246,5 +258,5 @@ RELATIONSHIP_TYPES: list[str] = [
     "HAS_VERSION", "USES_LAYER", "HAS_ARC", "HAS_PRIM", "HAS_VARIANT_SET", "HAS_OPTION",
     "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM", "FROM_SCENE_VARIANT",
     "PREVIOUS_VERSION", "LABELS", "PRODUCES", "USES_SCHEMA", "HAS_LABEL", "IN_VERSION",
-    "LABELED_WITH", "PRODUCED_VERSION",
+    "LABELED_WITH", "PRODUCED_VERSION", "TRAINED", "STORED_IN", "DERIVED_FROM_MODEL",
 ]

@@ -89,3 +89,7 @@ def placeholder_scene_variant_id(scene_id: str, version: str | None, content_has
 
 def labeling_schema_version_id(name: str, version: int) -> str:
     return bounded(f"labelingSchema:{name}:v{version}")
+
+
+def model_version_id(name: str, version: str) -> str:
+    return bounded(f"model:{name}@{version}")

@@ -39,6 +39,11 @@ CREATE CONSTRAINT labeling_schema_version_id IF NOT EXISTS FOR (n:LabelingSchema
 CREATE CONSTRAINT labeling_session_id IF NOT EXISTS FOR (n:LabelingSession) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT label_id IF NOT EXISTS FOR (n:Label) REQUIRE n.labelId IS UNIQUE;
 
+// Models
+CREATE CONSTRAINT model_version_id IF NOT EXISTS FOR (n:ModelVersion) REQUIRE n.nodeId IS UNIQUE;
+CREATE INDEX model_version_digest IF NOT EXISTS FOR (n:ModelVersion) ON (n.digest);
+CREATE INDEX model_version_name IF NOT EXISTS FOR (n:ModelVersion) ON (n.name, n.version);
+
 // Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
 DROP CONSTRAINT namespace_name IF EXISTS;
 DROP INDEX dataset_name IF EXISTS;

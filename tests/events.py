@@ -11,10 +11,11 @@ SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def facet(name: str, **fields: Any) -> dict[str, Any]:
+def facet(schema_name: str, /, **fields: Any) -> dict[str, Any]:
     return {
         "_producer": PRODUCER,
-        "_schemaURL": f"https://openlineage.io/spec/facets/1-0-1/{name}.json#/$defs/{name}",
+        "_schemaURL": f"https://openlineage.io/spec/facets/1-0-1/{schema_name}.json"
+                      f"#/$defs/{schema_name}",
         **fields,
     }
 
@@ -88,3 +89,17 @@ def pipeline(n_runs: int = 3, start: datetime = T0) -> list[dict[str, Any]]:
                                     t + timedelta(minutes=5), inputs, outputs, parent_facet, sql))
     events.append(run_event("COMPLETE", parent, parent_job, t + timedelta(hours=1)))
     return events
+
+
+def model_training(version: str, digest: str, derived: list[str] | None = None,
+              data: str = "frames/train") -> list[dict[str, Any]]:
+    """A training run reading `data` and writing a model version (mlModel facet)."""
+    run_id = new_run_id()
+    out = ds("s3://models", f"detector/{version}")
+    out["facets"]["mlModel"] = facet("MlModelDatasetFacet", name="detector", version=version,
+                                     digest=digest, framework="pytorch", format="safetensors",
+                                     derivedFrom=derived or [])
+    job = ("train", "detector")
+    return [run_event("START", run_id, job, T0, inputs=[ds("s3://lake", data)]),
+            run_event("COMPLETE", run_id, job, T0.replace(hour=10),
+                      inputs=[ds("s3://lake", data)], outputs=[out])]

@@ -14,7 +14,7 @@ from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definiti
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.store import store_scene
 from tests.conftest import SHARED, query
-from tests.events import pipeline
+from tests.events import model_training, pipeline
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "graph-model.md"
 BLOCKS = re.findall(r"```cypher\n(.*?)```", DOC.read_text(), flags=re.S)
@@ -29,6 +29,7 @@ def test_documented_cypher_runs(ingest: IngestService, db: Database, statement: 
     kitchen = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
     store_scene(db, read_scene(kitchen, all_variants=True).as_dict())
     [variant] = query(db, "MATCH (v:SceneVariant) RETURN v.nodeId AS id LIMIT 1")
+    ingest.ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
     LabelingSchemaService(db).create(parse_definition({
         "name": "defect", "type": "FEEDBACK", "title": "Defect?",
         "input": {"kind": "CATEGORICAL", "options": ["yes", "no"]}}))
@@ -38,6 +39,7 @@ def test_documented_cypher_runs(ingest: IngestService, db: Database, statement: 
         "id": "dataset:s3://lake:features.frames",
         "variantId": variant["id"],
         "schemaName": "defect",
+        "modelVersion": "v1",
     }
     rows = query(db, statement, **params)
     if any(marker in statement for marker in EXPECT_EMPTY):

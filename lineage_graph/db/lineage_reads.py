@@ -11,7 +11,8 @@ import neo4j
 _KIND_OF_N: LiteralString = """CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
   WHEN n:Run THEN 'RUN' WHEN n:SceneVariant THEN 'SCENE_VARIANT'
   WHEN n:SceneVersion THEN 'SCENE' WHEN n:LabelingSession THEN 'LABELING_SESSION'
-  WHEN n:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION' END"""
+  WHEN n:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
+  WHEN n:ModelVersion THEN 'MODEL_VERSION' END"""
 
 NODE_BY_ID: LiteralString = """
 MATCH (n:LineageNode {nodeId: $nodeId})

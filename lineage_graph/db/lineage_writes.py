@@ -220,6 +220,28 @@ CALL (d, row, stored) {
 }
 """
 
+# An output carrying an mlModel facet holds a model version, produced by the writing run.
+# derivedFrom names base models by digest; links are made from whichever side arrives second.
+MERGE_MODELS: LiteralString = """
+UNWIND $models AS row
+MATCH (d:Dataset {nodeId: row.datasetId}), (r:Run {runId: row.runId})
+MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
+ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
+SET m.digest = row.digest, m.framework = row.framework, m.format = row.format,
+    m.derivedFrom = row.derivedFrom
+MERGE (r)-[:TRAINED]->(m)
+MERGE (m)-[:STORED_IN]->(d)
+WITH m
+CALL (m) {
+  MATCH (base:ModelVersion) WHERE base.digest IN m.derivedFrom AND base <> m
+  MERGE (m)-[:DERIVED_FROM_MODEL]->(base)
+}
+CALL (m) {
+  MATCH (child:ModelVersion) WHERE m.digest IN child.derivedFrom AND child <> m
+  MERGE (child)-[:DERIVED_FROM_MODEL]->(m)
+}
+"""
+
 # Which version a run read: the pinned one (datasetVersion facet) or else the latest version
 # created at or before the run started, not counting versions the run wrote itself. Re-run for
 # every run this batch touched and every run that reads a dataset that got a new version, so
@@ -264,6 +286,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_FIELDS + "}\n"
     "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
     "CALL () {" + LINK_SCENE_VARIANTS + "}\n"
+    "CALL () {" + MERGE_MODELS + "}\n"
     "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
 )
 APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
@@ -271,8 +294,8 @@ RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD
 
 PLAN_KEYS = (
     "namespaces", "jobs", "datasets", "runs", "parents", "jobReads", "jobWrites", "versions",
-    "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks", "touchedRunIds",
-    "versionedDatasetIds",
+    "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks", "models",
+    "touchedRunIds", "versionedDatasetIds",
 )
 
 

@@ -12,6 +12,7 @@ import strawberry
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
+from lineage_graph.ml.queries import ModelQueries
 from lineage_graph.usd.queries import SceneQueries
 
 T = TypeVar("T")
@@ -23,6 +24,7 @@ class Services:
     scenes: SceneQueries
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
+    models: ModelQueries
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

@@ -14,6 +14,7 @@ from lineage_graph.graphql.labeling_types import (
     LabelingSessionInput,
     LabelInput,
 )
+from lineage_graph.graphql.model_types import ModelVersion
 from lineage_graph.graphql.scene_types import Scene, SceneVariant
 from lineage_graph.graphql.types import (
     Dataset,
@@ -91,6 +92,17 @@ class Query:
                               version: int | None = None) -> LabelingSchemaVersion | None:
         row = await off_loop(services(info).labeling.get, name, version)
         return LabelingSchemaVersion.from_row(row) if row else None
+
+    @strawberry.field(description="A model version by name and version.")
+    async def model_version(self, info: strawberry.Info, name: str,
+                            version: str) -> ModelVersion | None:
+        row = await off_loop(services(info).models.model_version, name, version)
+        return ModelVersion.from_row(row) if row else None
+
+    @strawberry.field(description="Model versions, by name and version.")
+    async def models(self, info: strawberry.Info, limit: int = 50) -> list[ModelVersion]:
+        found = await off_loop(services(info).models.models, limit)
+        return [ModelVersion.from_row(r) for r in found]
 
     @strawberry.field(description="A labeling session by id.")
     async def labeling_session(self, info: strawberry.Info,

@@ -31,6 +31,7 @@ class NodeKind(Enum):
     SCENE_VARIANT = "SCENE_VARIANT"
     LABELING_SESSION = "LABELING_SESSION"
     LABELING_SCHEMA_VERSION = "LABELING_SCHEMA_VERSION"
+    MODEL_VERSION = "MODEL_VERSION"
 
 
 @strawberry.enum(description="Which way to walk lineage from a node.")

@@ -29,6 +29,7 @@ from lineage_graph.ids import (
     facet_id,
     field_id,
     job_id,
+    model_version_id,
     namespace_key,
     placeholder_scene_variant_id,
     run_node_id,
@@ -36,6 +37,7 @@ from lineage_graph.ids import (
 from lineage_graph.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
+    MlModelDatasetFacet,
     ParentRunFacet,
     ParsedFacet,
     SchemaDatasetFacet,
@@ -77,6 +79,7 @@ class WritePlan:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model versions by id
 
     def add(self, parsed: ParsedEvent) -> None:
         event = parsed.event
@@ -131,6 +134,9 @@ class WritePlan:
                 version = _named_version(ds) or run_id
                 vid = self._version(ds, version, run_id, event.eventTime)
                 self.run_writes.add((run_id, did, vid))
+                for facet in ds.facets:
+                    if isinstance(facet.model, MlModelDatasetFacet):
+                        self._model(did, run_id, facet.model)
 
     # -- row builders ------------------------------------------------------------------------
 
@@ -278,6 +284,14 @@ class WritePlan:
                 facet.sceneId, facet.version, facet.contentHash, selections),
         }
 
+    def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet) -> None:
+        nid = model_version_id(facet.name, facet.version)
+        self.models[nid] = {
+            "nodeId": nid, "name": facet.name, "version": facet.version,
+            "digest": facet.digest, "framework": facet.framework, "format": facet.format,
+            "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
+        }
+
     def _field_ref(self, did: str, name: str) -> None:
         """A field known only by reference: created without properties (sort key '' never
         overrides a schema facet's)."""
@@ -315,6 +329,7 @@ class WritePlan:
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
             "sceneLinks": list(self.scene_links.values()),
+            "models": list(self.models.values()),
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
             "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
         }

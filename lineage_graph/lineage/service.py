@@ -32,7 +32,9 @@ class Direction(StrEnum):
 # consumes it.
 # A labeling session consumes the dataset it labels and its schema versions, and produces its
 # labels dataset.
-_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA"]
+# A model version consumes the dataset that stores it and its base model.
+_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA", "STORED_IN",
+                 "DERIVED_FROM_MODEL"]
 _EXTRA_OUTPUTS = ["HAS_VARIANT", "PRODUCES"]
 JOB_LEVEL = (["READS", *_EXTRA_INPUTS], ["WRITES", *_EXTRA_OUTPUTS])
 RUN_LEVEL = (["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])

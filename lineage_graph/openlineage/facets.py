@@ -193,6 +193,18 @@ class UsdSceneDatasetFacet(BaseFacet):
     variantSelections: dict[str, str] = Field(default_factory=dict)
 
 
+class MlModelDatasetFacet(BaseFacet):
+    """lineage-graph's custom facet (schema/facets/MlModelDatasetFacet.json): the dataset holds
+    this model version, produced by the run that writes it."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    digest: str = Field(min_length=1)
+    framework: str | None = None
+    format: str | None = None
+    derivedFrom: list[str] = Field(default_factory=list)
+
+
 # Which model interprets which facet key in which place of the event.
 FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("run", "parent"): ParentRunFacet,
@@ -214,11 +226,13 @@ FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("input", "inputStatistics"): StatisticsFacet,
     ("output", "outputStatistics"): StatisticsFacet,
     ("dataset", "usdScene"): UsdSceneDatasetFacet,
+    ("dataset", "mlModel"): MlModelDatasetFacet,
 }
 
 
 # lineage-graph's own facets; each has a JSON Schema in schema/facets/<ModelName>.json.
-CUSTOM_FACETS: frozenset[tuple[FacetScope, str]] = frozenset({("dataset", "usdScene")})
+CUSTOM_FACETS: frozenset[tuple[FacetScope, str]] = frozenset(
+    {("dataset", "usdScene"), ("dataset", "mlModel")})
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     async def graphql_context(request: Request) -> dict[str, Any]:
         state: AppState = request.app.state.lineage
         return {"services": Services(lineage=state.lineage, scenes=state.scenes,
-                                     labeling=state.labeling, sessions=state.sessions)}
+                                     labeling=state.labeling, sessions=state.sessions,
+                                     models=state.models)}
 
     app.include_router(router)
     app.include_router(GraphQLRouter(schema, context_getter=graphql_context), prefix="/graphql")

@@ -9,6 +9,7 @@ from lineage_graph.ingest.service import IngestService
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
+from lineage_graph.ml.queries import ModelQueries
 from lineage_graph.settings import Settings
 from lineage_graph.usd.queries import SceneQueries
 
@@ -22,6 +23,7 @@ class AppState:
     scenes: SceneQueries
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
+    models: ModelQueries
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -34,4 +36,5 @@ class AppState:
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),
             sessions=LabelingSessionService(db),
+            models=ModelQueries(db, settings.max_list_limit),
         )

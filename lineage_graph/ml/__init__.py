@@ -1,0 +1,1 @@
+"""Models: model versions from the mlModel facet (fingerprints and evaluations: not yet)."""

@@ -1,0 +1,84 @@
+"""Model versions from the mlModel facet: produced by the run, derivedFrom links in either
+arrival order, GraphQL, lineage from a model version back to its training data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
+
+from lineage_graph.db.connection import Database
+from lineage_graph.ids import dataset_id, model_version_id
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.lineage.service import Direction, LineageService
+from lineage_graph.openlineage.facets import parse_facets
+from tests.conftest import graph_snapshot, query, wipe
+from tests.events import model_training
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "facets"
+                     / "MlModelDatasetFacet.json").read_text())["$defs"]["MlModelDatasetFacet"]
+
+
+def test_model_versions_link_to_their_run_and_base_in_either_order(session_db: Database
+                                                                   ) -> None:
+    base = model_training("v1", "sha256:aaa")
+    fine_tune = model_training("v2", "sha256:bbb", derived=["sha256:aaa"], data="frames/extra")
+    snapshots = []
+    for order in ([*base, *fine_tune], [*fine_tune, *base]):
+        wipe(session_db)
+        for event in order:
+            assert IngestService(session_db).ingest_raw([(event, None)]).count("rejected") == 0
+        rows = query(session_db, """
+            MATCH (r:Run)-[:TRAINED]->(m:ModelVersion)-[:STORED_IN]->(d:Dataset)
+            OPTIONAL MATCH (m)-[:DERIVED_FROM_MODEL]->(b:ModelVersion)
+            RETURN m.version AS v, r.state AS state, d.name AS stored, b.version AS base
+            ORDER BY v""")
+        assert rows == [
+            {"v": "v1", "state": "COMPLETE", "stored": "detector/v1", "base": None},
+            {"v": "v2", "state": "COMPLETE", "stored": "detector/v2", "base": "v1"},
+        ]
+        snapshots.append(graph_snapshot(session_db))
+    assert snapshots[0] == snapshots[1]
+
+
+def test_graphql_model_version_and_models(client: TestClient, db: Database) -> None:
+    IngestService(db).ingest_raw([(e, None) for e in [
+        *model_training("v1", "sha256:aaa"), *model_training("v2", "sha256:bbb", ["sha256:aaa"])]])
+    body = client.post("/graphql", json={"query": """
+      { modelVersion(name: "detector", version: "v2") {
+          id name version digest framework format
+          trainedBy { state job { name } } derivedFrom { version } }
+        models(limit: 10) { version }
+        missing: modelVersion(name: "detector", version: "v9") { id } }"""}).json()["data"]
+    model = body["modelVersion"]
+    assert model["id"] == model_version_id("detector", "v2")
+    assert (model["digest"], model["framework"], model["format"]) == (
+        "sha256:bbb", "pytorch", "safetensors")
+    assert model["trainedBy"] == {"state": "COMPLETE", "job": {"name": "detector"}}
+    assert model["derivedFrom"] == [{"version": "v1"}]
+    assert [m["version"] for m in body["models"]] == ["v1", "v2"]
+    assert body["missing"] is None
+
+
+def test_lineage_from_a_model_version_reaches_its_training_data(db: Database) -> None:
+    IngestService(db).ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
+    found = LineageService(db, 10, 100).lineage(model_version_id("detector", "v1"),
+                                                Direction.UPSTREAM, 5)
+    assert dataset_id("s3://lake", "frames/train") in found.nodes
+    assert found.nodes[model_version_id("detector", "v1")]["kind"] == "MODEL_VERSION"
+
+
+@pytest.mark.parametrize("payload", [
+    {"name": "m", "version": "1", "digest": "d"},
+    {"name": "m", "version": "1"},
+    {"name": "", "version": "1", "digest": "d"},
+    {"name": "m", "version": "1", "digest": "d", "derivedFrom": "d0"},
+])
+def test_facet_model_agrees_with_its_json_schema(payload: dict[str, Any]) -> None:
+    raw = {"_producer": "https://example.com", "_schemaURL": "https://example.com/s", **payload}
+    [parsed] = parse_facets("dataset", {"mlModel": raw}, "facets")
+    assert (not parsed.malformed) == Draft202012Validator(SCHEMA).is_valid(raw)
