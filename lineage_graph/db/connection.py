@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
@@ -77,7 +77,3 @@ class Database:
             return False
         return True
 
-
-def single_value(tx: neo4j.ManagedTransaction, query: str, **params: Any) -> Any:
-    record = tx.run(query, params).single()
-    return None if record is None else record[0]
