@@ -26,7 +26,10 @@ scene_app = typer.Typer(help="USD scenes: read them with pxr and store them in t
 app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(db_app, name="db")
 app.add_typer(api_app, name="api")
+model_app = typer.Typer(help="Model files: fingerprints that survive reordering and metadata.",
+                        no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
+app.add_typer(model_app, name="model")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -313,6 +316,42 @@ def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
             "content_hash": body["contentHash"], "layers": body["layers"],
             "prims": body["prims"], "variants": body["variants"],
             "missing_assets": body["missingAssets"]}
+
+
+# -- model -------------------------------------------------------------------------------------
+
+
+@model_app.command("fingerprint")
+def model_fingerprint(
+    path: Annotated[Path, typer.Argument(
+        help="A .safetensors file, a directory of .safetensors shards, or any other file "
+             "(fingerprinted by its bytes).")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON (digest, format, sizeBytes, tensors).")] = False,
+) -> None:
+    """Print the model's digest (independent of tensor order and metadata) and one digest per
+    tensor. Put the digest in the mlModel facet's `digest` and the tensor digests in its
+    `tensors`, so modelOrigin can trace fine-tunes to their base."""
+    import json
+
+    from lineage_graph.ml.fingerprint import fingerprint, model_files
+
+    try:
+        total = sum(f.stat().st_size for f in model_files(path))
+        with _progress(transient=True) as progress:
+            task = progress.add_task("hashing", total=total)
+            found = fingerprint(path, progress=lambda n: progress.advance(task, n))
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        out.print_json(json.dumps(found.as_json()))
+        return
+    out.print(f"{found.digest}  {found.format}  {found.size_bytes} bytes  "
+              f"{len(found.tensors)} tensors", highlight=False)
+    for tensor in found.tensors:
+        shape = "x".join(str(d) for d in tensor.shape) or "scalar"
+        out.print(f"{tensor.digest}  {tensor.dtype:<5} {shape:<16} {tensor.name}",
+                  highlight=False)
 
 
 # -- api -----------------------------------------------------------------------------------------

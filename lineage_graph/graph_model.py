@@ -11,6 +11,7 @@ from neomodel import (
     ArrayProperty,
     BooleanProperty,
     DateTimeProperty,
+    FloatProperty,
     IntegerProperty,
     StringProperty,
     StructuredNode,
@@ -203,8 +204,11 @@ class LabelingSchemaVersion(_Keyed):
     nodeId = StringProperty(unique_index=True, required=True)
     name = StringProperty(required=True)
     version = IntegerProperty(required=True)
-    definition = StringProperty(required=True)  # canonical JSON
-    definitionHash = StringProperty(required=True)
+    # Absent on a placeholder (placeholder = true): a version a labelingSchema facet named
+    # before createLabelingSchema made it.
+    definition = StringProperty()  # canonical JSON
+    definitionHash = StringProperty()
+    placeholder = BooleanProperty()
     changes = ArrayProperty(StringProperty())
     type = StringProperty()
     title = StringProperty()
@@ -240,16 +244,38 @@ class ModelVersion(_Keyed):
     nodeId = StringProperty(unique_index=True, required=True)
     name = StringProperty(required=True)
     version = StringProperty(required=True)
-    digest = StringProperty(required=True)
+    digest = StringProperty()  # absent while only an evaluation facet has named the version
     framework = StringProperty()
     format = StringProperty()
     derivedFrom = ArrayProperty(StringProperty())  # digests of base models
+    tensorCount = IntegerProperty()
+    modelKey = StringProperty()  # sort key of the mlModel facet that set these properties
+
+
+class Tensor(_Keyed):
+    """One tensor's content (dtype, shape, bytes), shared by every model version holding it:
+    ``(:ModelVersion)-[:HAS_TENSOR {name}]->(:Tensor)``."""
+
+    digest = StringProperty(unique_index=True, required=True)
+
+
+class Metric(_Keyed):
+    """One value an evaluation run measured for a model version, overall or on one slice."""
+
+    metricId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    value = FloatProperty(required=True)
+    higherIsBetter = BooleanProperty()
+    dimensions = StringProperty()  # canonical JSON of the slice's dimensions
+    sliceKey = StringProperty(required=True)  # canonical JSON of the whole slice
+    runId = StringProperty(required=True)
+    modelId = StringProperty(required=True)
 
 
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
-    LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion,
+    LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [
@@ -259,4 +285,5 @@ RELATIONSHIP_TYPES: list[str] = [
     "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM", "FROM_SCENE_VARIANT",
     "PREVIOUS_VERSION", "LABELS", "PRODUCES", "USES_SCHEMA", "HAS_LABEL", "IN_VERSION",
     "LABELED_WITH", "PRODUCED_VERSION", "TRAINED", "STORED_IN", "DERIVED_FROM_MODEL",
+    "HAS_TENSOR", "EVALUATED", "EVALUATED_ON", "MEASURED", "HAS_METRIC", "FOR_SCENE_VARIANT",
 ]

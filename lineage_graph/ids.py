@@ -93,3 +93,12 @@ def labeling_schema_version_id(name: str, version: int) -> str:
 
 def model_version_id(name: str, version: str) -> str:
     return bounded(f"model:{name}@{version}")
+
+
+def metric_id(run_id: str, model_node_id: str, name: str, slice_key: str) -> str:
+    """One metric of one evaluation run: the model, the metric name and the slice."""
+    return f"metric:{_digest(run_id, model_node_id, name, slice_key)}"
+
+
+def tensor_key(digest: str) -> str:
+    return bounded(digest)

@@ -43,6 +43,9 @@ CREATE CONSTRAINT label_id IF NOT EXISTS FOR (n:Label) REQUIRE n.labelId IS UNIQ
 CREATE CONSTRAINT model_version_id IF NOT EXISTS FOR (n:ModelVersion) REQUIRE n.nodeId IS UNIQUE;
 CREATE INDEX model_version_digest IF NOT EXISTS FOR (n:ModelVersion) ON (n.digest);
 CREATE INDEX model_version_name IF NOT EXISTS FOR (n:ModelVersion) ON (n.name, n.version);
+CREATE CONSTRAINT tensor_digest IF NOT EXISTS FOR (n:Tensor) REQUIRE n.digest IS UNIQUE;
+CREATE CONSTRAINT metric_id IF NOT EXISTS FOR (n:Metric) REQUIRE n.metricId IS UNIQUE;
+CREATE INDEX metric_name IF NOT EXISTS FOR (n:Metric) ON (n.name);
 
 // Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
 DROP CONSTRAINT namespace_name IF EXISTS;

@@ -90,6 +90,32 @@ def client(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture()
+def api_url(db: Database, neo4j_server: Settings) -> Iterator[str]:
+    """The API served over HTTP in this process (for HTTP clients such as the OpenLineage
+    client's transport), against the emptied test database."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from lineage_graph.web.app import create_app
+    from tests.serving import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(neo4j_server), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 def query(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
     return db.read(lambda tx: [r.data() for r in tx.run(cypher, params)])  # type: ignore[arg-type]
 
@@ -110,7 +136,8 @@ def graph_snapshot(db: Database) -> tuple[list[Any], list[Any]]:
         WITH a, r, b, [a, b] AS ends
         WITH r, [n IN ends | coalesce(n.nodeId, n.fieldId, n.facetId, n.key, n.sceneId,
                                        n.primId, n.arcId, n.variantSetId, n.optionId,
-                                       n.sha256)] AS keys
+                                       n.sha256, n.metricId, n.labelId, n.digest,
+                                       n.name)] AS keys
         RETURN keys[0] AS a, type(r) AS type, properties(r) AS props, keys[1] AS b
         """,
     )

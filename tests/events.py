@@ -92,14 +92,27 @@ def pipeline(n_runs: int = 3, start: datetime = T0) -> list[dict[str, Any]]:
 
 
 def model_training(version: str, digest: str, derived: list[str] | None = None,
-              data: str = "frames/train") -> list[dict[str, Any]]:
+                   data: str = "frames/train", tensors: dict[str, str] | None = None,
+                   ) -> list[dict[str, Any]]:
     """A training run reading `data` and writing a model version (mlModel facet)."""
     run_id = new_run_id()
     out = ds("s3://models", f"detector/{version}")
     out["facets"]["mlModel"] = facet("MlModelDatasetFacet", name="detector", version=version,
                                      digest=digest, framework="pytorch", format="safetensors",
                                      derivedFrom=derived or [])
+    if tensors is not None:
+        out["facets"]["mlModel"]["tensors"] = tensors
     job = ("train", "detector")
     return [run_event("START", run_id, job, T0, inputs=[ds("s3://lake", data)]),
             run_event("COMPLETE", run_id, job, T0.replace(hour=10),
                       inputs=[ds("s3://lake", data)], outputs=[out])]
+
+
+def model_evaluation(version: str, metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """An evaluation run of detector `version` (evaluation facet) with these metric objects."""
+    return run_event("COMPLETE", new_run_id(), ("eval", "detector"), T0.replace(hour=12),
+                     inputs=[ds("s3://models", f"detector/{version}")],
+                     run_facets={"evaluation": facet("EvaluationRunFacet",
+                                                     model={"name": "detector",
+                                                            "version": version},
+                                                     metrics=metrics)})

@@ -3,6 +3,7 @@ rows, so the documented model cannot rot."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definiti
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.store import store_scene
 from tests.conftest import SHARED, query
-from tests.events import model_training, pipeline
+from tests.events import model_evaluation, model_training, pipeline
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "graph-model.md"
 BLOCKS = re.findall(r"```cypher\n(.*?)```", DOC.read_text(), flags=re.S)
@@ -28,8 +29,14 @@ def test_documented_cypher_runs(ingest: IngestService, db: Database, statement: 
     ingest.ingest_raw([(e, None) for e in events])
     kitchen = SHARED / "conformance" / "usd" / "kitchen" / "kitchen.usda"
     store_scene(db, read_scene(kitchen, all_variants=True).as_dict())
-    [variant] = query(db, "MATCH (v:SceneVariant) RETURN v.nodeId AS id LIMIT 1")
-    ingest.ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
+    [variant] = query(db, "MATCH (v:SceneVariant) RETURN v.nodeId AS id, v.sceneId AS scene, "
+                          "v.selections AS selections LIMIT 1")
+    ingest.ingest_raw([(e, None) for e in [
+        *model_training("v1", "sha256:aaa", tensors={"embed": "sha256:e1", "head": "sha256:h1"}),
+        *model_training("v2", "sha256:bbb", tensors={"embed": "sha256:e1", "head": "sha256:h2"}),
+        model_evaluation("v1", [{"name": "mAP", "value": 0.7, "slice": {"sceneVariant": {
+            "sceneId": variant["scene"], "selections": json.loads(variant["selections"])}}}]),
+    ]])
     LabelingSchemaService(db).create(parse_definition({
         "name": "defect", "type": "FEEDBACK", "title": "Defect?",
         "input": {"kind": "CATEGORICAL", "options": ["yes", "no"]}}))

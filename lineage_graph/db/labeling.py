@@ -23,13 +23,15 @@ WITH same, collect(v)[0] AS latest
 RETURN same {.*} AS existing, latest {.*} AS latest
 """
 
+# MERGE, not CREATE: a labelingSchema facet may have named this version before it existed,
+# leaving a placeholder with the same nodeId (the version number is latest + 1 under the lock,
+# so a real version is never merged twice).
 CREATE_VERSION: LiteralString = """
 MATCH (s:LabelingSchema {name: $name})
 OPTIONAL MATCH (s)-[:HAS_VERSION]->(prev:LabelingSchemaVersion {version: $version - 1})
-CREATE (v:LabelingSchemaVersion:LineageNode {
-  nodeId: $nodeId, name: $name, namespace: 'labeling', version: $version,
-  definition: $definition, definitionHash: $digest, changes: $changes, createdAt: datetime()
-})
+MERGE (v:LabelingSchemaVersion:LineageNode {nodeId: $nodeId})
+SET v += {name: $name, namespace: 'labeling', version: $version, definition: $definition,
+          definitionHash: $digest, changes: $changes, createdAt: datetime(), placeholder: false}
 SET v += $fields
 CREATE (s)-[:HAS_VERSION]->(v)
 FOREACH (_ IN CASE WHEN prev IS NULL THEN [] ELSE [1] END | CREATE (v)-[:PREVIOUS_VERSION]->(prev))

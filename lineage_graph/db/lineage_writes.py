@@ -220,18 +220,31 @@ CALL (d, row, stored) {
 }
 """
 
-# An output carrying an mlModel facet holds a model version, produced by the writing run.
+# An output carrying an mlModel facet holds a model version, produced by the writing run. The
+# model version may exist already as a placeholder named by an evaluation facet; MERGE joins it.
+# The latest mlModel facet (by eventTime) sets the properties and the tensor set.
 # derivedFrom names base models by digest; links are made from whichever side arrives second.
 MERGE_MODELS: LiteralString = """
 UNWIND $models AS row
 MATCH (d:Dataset {nodeId: row.datasetId}), (r:Run {runId: row.runId})
 MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
 ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
-SET m.digest = row.digest, m.framework = row.framework, m.format = row.format,
-    m.derivedFrom = row.derivedFrom
 MERGE (r)-[:TRAINED]->(m)
 MERGE (m)-[:STORED_IN]->(d)
-WITH m
+WITH m, row WHERE m.modelKey IS NULL OR row.sortKey >= m.modelKey
+SET m.modelKey = row.sortKey, m.digest = row.digest, m.framework = row.framework,
+    m.format = row.format, m.derivedFrom = row.derivedFrom,
+    m.tensorCount = CASE WHEN row.tensors IS NULL THEN null ELSE size(row.tensors) END
+WITH m, row
+CALL (m, row) {
+  OPTIONAL MATCH (m)-[old:HAS_TENSOR]->(:Tensor)
+  DELETE old
+}
+CALL (m, row) {
+  UNWIND coalesce(row.tensors, []) AS t
+  MERGE (tensor:Tensor {digest: t.digest})
+  MERGE (m)-[:HAS_TENSOR {name: t.name}]->(tensor)
+}
 CALL (m) {
   MATCH (base:ModelVersion) WHERE base.digest IN m.derivedFrom AND base <> m
   MERGE (m)-[:DERIVED_FROM_MODEL]->(base)
@@ -239,6 +252,91 @@ CALL (m) {
 CALL (m) {
   MATCH (child:ModelVersion) WHERE m.digest IN child.derivedFrom AND child <> m
   MERGE (child)-[:DERIVED_FROM_MODEL]->(m)
+}
+"""
+
+# A dataset carrying a labelingSchema facet was labeled under those schema versions. A version
+# not created yet is a placeholder that createLabelingSchema fills when it makes that version
+# (same nodeId). The latest facet (by eventTime) decides the set.
+LINK_LABELING_SCHEMAS: LiteralString = """
+UNWIND $schemaLinks AS row
+MATCH (d:Dataset {nodeId: row.datasetId})
+WITH d, row WHERE d.labelingSchemaKey IS NULL OR row.sortKey >= d.labelingSchemaKey
+SET d.labelingSchemaKey = row.sortKey
+WITH d, row
+CALL (d) {
+  OPTIONAL MATCH (d)-[old:LABELED_WITH]->(:LabelingSchemaVersion)
+  DELETE old
+}
+CALL (d, row) {
+  UNWIND row.versions AS ref
+  MERGE (v:LabelingSchemaVersion:LineageNode {nodeId: ref.nodeId})
+  ON CREATE SET v.name = ref.name, v.version = ref.version, v.namespace = 'labeling',
+                v.placeholder = true
+  MERGE (d)-[:LABELED_WITH]->(v)
+}
+"""
+
+# A run carrying an evaluation facet evaluated a model version (a placeholder until its mlModel
+# facet arrives) and measured metrics. The latest facet (by eventTime) replaces the run's
+# metrics. A metric's slice may name a scene variant: linked like usdScene facets (the stored
+# variant, else a placeholder that storing the scene joins).
+MERGE_EVALUATIONS: LiteralString = """
+UNWIND $evaluations AS row
+MATCH (r:Run {runId: row.runId})
+WITH r, row WHERE r.evaluationKey IS NULL OR row.sortKey >= r.evaluationKey
+SET r.evaluationKey = row.sortKey
+WITH r, row
+CALL (r) {
+  OPTIONAL MATCH (r)-[old:EVALUATED]->(:ModelVersion)
+  DELETE old
+}
+CALL (r) {
+  OPTIONAL MATCH (r)-[:MEASURED]->(old:Metric)
+  DETACH DELETE old
+}
+CALL (r) {
+  OPTIONAL MATCH (r)-[old:EVALUATED_ON]->(:Dataset)
+  DELETE old
+}
+MERGE (m:ModelVersion:LineageNode {nodeId: row.modelId})
+ON CREATE SET m.name = row.modelName, m.version = row.modelVersion, m.namespace = 'models'
+MERGE (r)-[:EVALUATED]->(m)
+WITH r, row, m
+CALL (r, row) {
+  WITH r, row WHERE row.datasetId IS NOT NULL
+  MATCH (d:Dataset {nodeId: row.datasetId})
+  MERGE (r)-[:EVALUATED_ON]->(d)
+}
+CALL (r, row, m) {
+  UNWIND row.metrics AS metric
+  CREATE (x:Metric {metricId: metric.metricId, name: metric.name, value: metric.value,
+                    higherIsBetter: metric.higherIsBetter, dimensions: metric.dimensions,
+                    sliceKey: metric.sliceKey, runId: row.runId, modelId: row.modelId})
+  CREATE (r)-[:MEASURED]->(x)
+  CREATE (m)-[:HAS_METRIC]->(x)
+  WITH x, metric.sceneVariant AS ref WHERE ref IS NOT NULL
+  CALL (ref) {
+    OPTIONAL MATCH (:Scene {sceneId: ref.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
+                   -[:HAS_VARIANT]->(v:SceneVariant {selections: ref.selections})
+    WHERE (ref.contentHash IS NULL OR sv.contentHash = ref.contentHash)
+      AND (ref.version IS NULL OR sv.version = ref.version)
+    RETURN v AS stored
+    ORDER BY sv.ingestedAt DESC
+    LIMIT 1
+  }
+  CALL (x, stored) {
+    WITH x, stored WHERE stored IS NOT NULL
+    CREATE (x)-[:FOR_SCENE_VARIANT]->(stored)
+  }
+  CALL (x, ref, stored) {
+    WITH x, ref, stored WHERE stored IS NULL
+    MERGE (p:SceneVariant:LineageNode {nodeId: ref.placeholderId})
+    ON CREATE SET p.placeholder = true, p.sceneId = ref.sceneId, p.version = ref.version,
+                  p.contentHash = ref.contentHash, p.selections = ref.selections,
+                  p.name = ref.name, p.namespace = 'usd'
+    CREATE (x)-[:FOR_SCENE_VARIANT]->(p)
+  }
 }
 """
 
@@ -287,6 +385,8 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
     "CALL () {" + LINK_SCENE_VARIANTS + "}\n"
     "CALL () {" + MERGE_MODELS + "}\n"
+    "CALL () {" + LINK_LABELING_SCHEMAS + "}\n"
+    "CALL () {" + MERGE_EVALUATIONS + "}\n"
     "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
 )
 APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
@@ -295,6 +395,7 @@ RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD
 PLAN_KEYS = (
     "namespaces", "jobs", "datasets", "runs", "parents", "jobReads", "jobWrites", "versions",
     "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks", "models",
+    "schemaLinks", "evaluations",
     "touchedRunIds", "versionedDatasetIds",
 )
 

@@ -27,3 +27,43 @@ MATCH (:ModelVersion {nodeId: $nodeId})-[:DERIVED_FROM_MODEL]->(base:ModelVersio
 RETURN base {.*} AS node
 ORDER BY base.name, base.version
 """
+
+# Metrics of a model version, with the run that measured each and the slice's scene variant.
+METRICS_OF_MODEL: LiteralString = """
+MATCH (:ModelVersion {nodeId: $nodeId})-[:HAS_METRIC]->(x:Metric)
+WHERE $name IS NULL OR x.name = $name
+MATCH (r:Run)-[:MEASURED]->(x)
+OPTIONAL MATCH (x)-[:FOR_SCENE_VARIANT]->(v:SceneVariant)
+OPTIONAL MATCH (sv:SceneVersion)-[:HAS_VARIANT]->(v)
+RETURN x {.*} AS metric, r {.*, kind: 'RUN'} AS run,
+       CASE WHEN v IS NULL THEN null ELSE v {.*, versionNodeId: sv.nodeId} END AS sceneVariant
+ORDER BY x.name, x.sliceKey, r.startedAt, r.runId
+"""
+
+# The model versions holding the given digest, and how many distinct tensors they hold.
+MODELS_WITH_DIGEST: LiteralString = """
+OPTIONAL MATCH (q:ModelVersion {digest: $digest})
+WITH q, COUNT { (q)-[:HAS_TENSOR]->(:Tensor) } AS links
+RETURN count(q) AS models, sum(links) AS tensorLinks
+"""
+
+# Candidate origins of the model with this digest: every other model version sharing at least
+# one tensor, ranked by shared tensors, then by the share of the candidate's own tensors that
+# the query model kept, then earliest trained (a base predates its fine-tunes), then by name.
+MODEL_ORIGIN: LiteralString = """
+MATCH (q:ModelVersion {digest: $digest})-[:HAS_TENSOR]->(t:Tensor)
+WITH collect(DISTINCT t) AS tensors, collect(DISTINCT q) AS queried
+WITH tensors, queried, size(tensors) AS queryTensors
+UNWIND tensors AS t
+MATCH (t)<-[:HAS_TENSOR]-(c:ModelVersion)
+WHERE NOT c IN queried
+WITH c, queried, queryTensors, count(DISTINCT t) AS shared
+WITH c, queried, queryTensors, shared,
+     COUNT { MATCH (c)-[:HAS_TENSOR]->(own:Tensor) RETURN DISTINCT own } AS candidateTensors,
+     EXISTS { MATCH (q)-[:DERIVED_FROM_MODEL]->(c) WHERE q IN queried } AS declared
+OPTIONAL MATCH (r:Run)-[:TRAINED]->(c)
+WITH c, queryTensors, shared, candidateTensors, declared, min(r.startedAt) AS trainedAt
+RETURN c {.*} AS node, shared, queryTensors, candidateTensors, declared, trainedAt
+ORDER BY shared DESC, toFloat(shared) / candidateTensors DESC, trainedAt ASC, c.name, c.version
+LIMIT $limit
+"""

@@ -86,19 +86,23 @@ CALL (sv, v, row) {
 }
 """
 
-# Datasets that named one of these variants before the scene arrived point at placeholders:
-# move their links to the stored variant and drop the placeholder.
+# Datasets (usdScene facets) and metrics (evaluation facets) that named one of these variants
+# before the scene arrived point at placeholders: move their links to the stored variant and
+# drop the placeholder.
 JOIN_PLACEHOLDERS: LiteralString = """
 MATCH (sv:SceneVersion {nodeId: $version.nodeId})-[:HAS_VARIANT]->(v:SceneVariant)
 MATCH (p:SceneVariant {sceneId: sv.sceneId, selections: v.selections, placeholder: true})
 WHERE p <> v
   AND (p.contentHash IS NULL OR p.contentHash = sv.contentHash)
   AND (p.version IS NULL OR p.version = sv.version)
-OPTIONAL MATCH (d:Dataset)-[link:FROM_SCENE_VARIANT]->(p)
-FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END |
-  MERGE (d)-[:FROM_SCENE_VARIANT]->(v))
-DELETE link
-WITH DISTINCT p
+CALL (p, v) {
+  MATCH (d:Dataset)-[:FROM_SCENE_VARIANT]->(p)
+  MERGE (d)-[:FROM_SCENE_VARIANT]->(v)
+}
+CALL (p, v) {
+  MATCH (x:Metric)-[:FOR_SCENE_VARIANT]->(p)
+  MERGE (x)-[:FOR_SCENE_VARIANT]->(v)
+}
 DETACH DELETE p
 """
 

@@ -14,7 +14,7 @@ from lineage_graph.graphql.labeling_types import (
     LabelingSessionInput,
     LabelInput,
 )
-from lineage_graph.graphql.model_types import ModelVersion
+from lineage_graph.graphql.model_types import ModelOriginCandidate, ModelVersion
 from lineage_graph.graphql.scene_types import Scene, SceneVariant
 from lineage_graph.graphql.types import (
     Dataset,
@@ -103,6 +103,14 @@ class Query:
     async def models(self, info: strawberry.Info, limit: int = 50) -> list[ModelVersion]:
         found = await off_loop(services(info).models.models, limit)
         return [ModelVersion.from_row(r) for r in found]
+
+    @strawberry.field(description="Known model versions ranked as the origin of the model with "
+                                  "this digest, by shared tensors (see "
+                                  "docs/labeling-and-models.md). Unknown digest: NOT_FOUND.")
+    async def model_origin(self, info: strawberry.Info, digest: str,
+                           limit: int = 10) -> list[ModelOriginCandidate]:
+        found = await off_loop(services(info).models.origin, digest, limit)
+        return [ModelOriginCandidate.from_row(rank, r) for rank, r in enumerate(found, start=1)]
 
     @strawberry.field(description="A labeling session by id.")
     async def labeling_session(self, info: strawberry.Info,

@@ -29,14 +29,19 @@ from lineage_graph.ids import (
     facet_id,
     field_id,
     job_id,
+    labeling_schema_version_id,
+    metric_id,
     model_version_id,
     namespace_key,
     placeholder_scene_variant_id,
     run_node_id,
+    tensor_key,
 )
 from lineage_graph.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
+    EvaluationRunFacet,
+    LabelingSchemaDatasetFacet,
     MlModelDatasetFacet,
     ParentRunFacet,
     ParsedFacet,
@@ -80,6 +85,8 @@ class WritePlan:
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model versions by id
+    schema_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by runId
 
     def add(self, parsed: ParsedEvent) -> None:
         event = parsed.event
@@ -112,6 +119,9 @@ class WritePlan:
             for facet in parsed.run_facets:
                 if isinstance(facet.model, ParentRunFacet):
                     self._parent(run_id, facet.model)
+                elif isinstance(facet.model, EvaluationRunFacet):
+                    sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
+                    self._evaluation(run_id, facet.model, sort_key)
         for ds in parsed.inputs:
             did = self._dataset(ds, event.eventTime)
             self.job_reads.add((jid, did))
@@ -136,7 +146,8 @@ class WritePlan:
                 self.run_writes.add((run_id, did, vid))
                 for facet in ds.facets:
                     if isinstance(facet.model, MlModelDatasetFacet):
-                        self._model(did, run_id, facet.model)
+                        sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
+                        self._model(did, run_id, facet.model, sort_key)
 
     # -- row builders ------------------------------------------------------------------------
 
@@ -160,6 +171,8 @@ class WritePlan:
                 self._column_lineage(ds.namespace, ds.name, facet.model)
             elif isinstance(facet.model, UsdSceneDatasetFacet):
                 self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at))
+            elif isinstance(facet.model, LabelingSchemaDatasetFacet):
+                self._schema_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at))
         return did
 
     def _dataset_ref(self, namespace: str, name: str) -> str:
@@ -278,18 +291,76 @@ class WritePlan:
             "datasetId": did, "sceneId": facet.sceneId, "version": facet.version,
             "contentHash": facet.contentHash,
             "selections": json.dumps(selections, sort_keys=True),
-            "name": f"{facet.sceneId} " + ",".join(f"{k}={v}"
-                                                   for k, v in sorted(selections.items())),
+            "name": _variant_name(facet.sceneId, selections),
             "placeholderId": placeholder_scene_variant_id(
                 facet.sceneId, facet.version, facet.contentHash, selections),
         }
 
-    def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet) -> None:
+    def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet, key: str) -> None:
         nid = model_version_id(facet.name, facet.version)
+        current = self.models.get(nid)
+        if current is not None and current["sortKey"] >= key:
+            return
+        tensors = None if facet.tensors is None else [
+            {"name": name, "digest": tensor_key(digest)}
+            for name, digest in sorted(facet.tensors.items())]
         self.models[nid] = {
-            "nodeId": nid, "name": facet.name, "version": facet.version,
+            "nodeId": nid, "name": facet.name, "version": facet.version, "sortKey": key,
             "digest": facet.digest, "framework": facet.framework, "format": facet.format,
             "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
+            "tensors": tensors,
+        }
+
+    def _schema_link(self, did: str, facet: LabelingSchemaDatasetFacet, key: str) -> None:
+        current = self.schema_links.get(did)
+        if current is not None and current["sortKey"] >= key:
+            return
+        self.schema_links[did] = {
+            "datasetId": did, "sortKey": key,
+            "versions": [
+                {"nodeId": labeling_schema_version_id(ref.name, ref.version),
+                 "name": ref.name, "version": ref.version}
+                for ref in sorted({(r.name, r.version): r for r in facet.schemas}.values(),
+                                  key=lambda r: (r.name, r.version))
+            ],
+        }
+
+    def _evaluation(self, run_id: str, facet: EvaluationRunFacet, key: str) -> None:
+        current = self.evaluations.get(run_id)
+        if current is not None and current["sortKey"] >= key:
+            return
+        model_id = model_version_id(facet.model.name, facet.model.version)
+        dataset = facet.dataset
+        metrics: dict[str, dict[str, Any]] = {}
+        for metric in facet.metrics:
+            dimensions = metric.slice.dimensions if metric.slice else {}
+            variant = metric.slice.sceneVariant if metric.slice else None
+            slice_key = json.dumps(
+                {"dimensions": dimensions,
+                 "sceneVariant": None if variant is None else variant.model_dump(
+                     include={"sceneId", "version", "contentHash", "selections"})},
+                sort_keys=True, ensure_ascii=False)
+            mid = metric_id(run_id, model_id, metric.name, slice_key)
+            metrics[mid] = {  # a repeated (name, slice) keeps its last value
+                "metricId": mid, "name": metric.name, "value": metric.value,
+                "higherIsBetter": metric.higherIsBetter, "sliceKey": slice_key,
+                "dimensions": json.dumps(dimensions, sort_keys=True, ensure_ascii=False),
+                "sceneVariant": None if variant is None else {
+                    "sceneId": variant.sceneId, "version": variant.version,
+                    "contentHash": variant.contentHash,
+                    "selections": json.dumps(variant.selections, sort_keys=True),
+                    "name": _variant_name(variant.sceneId, variant.selections),
+                    "placeholderId": placeholder_scene_variant_id(
+                        variant.sceneId, variant.version, variant.contentHash,
+                        variant.selections),
+                },
+            }
+        self.evaluations[run_id] = {
+            "runId": run_id, "sortKey": key, "modelId": model_id,
+            "modelName": facet.model.name, "modelVersion": facet.model.version,
+            "datasetId": None if dataset is None else self._dataset_ref(dataset.namespace,
+                                                                        dataset.name),
+            "metrics": sorted(metrics.values(), key=lambda m: m["metricId"]),
         }
 
     def _field_ref(self, did: str, name: str) -> None:
@@ -330,6 +401,8 @@ class WritePlan:
             "columnLineage": list(self.column_lineage.values()),
             "sceneLinks": list(self.scene_links.values()),
             "models": list(self.models.values()),
+            "schemaLinks": list(self.schema_links.values()),
+            "evaluations": list(self.evaluations.values()),
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
             "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
         }
@@ -337,6 +410,10 @@ class WritePlan:
     def _pinned_version_id(self, did: str, version: str) -> str:
         ds = self.datasets[did]
         return dataset_version_id(ds["namespace"], ds["name"], version)
+
+
+def _variant_name(scene_id: str, selections: dict[str, str]) -> str:
+    return f"{scene_id} " + ",".join(f"{k}={v}" for k, v in sorted(selections.items()))
 
 
 def _named_version(ds: ParsedDataset) -> str | None:

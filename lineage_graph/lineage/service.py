@@ -32,9 +32,11 @@ class Direction(StrEnum):
 # consumes it.
 # A labeling session consumes the dataset it labels and its schema versions, and produces its
 # labels dataset.
-# A model version consumes the dataset that stores it and its base model.
-_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA", "STORED_IN",
-                 "DERIVED_FROM_MODEL"]
+# A dataset labeled elsewhere (labelingSchema facet) consumes its schema versions.
+# A model version consumes the dataset that stores it and its base model; an evaluation run
+# consumes the model version it evaluated.
+_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA", "LABELED_WITH", "STORED_IN",
+                 "DERIVED_FROM_MODEL", "EVALUATED"]
 _EXTRA_OUTPUTS = ["HAS_VARIANT", "PRODUCES"]
 JOB_LEVEL = (["READS", *_EXTRA_INPUTS], ["WRITES", *_EXTRA_OUTPUTS])
 RUN_LEVEL = (["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])

@@ -1,4 +1,4 @@
-"""Read side of model versions."""
+"""Read side of model versions: lookups, metrics and origin by shared tensors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from lineage_graph.db import models as q
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import one_node, rows
+from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.limits import check_limit
 
 
@@ -29,3 +30,21 @@ class ModelQueries:
     def derived_from(self, node_id: str) -> list[dict[str, Any]]:
         return [r["node"] for r in self.db.read(lambda tx: rows(tx, q.DERIVED_FROM,
                                                                 nodeId=node_id))]
+
+    def metrics(self, node_id: str, name: str | None) -> list[dict[str, Any]]:
+        """Each metric row: ``metric``, the ``run`` that measured it and its ``sceneVariant``."""
+        return self.db.read(lambda tx: rows(tx, q.METRICS_OF_MODEL, nodeId=node_id, name=name))
+
+    def origin(self, digest: str, limit: int) -> list[dict[str, Any]]:
+        """Known model versions ranked as the origin of the model with ``digest`` (see
+        docs/labeling-and-models.md#model-origin)."""
+        limit = check_limit(limit, self.max_limit)
+        [known] = self.db.read(lambda tx: rows(tx, q.MODELS_WITH_DIGEST, digest=digest))
+        if known["models"] == 0:
+            raise NotFoundError(f"no model version has digest {digest!r}")
+        if known["tensorLinks"] == 0:
+            raise InvalidRequestError(
+                f"the model version(s) with digest {digest!r} carry no tensor digests: send "
+                "their mlModel facet with `tensors` (`lineage-graph model fingerprint --json` "
+                "prints them)", field="digest")
+        return self.db.read(lambda tx: rows(tx, q.MODEL_ORIGIN, digest=digest, limit=limit))

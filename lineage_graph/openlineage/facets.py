@@ -203,6 +203,61 @@ class MlModelDatasetFacet(BaseFacet):
     framework: str | None = None
     format: str | None = None
     derivedFrom: list[str] = Field(default_factory=list)
+    # Tensor name -> tensor digest, as printed by `lineage-graph model fingerprint`: lets
+    # modelOrigin find base models by shared tensors even when nobody declared derivedFrom.
+    tensors: dict[str, str] | None = None
+
+
+class LabelingSchemaRef(_Open):
+    name: str = Field(min_length=1)
+    version: int = Field(strict=True, ge=1)
+
+
+class LabelingSchemaDatasetFacet(BaseFacet):
+    """lineage-graph's custom facet (schema/facets/LabelingSchemaDatasetFacet.json): the
+    dataset's labels were made under these labeling schema versions (labels made elsewhere)."""
+
+    schemas: list[LabelingSchemaRef] = Field(min_length=1)
+
+
+class ModelRef(_Open):
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+
+
+class DatasetRef(_Open):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class SceneVariantRef(_Open):
+    """A scene variant by scene id and its full selection map (as in the usdScene facet)."""
+
+    sceneId: str = Field(min_length=1)
+    version: str | None = None
+    contentHash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    selections: dict[str, str] = Field(default_factory=dict)
+
+
+class MetricSlice(_Open):
+    dimensions: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    sceneVariant: SceneVariantRef | None = None
+
+
+class EvaluationMetric(_Open):
+    name: str = Field(min_length=1)
+    value: float = Field(strict=True, allow_inf_nan=False)
+    higherIsBetter: bool | None = None
+    slice: MetricSlice | None = None
+
+
+class EvaluationRunFacet(BaseFacet):
+    """lineage-graph's custom facet (schema/facets/EvaluationRunFacet.json): the run evaluated
+    a model version and measured these metrics, overall or per slice."""
+
+    model: ModelRef
+    dataset: DatasetRef | None = None
+    metrics: list[EvaluationMetric] = Field(min_length=1)
 
 
 # Which model interprets which facet key in which place of the event.
@@ -227,12 +282,15 @@ FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("output", "outputStatistics"): StatisticsFacet,
     ("dataset", "usdScene"): UsdSceneDatasetFacet,
     ("dataset", "mlModel"): MlModelDatasetFacet,
+    ("dataset", "labelingSchema"): LabelingSchemaDatasetFacet,
+    ("run", "evaluation"): EvaluationRunFacet,
 }
 
 
 # lineage-graph's own facets; each has a JSON Schema in schema/facets/<ModelName>.json.
 CUSTOM_FACETS: frozenset[tuple[FacetScope, str]] = frozenset(
-    {("dataset", "usdScene"), ("dataset", "mlModel")})
+    {("dataset", "usdScene"), ("dataset", "mlModel"), ("dataset", "labelingSchema"),
+     ("run", "evaluation")})
 
 
 @dataclass(frozen=True)
