@@ -249,6 +249,7 @@ class ModelVersion(_Keyed):
     format = StringProperty()
     derivedFrom = ArrayProperty(StringProperty())  # digests of base models
     tensorCount = IntegerProperty()
+    placeholder = BooleanProperty()  # true while only an evaluation facet has named it
     modelKey = StringProperty()  # sort key of the mlModel facet that set these properties
 
 

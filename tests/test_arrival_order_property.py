@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
 from tests.conftest import graph_snapshot, wipe
-from tests.events import T0, ds, facet, new_run_id, pipeline, run_event
+from tests.events import (
+    T0,
+    ds,
+    facet,
+    model_evaluation,
+    model_training,
+    new_run_id,
+    pipeline,
+    run_event,
+)
 
 
 def _scenario() -> list[dict[str, Any]]:
@@ -32,6 +41,24 @@ def _scenario() -> list[dict[str, Any]]:
         run_event("OTHER", flaky, job, T0 + timedelta(minutes=3), job_facets={
             "sql": facet("SQLJobFacet", query="SELECT id FROM features")}),
     ]
+    # Models, evaluations and labels made elsewhere: each merge rule of their facets too.
+    events += model_training("v1", "sha256:aaa", tensors={"embed": "sha256:e", "head": "sha256:h"})
+    events += model_training("v2", "sha256:bbb", derived=["sha256:aaa"],
+                             tensors={"embed": "sha256:e", "head": "sha256:h2"})
+    evaluation = model_evaluation("v2", [{"name": "mAP", "value": 0.4}])
+    final = model_evaluation("v2", [{"name": "mAP", "value": 0.6}, {"name": "mAP", "value": 0.5,
+                                     "slice": {"dimensions": {"weather": "rain"}}}])
+    final["run"]["runId"] = evaluation["run"]["runId"]
+    final["eventTime"] = (T0 + timedelta(hours=13)).isoformat()
+    events += [evaluation, final]
+    for hour, schemas in ((7, [{"name": "defect", "version": 1}]),
+                          (8, [{"name": "defect", "version": 2}])):
+        labels = ds("s3://labels", "vendor")
+        labels["facets"]["labelingSchema"] = facet("LabelingSchemaDatasetFacet", schemas=schemas)
+        events.append({"eventTime": (T0 + timedelta(hours=hour)).isoformat(),
+                       "producer": "https://example.com", "dataset": labels,
+                       "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+                                    "#/$defs/DatasetEvent"})
     return events
 
 

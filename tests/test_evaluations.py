@@ -183,3 +183,14 @@ def test_graphql_metrics_of_a_model_version(client: TestClient, db: Database) ->
     assert by_value[0.52]["slice"]["sceneVariant"]["selections"] == [
         {"set": "layout", "option": "aisle_wide"}, {"set": "lighting", "option": "night"}]
     assert by_value[0.80]["run"] == {"state": "COMPLETE", "job": {"name": "detector"}}
+
+
+def test_placeholders_named_only_by_a_superseded_facet_do_not_remain(db: Database) -> None:
+    run_id = new_run_id()
+    early = _eval_run("v9", [SliceMetric("mAP", 0.1, scene_variant=("unknown_scene", DAY))],
+                      run_id, "START", hour=11)
+    late = _eval_run("v2", [SliceMetric("mAP", 0.7)], run_id, "COMPLETE", hour=12)
+    for event in (early, late):
+        IngestService(db).ingest_raw([(event, None)])
+    assert query(db, "MATCH (m:ModelVersion) RETURN m.version AS v") == [{"v": "v2"}]
+    assert query(db, "MATCH (v:SceneVariant) RETURN count(v) AS n") == [{"n": 0}]

@@ -194,9 +194,12 @@ MATCH (d:Dataset {nodeId: row.datasetId})
 WITH d, row WHERE d.sceneLinkKey IS NULL OR row.sortKey >= d.sceneLinkKey
 SET d.sceneLinkKey = row.sortKey
 WITH d, row
-OPTIONAL MATCH (d)-[old:FROM_SCENE_VARIANT]->()
-DELETE old
-WITH DISTINCT d, row
+CALL (d) {
+  OPTIONAL MATCH (d)-[old:FROM_SCENE_VARIANT]->(prev:SceneVariant)
+  DELETE old
+  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
+  DELETE prev
+}
 CALL (row) {
   OPTIONAL MATCH (:Scene {sceneId: row.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
                  -[:HAS_VARIANT]->(v:SceneVariant {selections: row.selections})
@@ -229,6 +232,7 @@ UNWIND $models AS row
 MATCH (d:Dataset {nodeId: row.datasetId}), (r:Run {runId: row.runId})
 MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
 ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
+SET m.placeholder = false
 MERGE (r)-[:TRAINED]->(m)
 MERGE (m)-[:STORED_IN]->(d)
 WITH m, row WHERE m.modelKey IS NULL OR row.sortKey >= m.modelKey
@@ -265,8 +269,10 @@ WITH d, row WHERE d.labelingSchemaKey IS NULL OR row.sortKey >= d.labelingSchema
 SET d.labelingSchemaKey = row.sortKey
 WITH d, row
 CALL (d) {
-  OPTIONAL MATCH (d)-[old:LABELED_WITH]->(:LabelingSchemaVersion)
+  OPTIONAL MATCH (d)-[old:LABELED_WITH]->(prev:LabelingSchemaVersion)
   DELETE old
+  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
+  DELETE prev
 }
 CALL (d, row) {
   UNWIND row.versions AS ref
@@ -278,7 +284,9 @@ CALL (d, row) {
 """
 
 # A run carrying an evaluation facet evaluated a model version (a placeholder until its mlModel
-# facet arrives) and measured metrics. The latest facet (by eventTime) replaces the run's
+# facet arrives) and measured metrics. Placeholders no longer linked from anything (an older
+# facet named them) are deleted, here and in the other link statements, so the graph does not
+# depend on arrival order. The latest facet (by eventTime) replaces the run's
 # metrics. A metric's slice may name a scene variant: linked like usdScene facets (the stored
 # variant, else a placeholder that storing the scene joins).
 MERGE_EVALUATIONS: LiteralString = """
@@ -288,19 +296,25 @@ WITH r, row WHERE r.evaluationKey IS NULL OR row.sortKey >= r.evaluationKey
 SET r.evaluationKey = row.sortKey
 WITH r, row
 CALL (r) {
-  OPTIONAL MATCH (r)-[old:EVALUATED]->(:ModelVersion)
-  DELETE old
+  OPTIONAL MATCH (r)-[:MEASURED]->(old:Metric)
+  OPTIONAL MATCH (old)-[:FOR_SCENE_VARIANT]->(v:SceneVariant {placeholder: true})
+  DETACH DELETE old
+  WITH DISTINCT v WHERE v IS NOT NULL AND NOT EXISTS { (v)--() }
+  DELETE v
 }
 CALL (r) {
-  OPTIONAL MATCH (r)-[:MEASURED]->(old:Metric)
-  DETACH DELETE old
+  OPTIONAL MATCH (r)-[old:EVALUATED]->(prev:ModelVersion)
+  DELETE old
+  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
+  DELETE prev
 }
 CALL (r) {
   OPTIONAL MATCH (r)-[old:EVALUATED_ON]->(:Dataset)
   DELETE old
 }
 MERGE (m:ModelVersion:LineageNode {nodeId: row.modelId})
-ON CREATE SET m.name = row.modelName, m.version = row.modelVersion, m.namespace = 'models'
+ON CREATE SET m.name = row.modelName, m.version = row.modelVersion, m.namespace = 'models',
+              m.placeholder = true
 MERGE (r)-[:EVALUATED]->(m)
 WITH r, row, m
 CALL (r, row) {

@@ -1,1 +1,1 @@
-"""Models: model versions from the mlModel facet (fingerprints and evaluations: not yet)."""
+"""Models: model versions (mlModel facet), fingerprints, origin by shared tensors, metrics."""
