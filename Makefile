@@ -1,5 +1,5 @@
 # lineage-graph: two commands on a fresh machine (Python 3.11+, Java 17, Maven).
-#   make run   set up, start a managed Neo4j and serve the API on 127.0.0.1:5000
+#   make run   set up, start a managed Neo4j, build the demo pipeline and serve it on 127.0.0.1:5000
 #   make test  set up, start a separate managed test Neo4j and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/lineage-graph serve
+	$(BIN)/lineage-graph demo
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: $(STAMP)

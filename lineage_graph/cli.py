@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,6 +95,85 @@ def serve(
     console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   "
                   f"OpenLineage endpoint: http://{bind_host}:{bind_port}/api/v1/lineage")
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    api: Annotated[str | None, typer.Option(
+        help="Build the demo in this running lineage-graph API (e.g. http://host:5000) "
+             "instead of starting one.")] = None,
+    serve_after: Annotated[bool, typer.Option(
+        "--serve/--no-serve", help="Keep serving the API after the demo (default; ignored "
+                                   "with --api).")] = True,
+) -> None:
+    """Build a physical-AI pipeline with a planted regression through the platform's real APIs
+    (USD scenes, render runs, labeling, training, evaluation), print the forensic answer, and
+    keep serving it. Running it again changes nothing."""
+    from lineage_graph.demo.pipeline import DemoPipeline
+    from lineage_graph.demo.report import print_report
+
+    settings = _settings()
+    if api is not None:
+        try:
+            result = DemoPipeline(api, settings.home / "demo", log=_step).run()
+        except LineageGraphError as exc:
+            raise _fail(str(exc)) from exc
+        print_report(out, result)
+        return
+    try:
+        _ensure_neo4j(settings)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    with _serving(settings) as url:
+        try:
+            result = DemoPipeline(url, settings.home / "demo", log=_step).run()
+        except LineageGraphError as exc:
+            raise _fail(str(exc)) from exc
+        print_report(out, result)
+        if serve_after:
+            console.print(f"Serving at {url} (GraphiQL: {url}/graphql); Ctrl-C to stop.")
+            _wait_forever()
+
+
+def _step(message: str) -> None:
+    console.print(f"[dim]demo:[/dim] {message}", highlight=False)
+
+
+@contextmanager
+def _serving(settings: Settings) -> Iterator[str]:
+    """The API served in a background thread of this process, for as long as the block runs."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from lineage_graph.web.app import create_app
+
+    logging.getLogger("neo4j").setLevel(logging.WARNING)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
+                                           port=settings.api_port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise _fail(f"the API could not start on {settings.api_host}:{settings.api_port} "
+                        "(port in use? set LINEAGE_GRAPH_PORT)")
+        time.sleep(0.05)
+    try:
+        yield f"http://{settings.api_host}:{settings.api_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _wait_forever() -> None:
+    import threading
+
+    threading.Event().wait()
 
 
 # -- neo4j ---------------------------------------------------------------------------------------

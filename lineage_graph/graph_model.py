@@ -45,6 +45,8 @@ class Dataset(_Keyed):
     sourceUri = StringProperty()
     owners = ArrayProperty(StringProperty())
     malformedFacets = ArrayProperty(StringProperty())
+    sceneLinkKey = StringProperty()  # sort key of the usdScene facet that set the link
+    labelingSchemaKey = StringProperty()  # sort key of the labelingSchema facet that won
 
 
 class Job(_Keyed):
@@ -81,6 +83,9 @@ class Run(_Keyed):
     processingEngine = StringProperty()
     processingEngineVersion = StringProperty()
     malformedFacets = ArrayProperty(StringProperty())
+    codeDigest = StringProperty()  # digest of the code facets (sql, sourceCode...) it ran with
+    codeKey = StringProperty()  # sort key of the event that set codeDigest
+    evaluationKey = StringProperty()  # sort key of the evaluation facet that set its metrics
 
 
 class DatasetVersion(_Keyed):
@@ -88,6 +93,8 @@ class DatasetVersion(_Keyed):
     datasetId = StringProperty(required=True)
     version = StringProperty(required=True)
     createdAt = DateTimeProperty()
+    batchKey = StringProperty()  # labels batches: the addLabels batchKey, if any
+    labelsDigest = StringProperty()  # labels batches: sha256 of the labels as given
 
 
 class Field(_Keyed):
@@ -124,6 +131,8 @@ class Event(_Keyed):
 class Sequence(_Keyed):
     name = StringProperty(unique_index=True, required=True)
     value = IntegerProperty()
+    lockedAt = IntegerProperty()  # epoch ms of the last locking write (also on LabelingSchema
+    # and LabelingSession): serializes writers, not data
 
 
 class Scene(_Keyed):
@@ -219,12 +228,13 @@ class LabelingSchemaVersion(_Keyed):
 
 
 class LabelingSession(_Keyed):
-    """Also labelled :LineageNode (kind LABELING_SESSION)."""
+    """Also labelled :LineageNode (kind LABELING_SESSION). nodeId = ``labelingSession:<name>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
     name = StringProperty(required=True)
     assignedUsers = ArrayProperty(StringProperty())
     batches = IntegerProperty()
+    activeSchemaVersionIds = ArrayProperty(StringProperty())  # what new labels are checked by
     createdAt = DateTimeProperty()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +92,8 @@ def client(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture()
-def api_url(db: Database, neo4j_server: Settings) -> Iterator[str]:
-    """The API served over HTTP in this process (for HTTP clients such as the OpenLineage
-    client's transport), against the emptied test database."""
+@contextmanager
+def _api_in_thread(settings: Settings) -> Iterator[str]:
     import threading
     import time
 
@@ -103,7 +103,7 @@ def api_url(db: Database, neo4j_server: Settings) -> Iterator[str]:
     from tests.serving import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(neo4j_server), host="127.0.0.1",
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -114,6 +114,36 @@ def api_url(db: Database, neo4j_server: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture()
+def api_url(db: Database, neo4j_server: Settings) -> Iterator[str]:
+    """The API served over HTTP in this process (for HTTP clients such as the OpenLineage
+    client's transport), against the emptied test database."""
+    with _api_in_thread(neo4j_server) as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class DemoGraph:
+    url: str
+    db: Database
+    result: Any  # lineage_graph.demo.pipeline.DemoResult
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def demo_graph(session_db: Database, neo4j_server: Settings,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoGraph]:
+    """The graph `lineage-graph demo` builds, through the real API, once per test module.
+    Tests using it must not wipe the database."""
+    from lineage_graph.demo.pipeline import DemoPipeline
+
+    wipe(session_db)
+    workdir = tmp_path_factory.mktemp("demo")
+    with _api_in_thread(neo4j_server) as url:
+        result = DemoPipeline(url, workdir).run()
+        yield DemoGraph(url=url, db=session_db, result=result, workdir=workdir)
 
 
 def query(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
@@ -141,7 +171,8 @@ def graph_snapshot(db: Database) -> tuple[list[Any], list[Any]]:
         RETURN keys[0] AS a, type(r) AS type, properties(r) AS props, keys[1] AS b
         """,
     )
-    volatile = {"ingestedAt"}  # wall-clock time of ingestion: differs between any two runs
+    # Wall-clock times of ingestion and of the last write lock: differ between any two runs.
+    volatile = {"ingestedAt", "lockedAt"}
     norm_nodes = sorted((sorted(n["labels"]), sorted((k, repr(v)) for k, v in n["props"].items()
                                                      if k not in volatile))
                         for n in nodes)

@@ -39,6 +39,9 @@ class Database:
             # Transient errors (deadlocks, leader switches) are retried this long, then the
             # caller gets Neo4jUnavailableError (HTTP 503) and nothing is written.
             max_transaction_retry_time=settings.neo4j_retry_seconds,
+            # Queries name relationship types a young graph may not have yet (LABELS before the
+            # first labeling session): Neo4j warns about each, which would flood the logs.
+            notifications_disabled_classifications=["UNRECOGNIZED"],
         )
 
     def close(self) -> None:

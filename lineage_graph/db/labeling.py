@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, LiteralString
 
 import neo4j
@@ -84,12 +83,11 @@ MERGE (targetNs)-[:HAS_DATASET]->(target)
 MERGE (labels:Dataset:LineageNode {nodeId: $labelsId})
 ON CREATE SET labels.namespace = $labelsNamespace, labels.name = $labelsName
 MERGE (labelsNs)-[:HAS_DATASET]->(labels)
-CREATE (s:LabelingSession:LineageNode {
-  nodeId: $sessionId, name: $name, namespace: 'labeling', assignedUsers: $users,
-  batches: 0, createdAt: datetime()
-})
-CREATE (s)-[:LABELS]->(target)
-CREATE (s)-[:PRODUCES]->(labels)
+MERGE (s:LabelingSession:LineageNode {nodeId: $sessionId})
+ON CREATE SET s.name = $name, s.namespace = 'labeling', s.assignedUsers = $users,
+              s.batches = 0, s.createdAt = datetime(), s.activeSchemaVersionIds = $schemaVersionIds
+MERGE (s)-[:LABELS]->(target)
+MERGE (s)-[:PRODUCES]->(labels)
 WITH s
 UNWIND $schemaVersionIds AS vid
 MATCH (v:LabelingSchemaVersion {nodeId: vid})
@@ -97,15 +95,39 @@ MERGE (s)-[:USES_SCHEMA]->(v)
 RETURN DISTINCT s.nodeId AS sessionId
 """
 
+# A session keeps every schema version it ever used (USES_SCHEMA, for lineage) and validates
+# new labels against the active ones.
+SET_ACTIVE_SCHEMAS: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId})
+SET s.activeSchemaVersionIds = $schemaVersionIds
+WITH s
+UNWIND $schemaVersionIds AS vid
+MATCH (v:LabelingSchemaVersion {nodeId: vid})
+MERGE (s)-[:USES_SCHEMA]->(v)
+"""
+
+LOCK_SESSION: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId}) SET s.lockedAt = timestamp()
+"""
+
+BATCH_BY_KEY: LiteralString = """
+MATCH (:LabelingSession {nodeId: $sessionId})-[:PRODUCED_VERSION]->(dv:DatasetVersion
+                                                                  {batchKey: $batchKey})
+RETURN dv.nodeId AS versionId, dv.version AS version, dv.labelsDigest AS labelsDigest,
+       COUNT { (dv)<-[:IN_VERSION]-(:Label) } AS added
+"""
+
 SESSION: LiteralString = """
 MATCH (s:LabelingSession {nodeId: $sessionId})
 MATCH (s)-[:LABELS]->(target:Dataset)
 MATCH (s)-[:PRODUCES]->(labels:Dataset)
 OPTIONAL MATCH (s)-[:USES_SCHEMA]->(v:LabelingSchemaVersion)
+WHERE s.activeSchemaVersionIds IS NULL OR v.nodeId IN s.activeSchemaVersionIds
 WITH s, target, labels, v ORDER BY v.name
 WITH s, target, labels, collect(v {.*}) AS schemas
 RETURN s {.*, target: target {.namespace, .name}, labels: labels {.namespace, .name},
-          schemas: schemas, labelCount: COUNT { (s)-[:HAS_LABEL]->() }} AS session
+          schemas: schemas, labelCount: COUNT { (s)-[:HAS_LABEL]->() },
+          usedSchemaIds: COLLECT { MATCH (s)-[:USES_SCHEMA]->(u) RETURN u.nodeId }} AS session
 """
 
 NEXT_LABEL_BATCH: LiteralString = """
@@ -120,7 +142,8 @@ RETURN s.batches AS batch, labels.namespace AS namespace, labels.name AS name,
 ADD_LABELS: LiteralString = """
 MATCH (s:LabelingSession {nodeId: $sessionId})-[:PRODUCES]->(labels:Dataset)
 CREATE (dv:DatasetVersion {nodeId: $versionId, datasetId: labels.nodeId, version: $version,
-                           createdAt: datetime()})
+                           createdAt: datetime(), batchKey: $batchKey,
+                           labelsDigest: $labelsDigest})
 CREATE (dv)-[:VERSION_OF]->(labels)
 CREATE (s)-[:PRODUCED_VERSION]->(dv)
 WITH s, dv
@@ -137,10 +160,12 @@ RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
 """
 
 
-def create_session(tx: neo4j.ManagedTransaction, *, name: str, schema_version_ids: list[str],
-                   users: list[str], target_id: str, target_namespace: str, target_name: str,
-                   labels_id: str, labels_namespace: str, labels_name: str) -> dict[str, Any]:
-    session_id = f"labelingSession:{uuid.uuid4()}"
+def create_session(tx: neo4j.ManagedTransaction, *, session_id: str, name: str,
+                   schema_version_ids: list[str], users: list[str], target_id: str,
+                   target_namespace: str, target_name: str, labels_id: str,
+                   labels_namespace: str, labels_name: str) -> dict[str, Any]:
+    """Create the session, or leave an existing one with this id as it is (the caller compares
+    what it found with what was asked)."""
     tx.run(CREATE_SESSION, sessionId=session_id, name=name, users=users,
            schemaVersionIds=schema_version_ids, targetId=target_id,
            targetNamespace=target_namespace, targetNamespaceKey=namespace_key(target_namespace),
@@ -157,13 +182,34 @@ def session(tx: neo4j.ManagedTransaction, session_id: str) -> dict[str, Any] | N
     return found
 
 
-def add_labels(tx: neo4j.ManagedTransaction, session_id: str,
-               labels: list[dict[str, Any]]) -> dict[str, Any]:
+def set_active_schemas(tx: neo4j.ManagedTransaction, session_id: str,
+                       schema_version_ids: list[str]) -> None:
+    tx.run(SET_ACTIVE_SCHEMAS, sessionId=session_id,
+           schemaVersionIds=schema_version_ids).consume()
+
+
+def batch_by_key(tx: neo4j.ManagedTransaction, session_id: str,
+                 batch_key: str) -> dict[str, Any] | None:
+    record = tx.run(BATCH_BY_KEY, sessionId=session_id, batchKey=batch_key).single()
+    return None if record is None else record.data()
+
+
+def add_labels(tx: neo4j.ManagedTransaction, session_id: str, labels: list[dict[str, Any]],
+               batch_key: str | None, labels_digest: str) -> dict[str, Any]:
+    """Write one batch; with ``batch_key``, a batch already written under that key is returned
+    instead (``existing``: true), checked under the session's write lock so a key is used
+    once."""
+    tx.run(LOCK_SESSION, sessionId=session_id).consume()
+    if batch_key is not None:
+        found = batch_by_key(tx, session_id, batch_key)
+        if found is not None:
+            return {**found, "existing": True}
     batch = tx.run(NEXT_LABEL_BATCH, sessionId=session_id).single()
     assert batch is not None
     version = f"batch-{batch['batch']}"
     record = tx.run(ADD_LABELS, sessionId=session_id, labels=labels, version=version,
+                    batchKey=batch_key, labelsDigest=labels_digest,
                     versionId=dataset_version_id(batch["namespace"], batch["name"], version)
                     ).single()
     assert record is not None
-    return record.data()
+    return {**record.data(), "existing": False}

@@ -86,6 +86,9 @@ FOREACH (_ IN CASE WHEN row.stateKey IS NOT NULL
   SET r.state = row.state, r.stateKey = row.stateKey, r.stateTime = stateTime,
       r.endedAt = CASE WHEN row.terminal THEN stateTime ELSE null END)
 SET r.startedAt = coalesce(r.startEventTime, r.firstEventTime)
+FOREACH (_ IN CASE WHEN row.codeKey IS NOT NULL
+                    AND (r.codeKey IS NULL OR row.codeKey > r.codeKey) THEN [1] ELSE [] END |
+  SET r.codeDigest = row.codeDigest, r.codeKey = row.codeKey)
 WITH r, row
 MATCH (j:Job {nodeId: row.jobId})
 MERGE (j)-[:HAS_RUN]->(r)
@@ -100,13 +103,19 @@ MERGE (child)-[:CHILD_OF]->(parent)
 MERGE_JOB_READS: LiteralString = """
 UNWIND $jobReads AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
-MERGE (j)-[:READS]->(d)
+MERGE (j)-[e:READS]->(d)
+ON CREATE SET e.since = datetime(row.since)
+ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
+                             THEN datetime(row.since) ELSE e.since END
 """
 
 MERGE_JOB_WRITES: LiteralString = """
 UNWIND $jobWrites AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
-MERGE (j)-[:WRITES]->(d)
+MERGE (j)-[e:WRITES]->(d)
+ON CREATE SET e.since = datetime(row.since)
+ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
+                             THEN datetime(row.since) ELSE e.since END
 """
 
 MERGE_VERSIONS: LiteralString = """
@@ -126,6 +135,9 @@ MERGE_RUN_READS: LiteralString = """
 UNWIND $runReads AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (r)-[rd:READ]->(d)
+ON CREATE SET rd.since = datetime(row.since)
+ON MATCH SET rd.since = CASE WHEN rd.since IS NULL OR datetime(row.since) < rd.since
+                             THEN datetime(row.since) ELSE rd.since END
 SET rd.pinnedVersion = CASE
       WHEN row.pinnedVersion IS NULL THEN rd.pinnedVersion
       WHEN rd.pinnedVersion IS NULL OR row.pinnedVersion > rd.pinnedVersion
@@ -140,7 +152,10 @@ MERGE_RUN_WRITES: LiteralString = """
 UNWIND $runWrites AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId}),
       (v:DatasetVersion {nodeId: row.versionId})
-MERGE (r)-[:WROTE]->(d)
+MERGE (r)-[e:WROTE]->(d)
+ON CREATE SET e.since = datetime(row.since)
+ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
+                             THEN datetime(row.since) ELSE e.since END
 MERGE (r)-[:WROTE_VERSION]->(v)
 """
 
@@ -211,7 +226,8 @@ CALL (row) {
 }
 CALL (d, row, stored) {
   WITH d, row, stored WHERE stored IS NOT NULL
-  MERGE (d)-[:FROM_SCENE_VARIANT]->(stored)
+  MERGE (d)-[link:FROM_SCENE_VARIANT]->(stored)
+  SET link.since = datetime(row.since)
 }
 CALL (d, row, stored) {
   WITH d, row, stored WHERE stored IS NULL
@@ -219,7 +235,8 @@ CALL (d, row, stored) {
   ON CREATE SET p.placeholder = true, p.sceneId = row.sceneId, p.version = row.version,
                 p.contentHash = row.contentHash, p.selections = row.selections,
                 p.name = row.name, p.namespace = 'usd'
-  MERGE (d)-[:FROM_SCENE_VARIANT]->(p)
+  MERGE (d)-[link:FROM_SCENE_VARIANT]->(p)
+  SET link.since = datetime(row.since)
 }
 """
 
@@ -234,7 +251,10 @@ MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
 ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
 SET m.placeholder = false
 MERGE (r)-[:TRAINED]->(m)
-MERGE (m)-[:STORED_IN]->(d)
+MERGE (m)-[stored:STORED_IN]->(d)
+ON CREATE SET stored.since = datetime(row.since)
+ON MATCH SET stored.since = CASE WHEN datetime(row.since) < stored.since
+                                 THEN datetime(row.since) ELSE stored.since END
 WITH m, row WHERE m.modelKey IS NULL OR row.sortKey >= m.modelKey
 SET m.modelKey = row.sortKey, m.digest = row.digest, m.framework = row.framework,
     m.format = row.format, m.derivedFrom = row.derivedFrom,
@@ -279,7 +299,8 @@ CALL (d, row) {
   MERGE (v:LabelingSchemaVersion:LineageNode {nodeId: ref.nodeId})
   ON CREATE SET v.name = ref.name, v.version = ref.version, v.namespace = 'labeling',
                 v.placeholder = true
-  MERGE (d)-[:LABELED_WITH]->(v)
+  MERGE (d)-[link:LABELED_WITH]->(v)
+  SET link.since = datetime(row.since)
 }
 """
 
@@ -315,7 +336,8 @@ CALL (r) {
 MERGE (m:ModelVersion:LineageNode {nodeId: row.modelId})
 ON CREATE SET m.name = row.modelName, m.version = row.modelVersion, m.namespace = 'models',
               m.placeholder = true
-MERGE (r)-[:EVALUATED]->(m)
+MERGE (r)-[evaluated:EVALUATED]->(m)
+SET evaluated.since = datetime(row.since)
 WITH r, row, m
 CALL (r, row) {
   WITH r, row WHERE row.datasetId IS NOT NULL

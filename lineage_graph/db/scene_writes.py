@@ -96,8 +96,9 @@ WHERE p <> v
   AND (p.contentHash IS NULL OR p.contentHash = sv.contentHash)
   AND (p.version IS NULL OR p.version = sv.version)
 CALL (p, v) {
-  MATCH (d:Dataset)-[:FROM_SCENE_VARIANT]->(p)
-  MERGE (d)-[:FROM_SCENE_VARIANT]->(v)
+  MATCH (d:Dataset)-[old:FROM_SCENE_VARIANT]->(p)
+  MERGE (d)-[link:FROM_SCENE_VARIANT]->(v)
+  SET link.since = old.since
 }
 CALL (p, v) {
   MATCH (x:Metric)-[:FOR_SCENE_VARIANT]->(p)

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
+from lineage_graph.forensics.diffs import DiffService
+from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
@@ -25,6 +27,8 @@ class Services:
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
     models: ModelQueries
+    regression: RegressionService
+    diffs: DiffService
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

@@ -169,3 +169,5 @@ class AddLabelsResult:
     added: int
     dataset_version: str = strawberry.field(description="The labels dataset's new version.")
     dataset_version_id: strawberry.ID
+    replayed: bool = strawberry.field(
+        description="True when batchKey named a batch written before: nothing was written.")

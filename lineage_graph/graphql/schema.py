@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from lineage_graph.graphql.context import off_loop, services
 from lineage_graph.graphql.errors import DomainErrors
+from lineage_graph.graphql.forensic_types import (
+    LineageDiff,
+    RegressionReport,
+    SceneVariantDiff,
+)
 from lineage_graph.graphql.labeling_types import (
     AddLabelsResult,
     LabelingSchemaInput,
@@ -13,6 +20,7 @@ from lineage_graph.graphql.labeling_types import (
     LabelingSession,
     LabelingSessionInput,
     LabelInput,
+    SchemaRefInput,
 )
 from lineage_graph.graphql.model_types import ModelOriginCandidate, ModelVersion
 from lineage_graph.graphql.scene_types import Scene, SceneVariant
@@ -56,7 +64,8 @@ class Query:
 
     @strawberry.field(
         description="Lineage around a node, `depth` hops in data-flow terms. From a dataset or "
-        "job: job-level lineage (jobs and datasets); from a run: run-level (runs and datasets)."
+        "job: job-level lineage (jobs and datasets); from a run: run-level (runs and datasets). "
+        "`asOf`: only what was known at that time (docs/forensics.md#lineage-as-of)."
     )
     async def lineage(
         self,
@@ -64,17 +73,37 @@ class Query:
         node_id: strawberry.ID,
         direction: LineageDirection = LineageDirection.BOTH,
         depth: int = 5,
+        as_of: datetime | None = None,
     ) -> LineageGraph:
-        found = await off_loop(
-            services(info).lineage.lineage, str(node_id), Direction(direction.value), depth
-        )
-        nodes = [LineageNode.from_row(n) for n in found.nodes.values()]
-        edges = [
-            LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))
-            for s, t, k in sorted(found.edges)
-            if s in found.nodes and t in found.nodes
-        ]
-        return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)
+        return await _lineage_graph(info, str(node_id), Direction(direction.value), depth, as_of)
+
+    @strawberry.field(description="Everything downstream of a node (datasets, jobs, runs, "
+                                  "models, evaluation runs), up to `depth` hops.")
+    async def impact(self, info: strawberry.Info, node_id: strawberry.ID,
+                     depth: int = 10) -> LineageGraph:
+        return await _lineage_graph(info, str(node_id), Direction.DOWNSTREAM, depth, None)
+
+    @strawberry.field(description="What is upstream of model `version` and not of `baseline`, "
+                                  "ranked by evidence (docs/forensics.md#ranking).")
+    async def regression_suspects(self, info: strawberry.Info, model: str, version: str,
+                                  baseline: str, metric: str, limit: int = 10,
+                                  tolerance: float = 0.0) -> RegressionReport:
+        report = await off_loop(services(info).regression.regression_suspects, model, version,
+                                baseline, metric, limit, tolerance)
+        return RegressionReport.from_result(report)
+
+    @strawberry.field(description="Version-accurate upstream closures of two nodes compared.")
+    async def lineage_diff(self, info: strawberry.Info, a: strawberry.ID,
+                           b: strawberry.ID) -> LineageDiff:
+        return LineageDiff.from_result(await off_loop(services(info).diffs.lineage_diff,
+                                                      str(a), str(b)))
+
+    @strawberry.field(description="Two scene variants compared: selection changes and the prims "
+                                  "each composes that the other does not.")
+    async def scene_variant_diff(self, info: strawberry.Info, a: strawberry.ID,
+                                 b: strawberry.ID) -> SceneVariantDiff:
+        return SceneVariantDiff.from_result(await off_loop(
+            services(info).diffs.scene_variant_diff, str(a), str(b)))
 
     @strawberry.field(description="A USD scene: the given version, else the latest ingested.")
     async def scene(self, info: strawberry.Info, scene_id: str,
@@ -142,7 +171,8 @@ class Mutation:
         return LabelingSchemaVersion.from_row(row)
 
     @strawberry.mutation(description="Open a labeling session over a dataset with the given "
-                         "schema versions (latest when a version is omitted).")
+                         "schema versions (latest when a version is omitted). The name "
+                         "identifies the session: the same input again returns it.")
     async def create_labeling_session(self, info: strawberry.Info,
                                       input: LabelingSessionInput) -> LabelingSession:
         row = await off_loop(
@@ -152,16 +182,40 @@ class Mutation:
         )
         return LabelingSession.from_row(row)
 
+    @strawberry.mutation(description="Check new labels against other schema versions from now "
+                         "on (e.g. a schema's new version midway); earlier batches keep theirs.")
+    async def update_labeling_session(self, info: strawberry.Info, session_id: strawberry.ID,
+                                      schemas: list[SchemaRefInput]) -> LabelingSession:
+        row = await off_loop(services(info).sessions.update_schemas, str(session_id),
+                             [(s.name, s.version) for s in schemas])
+        return LabelingSession.from_row(row)
+
     @strawberry.mutation(description="Add labels; every value is checked against its schema "
-                         "version and the whole call is refused on the first violation.")
+                         "version and the whole call is refused on the first violation. "
+                         "`batchKey` makes the call idempotent.")
     async def add_labels(self, info: strawberry.Info, session_id: strawberry.ID,
-                         labels: list[LabelInput]) -> AddLabelsResult:
+                         labels: list[LabelInput],
+                         batch_key: str | None = None) -> AddLabelsResult:
         given = [DomainLabel(item_id=lb.item_id, schema=lb.schema, value=lb.value,
                              source=lb.source.value, author=lb.author, comment=lb.comment,
                              time=lb.time) for lb in labels]
-        row = await off_loop(services(info).sessions.add_labels, str(session_id), given)
+        row = await off_loop(services(info).sessions.add_labels, str(session_id), given,
+                             batch_key)
         return AddLabelsResult(added=row["added"], dataset_version=row["version"],
-                               dataset_version_id=strawberry.ID(row["versionId"]))
+                               dataset_version_id=strawberry.ID(row["versionId"]),
+                               replayed=row["existing"])
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DomainErrors])
+
+
+async def _lineage_graph(info: strawberry.Info, node_id: str, direction: Direction, depth: int,
+                         as_of: datetime | None) -> LineageGraph:
+    found = await off_loop(services(info).lineage.lineage, node_id, direction, depth, as_of)
+    nodes = [LineageNode.from_row(n) for n in found.nodes.values()]
+    edges = [
+        LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))
+        for s, t, k in sorted(found.edges)
+        if s in found.nodes and t in found.nodes
+    ]
+    return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)

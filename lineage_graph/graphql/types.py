@@ -32,6 +32,7 @@ class NodeKind(Enum):
     LABELING_SESSION = "LABELING_SESSION"
     LABELING_SCHEMA_VERSION = "LABELING_SCHEMA_VERSION"
     MODEL_VERSION = "MODEL_VERSION"
+    DATASET_VERSION = "DATASET_VERSION"
 
 
 @strawberry.enum(description="Which way to walk lineage from a node.")

@@ -59,6 +59,9 @@ _STATE_RANK = {
 }
 
 
+_CODE_FACETS = frozenset({"sql", "sourceCode", "sourceCodeLocation"})
+
+
 @lru_cache(maxsize=65536)
 def time_key(t: datetime) -> str:
     """A string that sorts like the instant (UTC, fixed width)."""
@@ -75,11 +78,14 @@ class WritePlan:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     parents: set[tuple[str, str]] = field(default_factory=set)  # (child runId, parent runId)
-    job_reads: set[tuple[str, str]] = field(default_factory=set)  # (job id, dataset id)
-    job_writes: set[tuple[str, str]] = field(default_factory=set)
+    # Edges -> the earliest eventTime that showed them (``since``, for lineage asOf).
+    job_reads: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (job, dataset)
+    job_writes: dict[tuple[str, str], datetime] = field(default_factory=dict)
     run_reads: dict[tuple[str, str], str | None] = field(default_factory=dict)  # -> pinned version
+    run_read_since: dict[tuple[str, str], datetime] = field(default_factory=dict)
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    run_writes: set[tuple[str, str, str]] = field(default_factory=set)  # (runId, ds id, version id)
+    # (runId, dataset id, version id) -> since
+    run_writes: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     facets: dict[str, dict[str, Any]] = field(default_factory=dict)
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -115,17 +121,19 @@ class WritePlan:
         if run_id is not None:
             assert isinstance(event, RunEvent)
             self._run(run_id, jid, event)
+            self._run_code(run_id, parsed.job_facets, event.eventTime)
             self._facets(run_node_id(run_id), "", parsed.run_facets, event.eventTime)
             for facet in parsed.run_facets:
                 if isinstance(facet.model, ParentRunFacet):
                     self._parent(run_id, facet.model)
                 elif isinstance(facet.model, EvaluationRunFacet):
                     sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
-                    self._evaluation(run_id, facet.model, sort_key)
+                    self._evaluation(run_id, facet.model, sort_key, event.eventTime)
         for ds in parsed.inputs:
             did = self._dataset(ds, event.eventTime)
-            self.job_reads.add((jid, did))
+            _earliest(self.job_reads, (jid, did), event.eventTime)
             if run_id is not None:
+                _earliest(self.run_read_since, (run_id, did), event.eventTime)
                 self._facets(run_node_id(run_id), f"input:{did}", ds.io_facets, event.eventTime)
                 pinned = _named_version(ds)
                 key = (run_id, did)
@@ -138,16 +146,16 @@ class WritePlan:
                     self._version(ds, pinned, None, None)
         for ds in parsed.outputs:
             did = self._dataset(ds, event.eventTime)
-            self.job_writes.add((jid, did))
+            _earliest(self.job_writes, (jid, did), event.eventTime)
             if run_id is not None:
                 self._facets(run_node_id(run_id), f"output:{did}", ds.io_facets, event.eventTime)
                 version = _named_version(ds) or run_id
                 vid = self._version(ds, version, run_id, event.eventTime)
-                self.run_writes.add((run_id, did, vid))
+                _earliest(self.run_writes, (run_id, did, vid), event.eventTime)
                 for facet in ds.facets:
                     if isinstance(facet.model, MlModelDatasetFacet):
                         sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
-                        self._model(did, run_id, facet.model, sort_key)
+                        self._model(did, run_id, facet.model, sort_key, event.eventTime)
 
     # -- row builders ------------------------------------------------------------------------
 
@@ -170,9 +178,11 @@ class WritePlan:
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
             elif isinstance(facet.model, UsdSceneDatasetFacet):
-                self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at))
+                self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
+                                 at)
             elif isinstance(facet.model, LabelingSchemaDatasetFacet):
-                self._schema_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at))
+                self._schema_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
+                                  at)
         return did
 
     def _dataset_ref(self, namespace: str, name: str) -> str:
@@ -190,6 +200,7 @@ class WritePlan:
                 "runId": run_id, "nodeId": run_node_id(run_id), "jobId": jid,
                 "stateKey": None, "state": None, "stateTime": None,
                 "firstEventTime": t, "lastEventTime": t, "startEventTime": None,
+                "codeKey": None, "codeDigest": None,
             }
             self.runs[run_id] = row
         first, last = row["firstEventTime"], row["lastEventTime"]
@@ -205,6 +216,20 @@ class WritePlan:
         if row["stateKey"] is None or key > row["stateKey"]:
             row.update(stateKey=key, state=str(etype), stateTime=t, terminal=etype.is_terminal)
 
+    def _run_code(self, run_id: str, job_facets: list[ParsedFacet], at: datetime) -> None:
+        """The code a run ran: a digest of its event's code facets (sql, sourceCode,
+        sourceCodeLocation), without their _producer/_schemaURL. The latest event that carries
+        any wins, so two runs of a job can be compared (regressionSuspects)."""
+        code = {f.name: {k: v for k, v in f.raw.items() if not k.startswith("_")}
+                for f in job_facets if f.name in _CODE_FACETS and isinstance(f.raw, dict)}
+        if not code:
+            return
+        digest = hashlib.sha256(json.dumps(code, sort_keys=True).encode()).hexdigest()
+        key = f"{time_key(at)}|{digest[:16]}"
+        row = self.runs[run_id]
+        if row.get("codeKey") is None or key > row["codeKey"]:
+            row.update(codeKey=key, codeDigest=f"sha256:{digest}")
+
     def _parent(self, run_id: str, parent: ParentRunFacet) -> None:
         parent_run = parent.run.runId
         parent_job = self._job(parent.job.namespace, parent.job.name)
@@ -215,6 +240,7 @@ class WritePlan:
                 "runId": parent_run, "nodeId": run_node_id(parent_run), "jobId": parent_job,
                 "stateKey": None, "state": None, "stateTime": None,
                 "firstEventTime": None, "lastEventTime": None, "startEventTime": None,
+                "codeKey": None, "codeDigest": None,
             }
 
     def _version(
@@ -281,13 +307,14 @@ class WritePlan:
                 self._field_ref(out_did, out_field)
                 self._field_ref(in_did, inp.field)
 
-    def _scene_link(self, did: str, facet: UsdSceneDatasetFacet, key: str) -> None:
+    def _scene_link(self, did: str, facet: UsdSceneDatasetFacet, key: str,
+                    at: datetime) -> None:
         current = self.scene_links.get(did)
         if current is not None and current["sortKey"] >= key:
             return  # a later usdScene facet of this dataset already won
         selections = facet.variantSelections
         self.scene_links[did] = {
-            "sortKey": key,
+            "sortKey": key, "since": at,
             "datasetId": did, "sceneId": facet.sceneId, "version": facet.version,
             "contentHash": facet.contentHash,
             "selections": json.dumps(selections, sort_keys=True),
@@ -296,7 +323,8 @@ class WritePlan:
                 facet.sceneId, facet.version, facet.contentHash, selections),
         }
 
-    def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet, key: str) -> None:
+    def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet, key: str,
+               at: datetime) -> None:
         nid = model_version_id(facet.name, facet.version)
         current = self.models.get(nid)
         if current is not None and current["sortKey"] >= key:
@@ -306,17 +334,19 @@ class WritePlan:
             for name, digest in sorted(facet.tensors.items())]
         self.models[nid] = {
             "nodeId": nid, "name": facet.name, "version": facet.version, "sortKey": key,
+            "since": at,
             "digest": facet.digest, "framework": facet.framework, "format": facet.format,
             "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
             "tensors": tensors,
         }
 
-    def _schema_link(self, did: str, facet: LabelingSchemaDatasetFacet, key: str) -> None:
+    def _schema_link(self, did: str, facet: LabelingSchemaDatasetFacet, key: str,
+                     at: datetime) -> None:
         current = self.schema_links.get(did)
         if current is not None and current["sortKey"] >= key:
             return
         self.schema_links[did] = {
-            "datasetId": did, "sortKey": key,
+            "datasetId": did, "sortKey": key, "since": at,
             "versions": [
                 {"nodeId": labeling_schema_version_id(ref.name, ref.version),
                  "name": ref.name, "version": ref.version}
@@ -325,7 +355,8 @@ class WritePlan:
             ],
         }
 
-    def _evaluation(self, run_id: str, facet: EvaluationRunFacet, key: str) -> None:
+    def _evaluation(self, run_id: str, facet: EvaluationRunFacet, key: str,
+                    at: datetime) -> None:
         current = self.evaluations.get(run_id)
         if current is not None and current["sortKey"] >= key:
             return
@@ -356,7 +387,7 @@ class WritePlan:
                 },
             }
         self.evaluations[run_id] = {
-            "runId": run_id, "sortKey": key, "modelId": model_id,
+            "runId": run_id, "sortKey": key, "since": at, "modelId": model_id,
             "modelName": facet.model.name, "modelVersion": facet.model.version,
             "datasetId": None if dataset is None else self._dataset_ref(dataset.namespace,
                                                                         dataset.name),
@@ -384,25 +415,28 @@ class WritePlan:
             "runs": [_with_iso(r, "firstEventTime", "lastEventTime", "startEventTime",
                                "stateTime") for r in self.runs.values()],
             "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
-            "jobReads": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_reads)],
-            "jobWrites": [{"jobId": j, "datasetId": d} for j, d in sorted(self.job_writes)],
+            "jobReads": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
+                         for (j, d), t in sorted(self.job_reads.items())],
+            "jobWrites": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
+                          for (j, d), t in sorted(self.job_writes.items())],
             "runReads": [
                 {"runId": r, "datasetId": d, "pinnedVersion": v,
+                 "since": self.run_read_since[(r, d)].isoformat(),
                  "versionId": None if v is None else self._pinned_version_id(d, v)}
                 for (r, d), v in sorted(self.run_reads.items())
             ],
             "versions": [_with_iso(v, "createdAt") for v in self.versions.values()],
             "runWrites": [
-                {"runId": r, "datasetId": d, "versionId": v}
-                for r, d, v in sorted(self.run_writes)
+                {"runId": r, "datasetId": d, "versionId": v, "since": t.isoformat()}
+                for (r, d, v), t in sorted(self.run_writes.items())
             ],
             "facets": [_with_iso(f, "eventTime") for f in self.facets.values()],
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
-            "sceneLinks": list(self.scene_links.values()),
-            "models": list(self.models.values()),
-            "schemaLinks": list(self.schema_links.values()),
-            "evaluations": list(self.evaluations.values()),
+            "sceneLinks": [_with_iso(r, "since") for r in self.scene_links.values()],
+            "models": [_with_iso(r, "since") for r in self.models.values()],
+            "schemaLinks": [_with_iso(r, "since") for r in self.schema_links.values()],
+            "evaluations": [_with_iso(r, "since") for r in self.evaluations.values()],
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
             "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
         }
@@ -410,6 +444,11 @@ class WritePlan:
     def _pinned_version_id(self, did: str, version: str) -> str:
         ds = self.datasets[did]
         return dataset_version_id(ds["namespace"], ds["name"], version)
+
+
+def _earliest(edges: dict[Any, datetime], key: Any, at: datetime) -> None:
+    if key not in edges or at < edges[key]:
+        edges[key] = at
 
 
 def _variant_name(scene_id: str, selections: dict[str, str]) -> str:

@@ -9,6 +9,7 @@ lineage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.ids import dataset_id
+from lineage_graph.ids import bounded, dataset_id
 
 LABELS_NAMESPACE = "lineage-graph.labels"
 SOURCES = ("HUMAN", "LLM_JUDGE", "CODE")
@@ -81,8 +82,42 @@ class LabelingSessionService:
 
     def create_session(self, name: str, schemas: list[tuple[str, int | None]],
                        dataset: tuple[str, str], users: list[str]) -> dict[str, Any]:
+        """Open a session. The name identifies it: creating it again with the same schema
+        versions, dataset and users returns it unchanged; anything else is refused."""
         if not name.strip():
             raise InvalidRequestError("a session needs a name", field="name")
+        versions = self._resolve(schemas)
+        labels_name = f"session/{name}"
+        session_id = bounded(f"labelingSession:{name}")
+        found = self.db.write(lambda tx: store.create_session(
+            tx, session_id=session_id, name=name, schema_version_ids=versions, users=users,
+            target_id=dataset_id(*dataset), target_namespace=dataset[0], target_name=dataset[1],
+            labels_id=dataset_id(LABELS_NAMESPACE, labels_name),
+            labels_namespace=LABELS_NAMESPACE, labels_name=labels_name,
+        ))
+        # Asked again after updateLabelingSession: the versions it started with still match.
+        same = (set(versions) <= set(found["usedSchemaIds"])
+                and found["target"] == {"namespace": dataset[0], "name": dataset[1]}
+                and sorted(found.get("assignedUsers") or []) == sorted(users))
+        if not same:
+            raise InvalidRequestError(
+                f"a labeling session named {name!r} already exists with other schemas, dataset "
+                "or users (use updateLabelingSession to change its schemas)", field="name")
+        return found
+
+    def update_schemas(self, session_id: str,
+                       schemas: list[tuple[str, int | None]]) -> dict[str, Any]:
+        """Switch the schema versions new labels are checked against (e.g. to a schema's new
+        version midway). Earlier batches keep the versions they were labeled under."""
+        if self.session(session_id) is None:
+            raise NotFoundError(f"no labeling session {session_id!r}")
+        versions = self._resolve(schemas)
+        self.db.write(lambda tx: store.set_active_schemas(tx, session_id, versions))
+        found = self.session(session_id)
+        assert found is not None
+        return found
+
+    def _resolve(self, schemas: list[tuple[str, int | None]]) -> list[str]:
         if not schemas:
             raise InvalidRequestError("a session uses at least one schema", field="schemas")
         versions = []
@@ -92,18 +127,18 @@ class LabelingSessionService:
                 wanted = f"{schema} version {version}" if version else schema
                 raise NotFoundError(f"schemas[{index}]: no labeling schema {wanted}")
             versions.append(found["nodeId"])
-        labels_name = f"session/{name}"
-        return self.db.write(lambda tx: store.create_session(
-            tx, name=name, schema_version_ids=versions, users=users,
-            target_id=dataset_id(*dataset), target_namespace=dataset[0], target_name=dataset[1],
-            labels_id=dataset_id(LABELS_NAMESPACE, labels_name),
-            labels_namespace=LABELS_NAMESPACE, labels_name=labels_name,
-        ))
+        if len({v.rsplit(":v", 1)[0] for v in versions}) != len(versions):
+            raise InvalidRequestError("a session uses one version of each schema",
+                                      field="schemas")
+        return versions
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         return self.db.read(lambda tx: store.session(tx, session_id))
 
-    def add_labels(self, session_id: str, labels: list[LabelInput]) -> dict[str, Any]:
+    def add_labels(self, session_id: str, labels: list[LabelInput],
+                   batch_key: str | None = None) -> dict[str, Any]:
+        """Check and write one batch. ``batch_key`` makes the call idempotent: a key already
+        used returns that batch (same labels) or is refused (different labels)."""
         session = self.session(session_id)
         if session is None:
             raise NotFoundError(f"no labeling session {session_id!r}")
@@ -137,4 +172,14 @@ class LabelingSessionService:
                 "author": label.author, "comment": label.comment,
                 "time": (label.time or datetime.now(UTC)).isoformat(),
             })
-        return self.db.write(lambda tx: store.add_labels(tx, session_id, rows))
+        digest = hashlib.sha256(json.dumps(
+            [[lb.item_id, lb.schema, lb.value, lb.source, lb.author, lb.comment,
+              None if lb.time is None else lb.time.isoformat()] for lb in labels],
+            sort_keys=True).encode()).hexdigest()
+        written = self.db.write(lambda tx: store.add_labels(tx, session_id, rows, batch_key,
+                                                            digest))
+        if written["existing"] and written["labelsDigest"] != digest:
+            raise InvalidRequestError(
+                f"batchKey {batch_key!r} was used for other labels ({written['version']})",
+                field="batchKey")
+        return written

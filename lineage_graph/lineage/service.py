@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from typing import Any
@@ -137,7 +138,9 @@ class LineageService:
 
     # -- lineage ------------------------------------------------------------------------------
 
-    def lineage(self, node_id: str, direction: Direction, depth: int) -> LineageResult:
+    def lineage(self, node_id: str, direction: Direction, depth: int,
+                as_of: datetime | None = None) -> LineageResult:
+        """Lineage around a node; with ``as_of``, only what events up to that time showed."""
         if depth < 0:
             raise InvalidRequestError("depth must be 0 or more", field="depth")
         if depth > self.max_depth:
@@ -152,12 +155,17 @@ class LineageService:
         result.nodes[node_id] = _summary(start)
         directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH \
             else [direction]
+        if as_of is not None and as_of.tzinfo is None:
+            raise InvalidRequestError("asOf needs a time zone (e.g. 2026-03-01T08:00:00Z)",
+                                      field="asOf")
+        at = None if as_of is None else as_of.isoformat()
         for way in directions:
-            self._walk(node_id, way, depth, rels, result)
+            self._walk(node_id, way, depth, rels, result, at)
         return result
 
     def _walk(self, start: str, way: Direction, depth: int,
-              rels: tuple[list[str], list[str]], result: LineageResult) -> None:
+              rels: tuple[list[str], list[str]], result: LineageResult,
+              as_of: str | None) -> None:
         seen = {start}
         frontier = [start]
         for _ in range(depth):
@@ -166,7 +174,7 @@ class LineageService:
             hop = self.db.read(partial(
                 q.rows, cypher=q.LINEAGE_HOP, frontier=frontier,
                 upstream=way is Direction.UPSTREAM, downstream=way is Direction.DOWNSTREAM,
-                inputRels=rels[0], outputRels=rels[1],
+                inputRels=rels[0], outputRels=rels[1], asOf=as_of,
             ))
             next_frontier: list[str] = []
             for row in hop:

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
         state: AppState = request.app.state.lineage
         return {"services": Services(lineage=state.lineage, scenes=state.scenes,
                                      labeling=state.labeling, sessions=state.sessions,
-                                     models=state.models)}
+                                     models=state.models, regression=state.regression,
+                                     diffs=state.diffs)}
 
     app.include_router(router)
     app.include_router(GraphQLRouter(schema, context_getter=graphql_context), prefix="/graphql")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lineage_graph.db.connection import Database
+from lineage_graph.forensics.diffs import DiffService
+from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
@@ -24,17 +26,23 @@ class AppState:
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
     models: ModelQueries
+    regression: RegressionService
+    diffs: DiffService
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         db = Database(settings)
+        lineage = LineageService(db, settings.max_lineage_depth, settings.max_list_limit)
         return cls(
             settings=settings,
             db=db,
             ingest=IngestService(db, chunk_size=settings.write_chunk_events),
-            lineage=LineageService(db, settings.max_lineage_depth, settings.max_list_limit),
+            lineage=lineage,
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),
             sessions=LabelingSessionService(db),
             models=ModelQueries(db, settings.max_list_limit),
+            regression=RegressionService(db, settings.max_lineage_depth,
+                                         settings.max_list_limit),
+            diffs=DiffService(db, lineage),
         )

@@ -1,0 +1,143 @@
+"""All Cypher of the forensic queries: version-accurate provenance, metrics to compare, scene
+variant differences.
+
+Provenance differs from the lineage walk of lineage_reads: it follows the *versions* a run read
+(``READ_VERSION``) and the run that wrote each version (``WROTE_VERSION``), so two model
+versions trained by the same job on different data have different provenance. A run's input
+without a resolved version falls back to the dataset and every run that wrote it.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+_KIND: LiteralString = """CASE WHEN m:DatasetVersion THEN 'DATASET_VERSION'
+  WHEN m:Dataset THEN 'DATASET' WHEN m:Job THEN 'JOB'
+  WHEN m:Run THEN 'RUN' WHEN m:SceneVariant THEN 'SCENE_VARIANT'
+  WHEN m:SceneVersion THEN 'SCENE' WHEN m:LabelingSession THEN 'LABELING_SESSION'
+  WHEN m:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
+  WHEN m:ModelVersion THEN 'MODEL_VERSION' END"""
+
+# One upstream hop of provenance from every node of the frontier. Each branch names the
+# relationship it followed (``via``), which the evidence paths and reasons quote.
+PROVENANCE_HOP: LiteralString = """
+UNWIND $frontier AS id
+CALL (id) {
+  OPTIONAL MATCH (l:LineageNode {nodeId: id})
+  OPTIONAL MATCH (v:DatasetVersion {nodeId: id})
+  RETURN coalesce(l, v) AS n
+}
+WITH n WHERE n IS NOT NULL
+CALL (n) {
+  MATCH (n:ModelVersion)<-[:TRAINED]-(m:Run) RETURN m, 'TRAINED' AS via
+  UNION
+  MATCH (n:ModelVersion)-[:DERIVED_FROM_MODEL]->(m:ModelVersion)
+  RETURN m, 'DERIVED_FROM_MODEL' AS via
+  UNION
+  MATCH (n:Run)-[:READ_VERSION]->(m:DatasetVersion) RETURN m, 'READ_VERSION' AS via
+  UNION
+  MATCH (n:Run)-[:READ]->(m:Dataset)
+  WHERE NOT EXISTS { (n)-[:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(m) }
+  RETURN m, 'READ' AS via
+  UNION
+  MATCH (n:Run)-[:EVALUATED]->(m:ModelVersion) RETURN m, 'EVALUATED' AS via
+  UNION
+  MATCH (n:DatasetVersion)<-[:WROTE_VERSION]-(m:Run) RETURN m, 'WROTE_VERSION' AS via
+  UNION
+  MATCH (n:DatasetVersion)<-[:PRODUCED_VERSION]-(m:LabelingSession)
+  RETURN m, 'PRODUCED_VERSION' AS via
+  UNION
+  MATCH (n:DatasetVersion)-[:LABELED_WITH]->(m:LabelingSchemaVersion)
+  RETURN m, 'LABELED_WITH' AS via
+  UNION
+  MATCH (n:DatasetVersion)-[:VERSION_OF]->(:Dataset)-[:FROM_SCENE_VARIANT]->(m:SceneVariant)
+  RETURN m, 'FROM_SCENE_VARIANT' AS via
+  UNION
+  MATCH (n:DatasetVersion)-[:VERSION_OF]->(:Dataset)-[:LABELED_WITH]->(m:LabelingSchemaVersion)
+  RETURN m, 'LABELED_WITH' AS via
+  UNION
+  MATCH (n:Dataset)<-[:WROTE]-(m:Run) RETURN m, 'WROTE' AS via
+  UNION
+  MATCH (n:Dataset)-[:FROM_SCENE_VARIANT]->(m:SceneVariant) RETURN m, 'FROM_SCENE_VARIANT' AS via
+  UNION
+  MATCH (n:Dataset)-[:LABELED_WITH]->(m:LabelingSchemaVersion) RETURN m, 'LABELED_WITH' AS via
+  UNION
+  MATCH (n:LabelingSession)-[:LABELS]->(m:Dataset) RETURN m, 'LABELS' AS via
+  UNION
+  MATCH (n:SceneVariant)<-[:HAS_VARIANT]-(m:SceneVersion) RETURN m, 'HAS_VARIANT' AS via
+  UNION
+  MATCH (n:Job)-[:READS]->(m:Dataset) RETURN m, 'READS' AS via
+}
+OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
+OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
+RETURN n.nodeId AS target, via, m {
+  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
+  kind: """ + _KIND + """,
+  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
+  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
+} AS node
+"""
+
+MODEL_VERSION_NODE: LiteralString = """
+MATCH (m:ModelVersion {name: $name, version: $version})
+RETURN m {.nodeId, .name, .version, .namespace, .digest, kind: 'MODEL_VERSION'} AS node
+"""
+
+# A model version's metrics of one name; when several evaluation runs measured the same slice,
+# the latest run (by start time) wins.
+METRICS_BY_SLICE: LiteralString = """
+MATCH (:ModelVersion {nodeId: $nodeId})-[:HAS_METRIC]->(x:Metric {name: $metric})
+MATCH (r:Run)-[:MEASURED]->(x)
+OPTIONAL MATCH (x)-[:FOR_SCENE_VARIANT]->(v:SceneVariant)
+WITH x, r, v ORDER BY r.startedAt DESC, r.runId DESC
+WITH x.sliceKey AS sliceKey, collect({x: x, v: v})[0] AS latest
+RETURN sliceKey, latest.x.value AS value, latest.x.higherIsBetter AS higherIsBetter,
+       latest.x.dimensions AS dimensions, latest.v.nodeId AS sceneVariantId,
+       latest.v.sceneId AS sceneId, latest.v.selections AS selections
+"""
+
+METRIC_NAMES: LiteralString = """
+MATCH (:ModelVersion {nodeId: $nodeId})-[:HAS_METRIC]->(x:Metric)
+RETURN collect(DISTINCT x.name) AS names
+"""
+
+# Rows read by each input of a run, from the input's statistics or data quality facet, so the
+# share of training data that came through a suspect can weigh by rows when emitters say them.
+INPUT_ROW_COUNTS: LiteralString = """
+MATCH (r:Run {runId: $runId})-[:HAS_FACET]->(f:Facet)
+WHERE f.place STARTS WITH 'input:' AND f.name IN ['inputStatistics', 'dataQualityMetrics']
+RETURN substring(f.place, 6) AS datasetId, f.payload AS payload
+"""
+
+SCENE_VARIANT: LiteralString = """
+MATCH (v:SceneVariant {nodeId: $nodeId})
+OPTIONAL MATCH (sv:SceneVersion)-[:HAS_VARIANT]->(v)
+RETURN v {.nodeId, .sceneId, .selections, .placeholder, .primCount,
+          versionNodeId: sv.nodeId, sceneVersion: sv.version} AS variant
+"""
+
+# Prim paths composed in variant a but not in b. A variant's prims are its scene version's
+# default composition (HAS_PRIM.inDefault) minus REMOVES_PRIM plus ADDS_PRIM; prims are compared
+# by path, so variants of two scene versions compare too.
+PRIMS_ONLY_IN_A: LiteralString = """
+MATCH (a:SceneVariant {nodeId: $a})<-[:HAS_VARIANT]-(sa:SceneVersion)
+MATCH (b:SceneVariant {nodeId: $b})<-[:HAS_VARIANT]-(sb:SceneVersion)
+CALL (a, sa) {
+  MATCH (sa)-[:HAS_PRIM {inDefault: true}]->(p:Prim)
+  WHERE NOT EXISTS { (a)-[:REMOVES_PRIM]->(p) }
+  RETURN p.path AS path
+  UNION
+  MATCH (a)-[:ADDS_PRIM]->(p:Prim) RETURN p.path AS path
+}
+WITH b, sb, collect(path) AS inA
+CALL (b, sb) {
+  MATCH (sb)-[:HAS_PRIM {inDefault: true}]->(p:Prim)
+  WHERE NOT EXISTS { (b)-[:REMOVES_PRIM]->(p) }
+  RETURN p.path AS path
+  UNION
+  MATCH (b)-[:ADDS_PRIM]->(p:Prim) RETURN p.path AS path
+}
+WITH inA, collect(path) AS inB
+RETURN [p IN inA WHERE NOT p IN inB] AS onlyInA, [p IN inB WHERE NOT p IN inA] AS onlyInB,
+       size([p IN inA WHERE p IN inB]) AS common
+"""
