@@ -107,35 +107,37 @@ ORDER BY d.nodeId
 
 # One hop of lineage from a frontier of node ids, in data-flow terms: an edge (source, target)
 # means data moves from source to target. $inputRels / $outputRels pick job-level
-# (READS/WRITES) or run-level (READ/WROTE) lineage. With $asOf, only relationships whose
-# ``since`` (earliest eventTime that showed them) is at or before it are followed;
-# relationships without ``since`` (scenes, labeling, made by API calls) are always followed.
+# (READS/WRITES) or run-level (READ/WROTE) lineage. Each frontier entry walks one way
+# (``up``: upstream), so both directions of a BOTH walk advance in the same round trip.
+# With $asOf, only relationships whose ``since`` (earliest eventTime that showed them) is at
+# or before it are followed; relationships without ``since`` (scenes, labeling, made by API
+# calls) are always followed.
 LINEAGE_HOP: LiteralString = """
-UNWIND $frontier AS id
-MATCH (n:LineageNode {nodeId: id})
-CALL (n) {
+UNWIND $frontier AS f
+MATCH (n:LineageNode {nodeId: f.id})
+CALL (n, f) {
   MATCH (n)<-[rel]-(m:LineageNode)
-  WHERE $upstream AND type(rel) IN $outputRels
+  WHERE f.up AND type(rel) IN $outputRels
     AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
   RETURN m, m.nodeId AS source, n.nodeId AS target, 'OUTPUT' AS edgeKind
   UNION
   MATCH (n)-[rel]->(m:LineageNode)
-  WHERE $upstream AND type(rel) IN $inputRels
+  WHERE f.up AND type(rel) IN $inputRels
     AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
   RETURN m, m.nodeId AS source, n.nodeId AS target, 'INPUT' AS edgeKind
   UNION
   MATCH (n)-[rel]->(m:LineageNode)
-  WHERE $downstream AND type(rel) IN $outputRels
+  WHERE NOT f.up AND type(rel) IN $outputRels
     AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
   RETURN m, n.nodeId AS source, m.nodeId AS target, 'OUTPUT' AS edgeKind
   UNION
   MATCH (n)<-[rel]-(m:LineageNode)
-  WHERE $downstream AND type(rel) IN $inputRels
+  WHERE NOT f.up AND type(rel) IN $inputRels
     AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
   RETURN m, n.nodeId AS source, m.nodeId AS target, 'INPUT' AS edgeKind
 }
-WITH m AS n, source, target, edgeKind
-RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node,
+WITH f.up AS up, m AS n, source, target, edgeKind
+RETURN up, n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node,
        source, target, edgeKind
 """
 

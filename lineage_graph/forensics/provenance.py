@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import neo4j
+
 from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import rows
@@ -43,15 +45,20 @@ class Provenance:
 
 def walk_provenance(db: Database, root: dict[str, Any], max_depth: int,
                     max_nodes: int) -> Provenance:
-    """Breadth-first, one query per hop over the whole frontier: the cost grows with the
-    closure, not with the graph."""
+    """Breadth-first in one read transaction, one query per hop over the whole frontier: the
+    cost grows with the closure, not with the graph."""
+    return db.read(partial(_walk, root, max_depth, max_nodes))
+
+
+def _walk(root: dict[str, Any], max_depth: int, max_nodes: int,
+          tx: neo4j.ManagedTransaction) -> Provenance:
     found = Provenance(root=root["nodeId"])
     found.nodes[root["nodeId"]] = root
     frontier = [root["nodeId"]]
     for _ in range(max_depth):
         if not frontier:
             break
-        hop = db.read(partial(rows, cypher=q.PROVENANCE_HOP, frontier=frontier))
+        hop = rows(tx, q.PROVENANCE_HOP, frontier=frontier)
         next_frontier: list[str] = []
         for row in hop:
             node, target = row["node"], row["target"]

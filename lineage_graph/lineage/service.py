@@ -14,6 +14,8 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
+import neo4j
+
 from lineage_graph.db import lineage_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
@@ -159,36 +161,38 @@ class LineageService:
             raise InvalidRequestError("asOf needs a time zone (e.g. 2026-03-01T08:00:00Z)",
                                       field="asOf")
         at = None if as_of is None else as_of.isoformat()
-        for way in directions:
-            self._walk(node_id, way, depth, rels, result, at)
+        ways = [way is Direction.UPSTREAM for way in directions]
+        self.db.read(partial(self._walk, node_id, ways, depth, rels, result, at))
         return result
 
-    def _walk(self, start: str, way: Direction, depth: int,
-              rels: tuple[list[str], list[str]], result: LineageResult,
-              as_of: str | None) -> None:
-        seen = {start}
-        frontier = [start]
+    def _walk(self, start: str, ways: list[bool], depth: int,
+              rels: tuple[list[str], list[str]], result: LineageResult, as_of: str | None,
+              tx: neo4j.ManagedTransaction) -> None:
+        """Breadth-first in one read transaction: one query per hop, carrying the frontier of
+        every direction at once (``up``: upstream), each direction with its own seen set."""
+        result.nodes = {start: result.nodes[start]}
+        result.edges.clear()
+        result.truncated = False
+        seen = {up: {start} for up in ways}
+        frontier = [{"id": start, "up": up} for up in ways]
         for _ in range(depth):
             if not frontier:
                 return
-            hop = self.db.read(partial(
-                q.rows, cypher=q.LINEAGE_HOP, frontier=frontier,
-                upstream=way is Direction.UPSTREAM, downstream=way is Direction.DOWNSTREAM,
-                inputRels=rels[0], outputRels=rels[1], asOf=as_of,
-            ))
-            next_frontier: list[str] = []
+            hop = q.rows(tx, q.LINEAGE_HOP, frontier=frontier, inputRels=rels[0],
+                         outputRels=rels[1], asOf=as_of)
+            next_frontier: list[dict[str, Any]] = []
             for row in hop:
-                node = row["node"]
+                node, up = row["node"], row["up"]
                 result.edges.add((row["source"], row["target"], row["edgeKind"]))
                 nid = node["nodeId"]
-                if nid in seen:
+                if nid in seen[up]:
                     continue
-                seen.add(nid)
-                if len(result.nodes) >= self.max_nodes:
+                seen[up].add(nid)
+                if nid not in result.nodes and len(result.nodes) >= self.max_nodes:
                     result.truncated = True
                     return
                 result.nodes.setdefault(nid, _summary(node))
-                next_frontier.append(nid)
+                next_frontier.append({"id": nid, "up": up})
             frontier = next_frontier
 
     def check_limit(self, limit: int) -> int:
