@@ -159,8 +159,8 @@ def wipe(db: Database) -> None:
 
 
 def _record_and_apply(tx: Any, params: dict[str, Any]) -> None:
-    lock_and_find_existing(tx, [e["sha256"] for e in params["events"]])
-    record_and_apply(tx, params)
+    state = lock_and_find_existing(tx, [e["sha256"] for e in params["events"]])
+    record_and_apply(tx, params, state)
 
 
 def timed(fn: Callable[[], None]) -> float:

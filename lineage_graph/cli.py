@@ -32,6 +32,14 @@ model_app = typer.Typer(help="Model files: fingerprints that survive reordering 
                         no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
 app.add_typer(model_app, name="model")
+spool_app = typer.Typer(help="The durable spool of events accepted while Neo4j was unreachable.",
+                        no_args_is_help=True)
+app.add_typer(spool_app, name="spool")
+ledger_app = typer.Typer(help="The event record as a tamper-evident hash chain.",
+                         no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+apikey_app = typer.Typer(help="API keys (scopes ingest, read, admin).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -397,6 +405,124 @@ def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
             "content_hash": body["contentHash"], "layers": body["layers"],
             "prims": body["prims"], "variants": body["variants"],
             "missing_assets": body["missingAssets"]}
+
+
+# -- spool ---------------------------------------------------------------------------------------
+
+
+@spool_app.command("status")
+def spool_status() -> None:
+    """How many accepted events wait in the spool (LINEAGE_GRAPH_SPOOL_DIR)."""
+    from lineage_graph.ingest.spool import Spool
+
+    settings = _settings()
+    spool = Spool(settings.spool_dir)
+    out.print(f"spool {settings.spool_dir}: {spool.depth()} events waiting", highlight=False)
+
+
+@spool_app.command("drain")
+def spool_drain() -> None:
+    """Apply the spooled events to Neo4j now, in order (the API also drains on its own once
+    Neo4j answers). Waits if the API is draining at the same moment."""
+    from lineage_graph.ingest.durable import DurableIngest
+    from lineage_graph.ingest.service import IngestService
+    from lineage_graph.ingest.spool import Spool
+
+    settings = _settings()
+    spool = Spool(settings.spool_dir)
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db:
+            durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
+            with _progress() as progress:
+                task = progress.add_task("draining", total=spool.depth())
+                done = durable.drain(progress=lambda d: progress.update(
+                    task, completed=d.applied + d.duplicates + d.rejected))
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    assert done is not None
+    out.print(f"drained: {done.applied} applied, {done.duplicates} already present, "
+              f"{done.rejected} refused; {spool.depth()} waiting", highlight=False)
+    if done.rejected:
+        raise typer.Exit(code=1)
+
+
+# -- ledger --------------------------------------------------------------------------------------
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute the hash chain over every recorded event; exits 1 at the first record that
+    was modified, deleted, inserted or reordered, naming it."""
+    from lineage_graph.ingest.ledger import verify_ledger
+
+    settings = _settings()
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db:
+            report = verify_ledger(db)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    if report.ok:
+        out.print(f"ledger ok: {report.checked} records, chain intact", highlight=False)
+        return
+    console.print(f"[red]ledger broken[/red] at record {report.first_bad_sequence} "
+                  f"({report.checked} verified before it): {report.reason}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+# -- apikey --------------------------------------------------------------------------------------
+
+
+def _keys(settings: Settings):  # type: ignore[no-untyped-def]
+    from lineage_graph.auth.keys import ApiKeyService
+
+    _ensure_neo4j(settings)
+    return ApiKeyService(_database(settings))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. airflow-prod.")],
+    scope: Annotated[list[str], typer.Option(
+        help="ingest (POST events, scenes, labels), read (queries), admin (everything); "
+             "repeat for several.")],
+) -> None:
+    """Create a key and print it ONCE: only its hash is stored."""
+    settings = _settings()
+    try:
+        keys = _keys(settings)
+        record, key = keys.create(name, scope)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"created key {record['keyId']} ({name}, scopes: {', '.join(record['scopes'])})"
+                  "; it is shown once, store it now:", highlight=False)
+    out.print(key, highlight=False)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Keys with their id, name, scopes, creation time and revocation (never the key)."""
+    settings = _settings()
+    try:
+        rows = _keys(settings).list()
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    for row in rows:
+        state = f"revoked {row['revokedAt']}" if row.get("revokedAt") else "active"
+        out.print(f"{row['keyId']}  {row['name']}  {','.join(row['scopes'])}  "
+                  f"created {row['createdAt']}  {state}", highlight=False)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id (see list).")]) -> None:
+    """Revoke a key: refused from then on (within a few seconds on running APIs)."""
+    settings = _settings()
+    try:
+        row = _keys(settings).revoke(key_id)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"revoked {row['keyId']} ({row['name']})", highlight=False)
 
 
 # -- model -------------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ class NotFoundError(LineageGraphError):
     """A node the caller named does not exist."""
 
 
+class ForbiddenError(LineageGraphError):
+    """The caller's API key lacks the scope this operation needs."""
+
+
+class QueryTimeoutError(LineageGraphError):
+    """A query ran longer than LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS and was stopped."""
+
+
 class Neo4jUnavailableError(LineageGraphError):
     """Neo4j cannot be reached; nothing was written."""
 

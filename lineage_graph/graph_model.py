@@ -126,11 +126,14 @@ class Event(_Keyed):
     runId = StringProperty()
     receivedAt = DateTimeProperty()
     warnings = ArrayProperty(StringProperty())
+    prevHash = StringProperty()  # the previous record's chainHash (64 zeros for the first)
+    chainHash = StringProperty()  # sha256(prevHash | seq | sha256): see ingest/ledger.py
 
 
 class Sequence(_Keyed):
     name = StringProperty(unique_index=True, required=True)
     value = IntegerProperty()
+    head = StringProperty()  # chainHash of the last record
     lockedAt = IntegerProperty()  # epoch ms of the last locking write (also on LabelingSchema
     # and LabelingSession): serializes writers, not data
 
@@ -283,10 +286,22 @@ class Metric(_Keyed):
     modelId = StringProperty(required=True)
 
 
+class ApiKey(_Keyed):
+    """An API key: only the sha256 of its secret is stored (lineage_graph.auth.keys)."""
+
+    keyId = StringProperty(unique_index=True, required=True)
+    name = StringProperty(required=True)
+    scopes = ArrayProperty(StringProperty(), required=True)
+    secretHash = StringProperty(required=True)
+    createdAt = DateTimeProperty()
+    revokedAt = DateTimeProperty()
+
+
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
     LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
+    ApiKey,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [

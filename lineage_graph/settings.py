@@ -51,6 +51,12 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     write_chunk_events: int = 100
     neo4j_retry_seconds: int = 15
+    spool_dir_override: Path | None = None
+    auth: str = "auto"  # auto: on unless the API binds a loopback address; on; off
+    query_timeout_seconds: float = 30.0
+    graphql_max_depth: int = 15
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
 
     @property
     def managed(self) -> bool:
@@ -59,6 +65,29 @@ class Settings:
     @property
     def instance_dir(self) -> Path:
         return self.home / "instances" / self.instance
+
+    @property
+    def loopback(self) -> bool:
+        return self.api_host in ("127.0.0.1", "::1", "localhost") or self.api_host.startswith(
+            "127.")
+
+    @property
+    def auth_enabled(self) -> bool:
+        """API keys are required unless the API binds loopback only and auth is not forced on.
+        Turning auth off for a non-loopback address is refused."""
+        if self.auth == "on":
+            return True
+        if self.auth == "off":
+            if not self.loopback:
+                raise ValueError(f"LINEAGE_GRAPH_AUTH=off is only allowed when binding a loopback "
+                                 f"address, not {self.api_host}")
+            return False
+        return not self.loopback
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where accepted events wait while Neo4j is unreachable (LINEAGE_GRAPH_SPOOL_DIR)."""
+        return self.spool_dir_override or self.home / "spool" / self.instance
 
     @property
     def bolt_uri(self) -> str:
@@ -90,4 +119,22 @@ class Settings:
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
             neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
                                      defaults.neo4j_retry_seconds),
+            spool_dir_override=Path(e["LINEAGE_GRAPH_SPOOL_DIR"]).expanduser()
+            if e.get("LINEAGE_GRAPH_SPOOL_DIR") else None,
+            auth=_choice(e, "LINEAGE_GRAPH_AUTH", ("auto", "on", "off"), defaults.auth),
+            query_timeout_seconds=float(_int(e, "LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS",
+                                             int(defaults.query_timeout_seconds))),
+            graphql_max_depth=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_DEPTH",
+                                   defaults.graphql_max_depth),
+            graphql_max_aliases=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_ALIASES",
+                                     defaults.graphql_max_aliases),
+            graphql_max_tokens=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_TOKENS",
+                                    defaults.graphql_max_tokens),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value

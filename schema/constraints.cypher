@@ -47,6 +47,9 @@ CREATE CONSTRAINT tensor_digest IF NOT EXISTS FOR (n:Tensor) REQUIRE n.digest IS
 CREATE CONSTRAINT metric_id IF NOT EXISTS FOR (n:Metric) REQUIRE n.metricId IS UNIQUE;
 CREATE INDEX metric_name IF NOT EXISTS FOR (n:Metric) ON (n.name);
 
+// API keys
+CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.keyId IS UNIQUE;
+
 // Retired in 0.1.0 (names can exceed the range-index key limit): dropped where they exist.
 DROP CONSTRAINT namespace_name IF EXISTS;
 DROP INDEX dataset_name IF EXISTS;

@@ -9,6 +9,7 @@ that server and WIPE its database.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ def _test_settings() -> Settings:
     env.setdefault("LINEAGE_GRAPH_NEO4J_BOLT_PORT", "7688")
     env.setdefault("LINEAGE_GRAPH_NEO4J_HTTP_PORT", "7475")
     env.setdefault("LINEAGE_GRAPH_NEO4J_HEAP", "1g")
+    # A spool of the test session's own: events a test spools must never reach another run.
+    env.setdefault("LINEAGE_GRAPH_SPOOL_DIR", tempfile.mkdtemp(prefix="lineage-graph-spool-"))
     return Settings.from_env(env)
 
 

@@ -155,20 +155,27 @@ def test_healthz_is_200_when_neo4j_answers(client: TestClient) -> None:
     assert response.json()["neo4j"] == "up"
 
 
-def test_healthz_is_503_when_neo4j_does_not_answer(neo4j_server: Any) -> None:
+def test_without_neo4j_queries_are_503_and_events_are_spooled(neo4j_server: Any,
+                                                                tmp_path: Any) -> None:
     from dataclasses import replace
 
     from lineage_graph.web.app import create_app
 
     nowhere = replace(neo4j_server, neo4j_uri="bolt://127.0.0.1:1", neo4j_password="x",
-                      neo4j_retry_seconds=1)
-    with TestClient(create_app(nowhere, apply_schema=False)) as client:
+                      neo4j_retry_seconds=1, spool_dir_override=tmp_path)
+    with TestClient(create_app(nowhere)) as client:  # starts although Neo4j is unreachable
         response = client.get("/healthz")
         assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "neo4j": "down",
+                                   "spool": {"depth": 0}}
         event = run_event("START", new_run_id(), ("a", "b"), T0)
-        refused = client.post("/api/v1/lineage", json=event)
-        assert refused.status_code == 503
-        assert refused.json()["error"] == "neo4j_unavailable"
+        spooled = client.post("/api/v1/lineage", json=event)
+        assert spooled.status_code == 202 and spooled.json()["status"] == "spooled"
+        assert client.get("/healthz").json()["spool"]["depth"] == 1
+        query = client.post("/graphql", json={"query": '{ node(id: "x") { id } }'}).json()
+        assert query["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        rest = client.get("/api/v1/lineage", params={"nodeId": "job:a:b"})
+        assert rest.status_code == 503 and rest.json()["error"] == "neo4j_unavailable"
 
 
 # -- GraphQL ------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable, SessionExpired
 
-from lineage_graph.errors import Neo4jUnavailableError
+from lineage_graph.errors import Neo4jUnavailableError, QueryTimeoutError
 from lineage_graph.settings import Settings
 
 T = TypeVar("T")
@@ -54,13 +54,18 @@ class Database:
         self.close()
 
     def read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-        return self._run(lambda s: s.execute_read(work))
+        """Run ``work`` in one read transaction, stopped by Neo4j after
+        LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS (QueryTimeoutError): one heavy query cannot hang
+        the server."""
+        timed = neo4j.unit_of_work(timeout=self.settings.query_timeout_seconds)(work)
+        return self.in_session(lambda s: s.execute_read(timed))
 
     def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` in one write transaction, retried by the driver on transient errors."""
-        return self._run(lambda s: s.execute_write(work))
+        return self.in_session(lambda s: s.execute_write(work))
 
-    def _run(self, fn: Callable[[neo4j.Session], T]) -> T:
+    def in_session(self, fn: Callable[[neo4j.Session], T]) -> T:
+        """Run ``fn`` with a session; an unreachable Neo4j becomes Neo4jUnavailableError."""
         try:
             with self.driver.session(database=self.name) as session:
                 return fn(session)
@@ -68,6 +73,12 @@ class Database:
             raise Neo4jUnavailableError(
                 f"Neo4j at {self.settings.bolt_uri} is unreachable"
             ) from exc
+        except ClientError as exc:
+            if "TransactionTimedOut" in (exc.code or ""):
+                raise QueryTimeoutError(
+                    f"the query ran longer than {self.settings.query_timeout_seconds:g} s and "
+                    "was stopped (setting LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS)") from exc
+            raise
         except AuthError as exc:
             raise Neo4jUnavailableError(
                 f"Neo4j at {self.settings.bolt_uri} refused the credentials"

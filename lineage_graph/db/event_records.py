@@ -16,10 +16,10 @@ LIMIT $limit
 
 COUNT_EVENTS: LiteralString = "MATCH (e:Event) RETURN count(e) AS n"
 
-# Everything but the event record and its sequence is derived from events.
+# Everything but the event record, its sequence and the API keys is derived from events.
 DELETE_DERIVED_GRAPH: LiteralString = """
 MATCH (n)
-WHERE NOT n:Event AND NOT n:Sequence
+WHERE NOT n:Event AND NOT n:Sequence AND NOT n:ApiKey
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
@@ -31,3 +31,27 @@ def events_after(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[d
 def count_events(tx: neo4j.ManagedTransaction) -> int:
     record = tx.run(COUNT_EVENTS).single()
     return int(record["n"]) if record else 0
+
+
+LEDGER_PAGE: LiteralString = """
+MATCH (e:Event)
+WHERE e.seq > $after
+RETURN e.seq AS seq, e.sha256 AS sha256, e.raw AS raw, e.prevHash AS prevHash,
+       e.chainHash AS chainHash
+ORDER BY e.seq
+LIMIT $limit
+"""
+
+SEQUENCE_HEAD: LiteralString = """
+OPTIONAL MATCH (s:Sequence {name: 'event'})
+RETURN s.value AS value, s.head AS head
+"""
+
+
+def ledger_page(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[dict[str, Any]]:
+    return [r.data() for r in tx.run(LEDGER_PAGE, after=after, limit=limit)]
+
+
+def sequence_head(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
+    record = tx.run(SEQUENCE_HEAD).single()
+    return None if record is None else record.data()

@@ -7,9 +7,12 @@ are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-inde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, LiteralString
 
 import neo4j
+
+from lineage_graph.ingest.ledger import chain_events
 
 # Taking the write lock on the sequence node serializes writers, so sequence numbers are
 # gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
@@ -23,19 +26,20 @@ CALL () {
   MATCH (e:Event {sha256: h})
   RETURN collect({sha256: e.sha256, seq: e.seq}) AS existing
 }
-RETURN existing
+RETURN existing, s.value AS base, s.head AS head
 """
 
+# Sequence numbers and chain hashes are computed by the caller under the sequence lock (see
+# lineage_graph.ingest.ledger): each record carries the previous record's chain hash and its own.
 RECORD_EVENTS: LiteralString = """
 MATCH (s:Sequence {name: 'event'})
-WITH s, s.value AS base
-SET s.value = base + size($events)
-WITH base
-UNWIND range(0, size($events) - 1) AS i
-WITH base + i + 1 AS seq, $events[i] AS e
+SET s.value = $lastSeq, s.head = $head
+WITH s
+UNWIND $events AS e
 CREATE (ev:Event {
-  seq: seq, sha256: e.sha256, raw: e.raw, kind: e.kind, eventType: e.eventType,
-  eventTime: datetime(e.eventTime), runId: e.runId, warnings: e.warnings, receivedAt: datetime()
+  seq: e.seq, sha256: e.sha256, raw: e.raw, kind: e.kind, eventType: e.eventType,
+  eventTime: datetime(e.eventTime), runId: e.runId, warnings: e.warnings, receivedAt: datetime(),
+  prevHash: e.prevHash, chainHash: e.chainHash
 })
 RETURN ev.sha256 AS sha256, ev.seq AS seq
 """
@@ -436,19 +440,32 @@ PLAN_KEYS = (
 )
 
 
-def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> dict[str, int]:
+@dataclass(frozen=True)
+class SequenceState:
+    """What the sequence lock returns: events already recorded (sha256 -> seq), the last
+    sequence number and the chain head."""
+
+    existing: dict[str, int]
+    base: int
+    head: str | None
+
+
+def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> SequenceState:
     record = tx.run(LOCK_SEQUENCE_AND_FIND_EXISTING, hashes=hashes).single()
-    found = record["existing"] if record else []
-    return {row["sha256"]: row["seq"] for row in found}
+    assert record is not None
+    return SequenceState(existing={row["sha256"]: row["seq"] for row in record["existing"]},
+                         base=int(record["base"]), head=record["head"])
 
 
-def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> dict[str, int]:
-    """Append the events to the record and apply their plan: one round trip.
-    Returns each recorded event's sequence number by sha256."""
+def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any],
+                     state: SequenceState) -> dict[str, int]:
+    """Append the events to the record (chained after ``state``) and apply their plan: one
+    round trip. Returns each recorded event's sequence number by sha256."""
     if not params["events"]:
         return {}
     values = {key: params[key] for key in PLAN_KEYS}
-    values["events"] = params["events"]
+    values["events"], values["head"] = chain_events(params["events"], state.base, state.head)
+    values["lastSeq"] = state.base + len(params["events"])
     return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
 
 

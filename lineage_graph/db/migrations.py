@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import neo4j
+
 from lineage_graph.db.connection import Database
 from lineage_graph.schema_files import cypher_statements, schema_dir
 
@@ -13,9 +15,12 @@ def schema_statements() -> list[str]:
 def migrate(db: Database) -> int:
     """Create missing constraints and indexes; returns how many statements ran."""
     statements = schema_statements()
-    with db.driver.session(database=db.name) as session:
+
+    def apply(session: neo4j.Session) -> int:
         for statement in statements:
             # Schema commands cannot share a transaction with data writes: auto-commit each.
             session.run(statement).consume()
         session.run("CALL db.awaitIndexes(300)").consume()
-    return len(statements)
+        return len(statements)
+
+    return db.in_session(apply)

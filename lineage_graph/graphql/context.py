@@ -11,6 +11,7 @@ import strawberry
 
 from lineage_graph.forensics.diffs import DiffService
 from lineage_graph.forensics.regression import RegressionService
+from lineage_graph.ingest.ledger import LedgerReport as LedgerReportResult
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
@@ -29,6 +30,7 @@ class Services:
     models: ModelQueries
     regression: RegressionService
     diffs: DiffService
+    ledger: Callable[[], LedgerReportResult]
 
 
 def services(info: strawberry.Info[Any, Any]) -> Services:

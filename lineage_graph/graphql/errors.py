@@ -13,11 +13,13 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from lineage_graph.errors import (
+    ForbiddenError,
     InvalidEventError,
     InvalidRequestError,
     LineageGraphError,
     Neo4jUnavailableError,
     NotFoundError,
+    QueryTimeoutError,
 )
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ ERROR_CODES: list[tuple[type[LineageGraphError], str]] = [
     (InvalidRequestError, "BAD_REQUEST"),
     (InvalidEventError, "BAD_REQUEST"),
     (Neo4jUnavailableError, "UNAVAILABLE"),
+    (ForbiddenError, "FORBIDDEN"),
+    (QueryTimeoutError, "TIMEOUT"),
 ]
 
 

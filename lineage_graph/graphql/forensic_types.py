@@ -124,3 +124,11 @@ class SceneVariantDiff:
                                       for c in d.selection_changes],
                    prims_only_in_a=d.prims_only_in_a, prims_only_in_b=d.prims_only_in_b,
                    common_prims=d.common_prims)
+
+
+@strawberry.type(description="The result of recomputing the event record's hash chain.")
+class LedgerReport:
+    ok: bool
+    checked: int = strawberry.field(description="Records verified before the first bad one.")
+    first_bad_sequence: int | None
+    reason: str | None

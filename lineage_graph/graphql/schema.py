@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from lineage_graph.graphql.context import off_loop, services
 from lineage_graph.graphql.errors import DomainErrors
 from lineage_graph.graphql.forensic_types import (
+    LedgerReport,
     LineageDiff,
     RegressionReport,
     SceneVariantDiff,
@@ -38,6 +40,8 @@ from lineage_graph.graphql.types import (
 from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction
+from lineage_graph.settings import Settings
+from lineage_graph.web.auth import require_scope
 
 
 @strawberry.type
@@ -105,6 +109,13 @@ class Query:
         return SceneVariantDiff.from_result(await off_loop(
             services(info).diffs.scene_variant_diff, str(a), str(b)))
 
+    @strawberry.field(description="Recompute the event record's hash chain; reports the first "
+                                  "record modified, deleted, inserted or reordered.")
+    async def verify_ledger(self, info: strawberry.Info) -> LedgerReport:
+        report = await off_loop(services(info).ledger)
+        return LedgerReport(ok=report.ok, checked=report.checked,
+                            first_bad_sequence=report.first_bad_sequence, reason=report.reason)
+
     @strawberry.field(description="A USD scene: the given version, else the latest ingested.")
     async def scene(self, info: strawberry.Info, scene_id: str,
                     version: str | None = None) -> Scene | None:
@@ -166,6 +177,7 @@ class Mutation:
                          "again returns the same version; a changed one becomes version n+1.")
     async def create_labeling_schema(self, info: strawberry.Info,
                                      input: LabelingSchemaInput) -> LabelingSchemaVersion:
+        require_scope(info.context.get("request"), "ingest")
         definition = parse_definition(input.as_definition())
         row = await off_loop(services(info).labeling.create, definition)
         return LabelingSchemaVersion.from_row(row)
@@ -175,6 +187,7 @@ class Mutation:
                          "identifies the session: the same input again returns it.")
     async def create_labeling_session(self, info: strawberry.Info,
                                       input: LabelingSessionInput) -> LabelingSession:
+        require_scope(info.context.get("request"), "ingest")
         row = await off_loop(
             services(info).sessions.create_session, input.name,
             [(s.name, s.version) for s in input.schemas],
@@ -186,6 +199,7 @@ class Mutation:
                          "on (e.g. a schema's new version midway); earlier batches keep theirs.")
     async def update_labeling_session(self, info: strawberry.Info, session_id: strawberry.ID,
                                       schemas: list[SchemaRefInput]) -> LabelingSession:
+        require_scope(info.context.get("request"), "ingest")
         row = await off_loop(services(info).sessions.update_schemas, str(session_id),
                              [(s.name, s.version) for s in schemas])
         return LabelingSession.from_row(row)
@@ -196,6 +210,7 @@ class Mutation:
     async def add_labels(self, info: strawberry.Info, session_id: strawberry.ID,
                          labels: list[LabelInput],
                          batch_key: str | None = None) -> AddLabelsResult:
+        require_scope(info.context.get("request"), "ingest")
         given = [DomainLabel(item_id=lb.item_id, schema=lb.schema, value=lb.value,
                              source=lb.source.value, author=lb.author, comment=lb.comment,
                              time=lb.time) for lb in labels]
@@ -206,7 +221,18 @@ class Mutation:
                                replayed=row["existing"])
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DomainErrors])
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with the request limits of ``settings``: query depth, aliases and size
+    (tokens) are refused with a clear error before anything runs."""
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[
+        DomainErrors,
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+    ])
+
+
+schema = build_schema(Settings())  # the contract (api/schema.graphql); limits do not change it
 
 
 async def _lineage_graph(info: strawberry.Info, node_id: str, direction: Direction, depth: int,

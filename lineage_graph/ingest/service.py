@@ -26,7 +26,7 @@ from lineage_graph.openlineage.parse import ParsedEvent, parse_event
 
 log = logging.getLogger(__name__)
 
-Status = Literal["accepted", "duplicate", "rejected"]
+Status = Literal["accepted", "duplicate", "rejected", "spooled"]
 
 
 @dataclass
@@ -58,7 +58,10 @@ class BatchResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def summary(self) -> dict[str, int]:
-        return {s: self.count(s) for s in ("accepted", "duplicate", "rejected")}
+        counts = {s: self.count(s) for s in ("accepted", "duplicate", "rejected")}
+        if self.count("spooled"):
+            counts["spooled"] = self.count("spooled")
+        return counts
 
 
 class IngestService:
@@ -114,7 +117,8 @@ class IngestService:
 def _write_batch(
     tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]]
 ) -> list[EventOutcome]:
-    existing = lineage_writes.lock_and_find_existing(tx, sorted({p.sha256 for _, p in events}))
+    state = lineage_writes.lock_and_find_existing(tx, sorted({p.sha256 for _, p in events}))
+    existing = state.existing
     plan = WritePlan()
     fresh: dict[str, ParsedEvent] = {}
     for _, parsed in events:
@@ -122,7 +126,7 @@ def _write_batch(
             continue
         fresh[parsed.sha256] = parsed
         plan.add(parsed)
-    seqs = lineage_writes.record_and_apply(tx, plan.parameters())
+    seqs = lineage_writes.record_and_apply(tx, plan.parameters(), state)
     outcomes: list[EventOutcome] = []
     first_index: dict[str, int] = {}
     for index, parsed in events:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from strawberry.fastapi import GraphQLRouter
 
 from lineage_graph import __version__
 from lineage_graph.db.migrations import migrate
+from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.graphql.context import Services
-from lineage_graph.graphql.schema import schema
+from lineage_graph.graphql.schema import build_schema
+from lineage_graph.ingest.ledger import verify_ledger
+from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
+from lineage_graph.web.auth import install_auth
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.routes import router
 from lineage_graph.web.state import AppState
@@ -24,17 +30,33 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, apply_schema: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
+    auth_enabled = settings.auth_enabled  # refuses auth off on a non-loopback address
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.build(settings)
         if apply_schema:
-            count = migrate(state.db)
-            log.info("schema applied (%d constraints and indexes)", count)
+            try:
+                count = migrate(state.db)
+                state.durable.schema_ready = True
+                log.info("schema applied (%d constraints and indexes)", count)
+            except Neo4jUnavailableError as exc:
+                # Serve anyway: events are spooled, and the schema is applied before the
+                # first write once Neo4j answers.
+                log.warning("Neo4j unavailable at start-up (%s); events will be spooled", exc)
+        else:
+            state.durable.schema_ready = True
         app.state.lineage = state
+        if auth_enabled:
+            log.info("authentication on: API keys required (scopes ingest, read, admin)")
+        else:
+            log.warning("authentication OFF: the API binds %s (loopback) and "
+                        "LINEAGE_GRAPH_AUTH is %s", settings.api_host, settings.auth)
+        state.drainer.start()
         try:
             yield
         finally:
+            state.drainer.stop()
             state.db.close()
 
     app = FastAPI(
@@ -47,12 +69,36 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
 
     async def graphql_context(request: Request) -> dict[str, Any]:
         state: AppState = request.app.state.lineage
-        return {"services": Services(lineage=state.lineage, scenes=state.scenes,
+        return {"request": request, "services": Services(lineage=state.lineage, scenes=state.scenes,
                                      labeling=state.labeling, sessions=state.sessions,
                                      models=state.models, regression=state.regression,
-                                     diffs=state.diffs)}
+                                     diffs=state.diffs,
+                                     ledger=partial(verify_ledger, state.db))}
 
+    @app.middleware("http")
+    async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                            ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        METRICS.request_seconds.labels(kind=_route_kind(request)).observe(
+            time.perf_counter() - start)
+        return response
+
+    install_auth(app, lambda: app.state.lineage.keys if auth_enabled else None)
     app.include_router(router)
-    app.include_router(GraphQLRouter(schema, context_getter=graphql_context), prefix="/graphql")
+    app.include_router(GraphQLRouter(build_schema(settings), context_getter=graphql_context),
+                       prefix="/graphql")
     install_error_handlers(app)
     return app
+
+
+def _route_kind(request: Request) -> str:
+    """A small, fixed label set (never the raw path: that would be unbounded)."""
+    path = request.url.path
+    if path.startswith("/api/v1/lineage") and request.method == "POST":
+        return "ingest"
+    if path.startswith("/graphql"):
+        return "graphql"
+    if path.startswith("/api/v1/"):
+        return "rest"
+    return "other"

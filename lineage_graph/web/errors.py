@@ -9,12 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lineage_graph.errors import (
+    ForbiddenError,
     InvalidDocumentError,
     InvalidEventError,
     InvalidRequestError,
     LineageGraphError,
     Neo4jUnavailableError,
     NotFoundError,
+    QueryTimeoutError,
 )
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (InvalidRequestError, 400, "bad_request"),
     (NotFoundError, 404, "not_found"),
     (Neo4jUnavailableError, 503, "neo4j_unavailable"),
+    (ForbiddenError, 403, "forbidden"),
+    (QueryTimeoutError, 503, "query_timeout"),
 ]
 
 

@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from lineage_graph.errors import InvalidRequestError
+from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.lineage.marquez import marquez_lineage
+from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.document import validate_scene_document
 from lineage_graph.usd.store import store_scene
@@ -51,15 +52,20 @@ def _state(request: Request) -> AppState:
     summary="Ingest one OpenLineage event",
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
-               422: {"description": "Event violates the OpenLineage core schema"},
-               503: {"description": "Neo4j unreachable; nothing written"}},
+               202: {"description": "Neo4j unreachable: the event is in the durable spool "
+                                    "and will be applied when Neo4j answers"},
+               422: {"description": "Event violates the OpenLineage core schema"}},
 )
 async def post_lineage(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    parsed = parse_event_text(text)
-    outcome = await asyncio.to_thread(state.ingest.ingest_one, parsed)
-    status = 201 if outcome.status in ("accepted", "duplicate") else 500
+    try:
+        parsed = parse_event_text(text)
+    except InvalidDocumentError:
+        METRICS.events.labels(status="rejected").inc()
+        raise
+    outcome = await asyncio.to_thread(state.durable.ingest_one, parsed)
+    status = {"accepted": 201, "duplicate": 201, "spooled": 202}.get(outcome.status, 500)
     return JSONResponse(outcome.as_dict(), status_code=status)
 
 
@@ -67,10 +73,10 @@ async def post_lineage(request: Request) -> JSONResponse:
     "/api/v1/lineage/batch", openapi_extra=BATCH_BODY,
     summary="Ingest a JSON array or NDJSON of events; answers per event",
     responses={400: {"description": "Body is neither a JSON array nor NDJSON"},
-               413: {"description": "Body or batch too large"},
-               503: {"description": "Neo4j unreachable; nothing written"}},
+               202: {"description": "Some events are in the durable spool (Neo4j unreachable)"},
+               413: {"description": "Body or batch too large"}},
 )
-async def post_lineage_batch(request: Request) -> dict[str, Any]:
+async def post_lineage_batch(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
     raws = events_from_text(text)
@@ -79,8 +85,10 @@ async def post_lineage_batch(request: Request) -> dict[str, Any]:
             f"batch of {len(raws)} events exceeds the limit of {state.settings.max_batch_events} "
             "(setting LINEAGE_GRAPH_MAX_BATCH_EVENTS)"
         )
-    result = await asyncio.to_thread(state.ingest.ingest_raw, raws)
-    return {"summary": result.summary(), "results": [o.as_dict() for o in result.outcomes]}
+    result = await asyncio.to_thread(state.durable.ingest_raw, raws)
+    return JSONResponse({"summary": result.summary(),
+                         "results": [o.as_dict() for o in result.outcomes]},
+                        status_code=202 if result.count("spooled") else 200)
 
 
 SCENE_BODY = {
@@ -135,11 +143,21 @@ async def get_lineage(
     return await asyncio.to_thread(marquez_lineage, state.lineage, node_id, depth)
 
 
-@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise")
+@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise; with the spool depth")
 async def healthz(request: Request) -> JSONResponse:
     state = _state(request)
     ok = await asyncio.to_thread(state.db.ping)
+    depth = await asyncio.to_thread(state.durable.spool.depth)
     return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "neo4j": "up" if ok else "down"},
+        {"status": "ok" if ok else "unavailable", "neo4j": "up" if ok else "down",
+         "spool": {"depth": depth}},
         status_code=200 if ok else 503,
     )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    state = _state(request)
+    METRICS.spool_depth.set(await asyncio.to_thread(state.durable.spool.depth))
+    body, content_type = METRICS.exposition()
+    return Response(body, media_type=content_type)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lineage_graph.auth.keys import ApiKeyService
 from lineage_graph.db.connection import Database
 from lineage_graph.forensics.diffs import DiffService
 from lineage_graph.forensics.regression import RegressionService
+from lineage_graph.ingest.durable import DurableIngest, SpoolDrainer
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.ingest.spool import Spool
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
@@ -21,6 +24,8 @@ class AppState:
     settings: Settings
     db: Database
     ingest: IngestService
+    durable: DurableIngest
+    drainer: SpoolDrainer
     lineage: LineageService
     scenes: SceneQueries
     labeling: LabelingSchemaService
@@ -28,15 +33,20 @@ class AppState:
     models: ModelQueries
     regression: RegressionService
     diffs: DiffService
+    keys: ApiKeyService
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         db = Database(settings)
         lineage = LineageService(db, settings.max_lineage_depth, settings.max_list_limit)
+        ingest = IngestService(db, chunk_size=settings.write_chunk_events)
+        durable = DurableIngest(ingest, Spool(settings.spool_dir), db)
         return cls(
             settings=settings,
             db=db,
-            ingest=IngestService(db, chunk_size=settings.write_chunk_events),
+            ingest=ingest,
+            durable=durable,
+            drainer=SpoolDrainer(durable),
             lineage=lineage,
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),
@@ -45,4 +55,5 @@ class AppState:
             regression=RegressionService(db, settings.max_lineage_depth,
                                          settings.max_list_limit),
             diffs=DiffService(db, lineage),
+            keys=ApiKeyService(db),
         )

@@ -1,0 +1,159 @@
+"""Durable ingestion: an event is acknowledged only once Neo4j committed it (201) or the spool
+fsync'd it (202). While the spool holds anything, new events join it, so they are applied in
+arrival order; a background drain applies the spool once Neo4j answers again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lineage_graph.db.connection import Database
+from lineage_graph.db.migrations import migrate
+from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
+from lineage_graph.ingest.service import BatchResult, EventOutcome, IngestService
+from lineage_graph.ingest.spool import Spool
+from lineage_graph.metrics import METRICS
+from lineage_graph.openlineage.parse import ParsedEvent, parse_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DrainResult:
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def add(self, result: BatchResult) -> None:
+        self.applied += result.count("accepted")
+        self.duplicates += result.count("duplicate")
+        self.rejected += result.count("rejected")
+
+
+class DurableIngest:
+    def __init__(self, ingest: IngestService, spool: Spool, db: Database) -> None:
+        self.ingest = ingest
+        self.spool = spool
+        self.db = db
+        self.schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    def ensure_schema(self) -> None:
+        """Apply schema/ once Neo4j answers (start-up may have found it down)."""
+        if self.schema_ready:
+            return
+        with self._schema_lock:
+            if not self.schema_ready:
+                migrate(self.db)
+                self.schema_ready = True
+
+    def ingest_one(self, parsed: ParsedEvent) -> EventOutcome:
+        if not self.spool.has_pending():
+            try:
+                self.ensure_schema()
+                outcome = self.ingest.ingest_one(parsed)
+                METRICS.count_outcomes([outcome])
+                return outcome
+            except Neo4jUnavailableError as exc:
+                log.warning("Neo4j unavailable, spooling: %s", exc)
+                METRICS.neo4j_errors.inc()
+        self.spool.append([(parsed.sha256, parsed.text)])
+        METRICS.spooled.inc()
+        return EventOutcome(0, "spooled", sha256=parsed.sha256, warnings=parsed.warnings())
+
+    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]]) -> BatchResult:
+        if not self.spool.has_pending():
+            try:
+                self.ensure_schema()
+                result = self.ingest.ingest_raw(raws)
+                METRICS.count_outcomes(result.outcomes)
+                return result
+            except Neo4jUnavailableError as exc:
+                # Chunks committed before the outage are spooled again: the drain answers them
+                # as duplicates, so nothing is applied twice.
+                log.warning("Neo4j unavailable mid-batch, spooling: %s", exc)
+                METRICS.neo4j_errors.inc()
+        outcomes: list[EventOutcome] = []
+        to_spool: list[tuple[str, str]] = []
+        for index, (raw, text) in enumerate(raws):
+            try:
+                parsed = parse_event(raw, text)
+            except InvalidEventError as exc:
+                outcomes.append(EventOutcome(index, "rejected", field=exc.field, error=str(exc)))
+                continue
+            to_spool.append((parsed.sha256, parsed.text))
+            outcomes.append(EventOutcome(index, "spooled", sha256=parsed.sha256,
+                                         warnings=parsed.warnings()))
+        self.spool.append(to_spool)
+        METRICS.spooled.inc(len(to_spool))
+        METRICS.count_outcomes([o for o in outcomes if o.status == "rejected"])
+        return BatchResult(outcomes)
+
+    def drain(self, batch: int = 500, progress: Callable[[DrainResult], None] | None = None,
+              wait: bool = True) -> DrainResult | None:
+        """Apply the spool in order until it is empty; None when another process is draining
+        and ``wait`` is False. Raises Neo4jUnavailableError when Neo4j goes away again (what
+        was applied stays applied and committed)."""
+        done = DrainResult()
+        with self.spool.draining(wait) as mine:
+            if not mine:
+                return None
+            self.ensure_schema()
+            while True:
+                pending = self.spool.pending(batch)
+                if not pending:
+                    return done
+                result = self.ingest.ingest_raw([(json.loads(e.text), e.text) for e in pending])
+                for outcome in result.outcomes:
+                    if outcome.status == "rejected":
+                        # Validated before spooling, so only the database can refuse it now.
+                        log.error("spooled event %s refused: %s",
+                                  pending[outcome.index].sha256, outcome.error)
+                self.spool.commit(pending)
+                done.add(result)
+                METRICS.count_outcomes(result.outcomes)
+                if progress is not None:
+                    progress(done)
+
+
+class SpoolDrainer:
+    """Background thread: drains the spool whenever it holds records and Neo4j answers,
+    backing off (1 s doubling to 30 s) while Neo4j stays down."""
+
+    def __init__(self, durable: DurableIngest, interval: float = 1.0) -> None:
+        self.durable = durable
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="spool-drain", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        wait = self.interval
+        while not self._stop.wait(wait):
+            spool = self.durable.spool
+            METRICS.spool_depth.set(spool.depth() if spool.has_pending() else 0)
+            if not spool.has_pending():
+                wait = self.interval
+                continue
+            try:
+                drained = self.durable.drain(wait=False)
+                if drained is not None:  # else `lineage-graph spool drain` is at it
+                    log.info("spool drained: %d applied, %d duplicates, %d rejected",
+                             drained.applied, drained.duplicates, drained.rejected)
+                wait = self.interval
+            except Neo4jUnavailableError:
+                wait = min(max(wait * 2, 1.0), 30.0)
+            except Exception:  # keep draining later; never kill the thread
+                log.exception("spool drain failed")
+                wait = min(max(wait * 2, 1.0), 30.0)

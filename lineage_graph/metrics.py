@@ -1,0 +1,45 @@
+"""Prometheus metrics, served at ``/metrics``: ingestion outcomes, spool depth, Neo4j errors,
+request latency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _Outcome(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter("lineage_graph_events", "Events by outcome",
+                              ["status"], registry=self.registry)
+        self.spooled = Counter("lineage_graph_events_spooled",
+                               "Events written to the spool (Neo4j unavailable)",
+                               registry=self.registry)
+        self.spool_depth = Gauge("lineage_graph_spool_depth", "Spooled events not applied yet",
+                                 registry=self.registry)
+        self.neo4j_errors = Counter("lineage_graph_neo4j_errors",
+                                    "Neo4j unavailable or refusing work",
+                                    registry=self.registry)
+        self.request_seconds = Histogram(
+            "lineage_graph_request_seconds", "Request latency by route kind",
+            ["kind"], buckets=_LATENCY_BUCKETS, registry=self.registry)
+
+    def count_outcomes(self, outcomes: Iterable[_Outcome]) -> None:
+        for outcome in outcomes:
+            self.events.labels(status=outcome.status).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+METRICS = Metrics()

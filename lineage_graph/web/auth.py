@@ -1,0 +1,73 @@
+"""API-key authentication for HTTP: which scope each route needs, 401 and 403 answers.
+
+Callers send ``Authorization: Bearer <key>`` (what openlineage-python's ``api_key`` auth sends).
+A missing, malformed, unknown or revoked key is 401 with the same message, so an answer never
+tells whether a key exists; a valid key without the scope is 403. GraphQL mutations need
+``ingest`` on top of ``read``: checked by the resolvers through :func:`require_scope`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from lineage_graph.auth.keys import ApiKey, ApiKeyService
+from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError
+
+_OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
+         ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+_INGEST_PATHS = ("/api/v1/lineage", "/api/v1/lineage/batch", "/api/v1/scenes")
+
+
+def required_scope(request: Request) -> str | None:
+    """The scope a request needs; None for the open routes (health, the API contract and the
+    GraphiQL page, which holds no data)."""
+    method, path = request.method, request.url.path.rstrip("/") or "/"
+    if (method, path) in _OPEN:
+        return None
+    if path == "/graphql" and method == "GET" and "query" not in request.query_params:
+        return None
+    if method == "POST" and path in _INGEST_PATHS:
+        return "ingest"
+    return "read"
+
+
+def install_auth(app: FastAPI, keys: Callable[[], ApiKeyService | None]) -> None:
+    """Add the middleware; ``keys`` returns the key service, None when auth is off."""
+
+    @app.middleware("http")
+    async def authenticate(request: Request,
+                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.api_key = None
+        service = keys()
+        scope = required_scope(request) if service is not None else None
+        if service is None or scope is None:
+            return await call_next(request)
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        try:
+            key = await asyncio.to_thread(service.authenticate, token) if token else None
+        except Neo4jUnavailableError as exc:
+            return JSONResponse({"error": "neo4j_unavailable", "message": str(exc)},
+                                status_code=503)
+        if key is None:
+            return JSONResponse(
+                {"error": "unauthorized",
+                 "message": "a valid API key is required: Authorization: Bearer <key>"},
+                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if not key.allows(scope):
+            return JSONResponse(
+                {"error": "forbidden", "message": f"this API key lacks the {scope!r} scope"},
+                status_code=403)
+        request.state.api_key = key
+        return await call_next(request)
+
+
+def require_scope(request: Request | None, scope: str) -> None:
+    """For GraphQL resolvers: refuse when auth is on and the caller's key lacks ``scope``."""
+    key: ApiKey | None = getattr(getattr(request, "state", None), "api_key", None)
+    if key is not None and not key.allows(scope):
+        raise ForbiddenError(f"this API key lacks the {scope!r} scope")

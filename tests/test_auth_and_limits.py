@@ -1,0 +1,189 @@
+"""API keys (401 without a valid key, 403 without the scope, nothing leaked), auth on by default
+off loopback, the openlineage-python client's api_key auth, and the request limits: GraphQL
+depth, aliases and size, and the Neo4j query timeout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineage_graph.auth.keys import ApiKeyService
+from lineage_graph.db.connection import Database, resolve_password
+from lineage_graph.errors import QueryTimeoutError
+from lineage_graph.settings import Settings
+from tests.conftest import query
+from tests.events import T0, new_run_id, run_event
+
+READ = '{ models(limit: 5) { id } }'
+MUTATION = """mutation { createLabelingSchema(input: {name: "s", type: FEEDBACK, title: "t",
+  input: {kind: TEXT}}) { version } }"""
+
+
+@pytest.fixture()
+def secured(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(replace(neo4j_server, auth="on"))) as client:
+        yield client
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _event() -> dict[str, Any]:
+    return run_event("START", new_run_id(), ("airflow", "secured"), T0)
+
+
+def test_missing_unknown_and_revoked_keys_are_401_alike(secured: TestClient,
+                                                        db: Database) -> None:
+    keys = ApiKeyService(db)
+    record, key = keys.create("ci", ["ingest"])
+    key_id = record["keyId"]
+    forged = key[:-4] + "AAAA"
+    answers = [
+        secured.post("/api/v1/lineage", json=_event()),
+        secured.post("/api/v1/lineage", json=_event(), headers=_bearer("lg_nope_x")),
+        secured.post("/api/v1/lineage", json=_event(), headers=_bearer(forged)),
+        secured.post("/api/v1/lineage", json=_event(), headers={"Authorization": key}),
+    ]
+    keys.revoke(key_id)
+    time.sleep(0.1)
+    revoked = ApiKeyService(db)  # a fresh cache, as a restarted API would have
+    assert revoked.authenticate(key) is None
+    for answer in answers:
+        assert answer.status_code == 401
+        assert answer.json() == {"error": "unauthorized", "message":
+                                 "a valid API key is required: Authorization: Bearer <key>"}
+        assert answer.headers["www-authenticate"] == "Bearer"
+    assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": 0}]
+    # Only the hash is stored.
+    [stored] = query(db, "MATCH (k:ApiKey) RETURN k.secretHash AS h, keys(k) AS props")
+    assert key.split("_", 2)[2] not in str(stored)
+
+
+def test_scopes_decide_what_a_key_may_do(secured: TestClient, db: Database) -> None:
+    keys = ApiKeyService(db)
+    _, ingest = keys.create("emitter", ["ingest"])
+    _, read = keys.create("dashboard", ["read"])
+    _, admin = keys.create("ops", ["admin"])
+    assert secured.post("/api/v1/lineage", json=_event(), headers=_bearer(ingest)
+                        ).status_code == 201
+    refused = secured.post("/api/v1/lineage", json=_event(), headers=_bearer(read))
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "this API key lacks the 'ingest' scope"
+    assert secured.post("/graphql", json={"query": READ}, headers=_bearer(ingest)
+                        ).status_code == 403
+    assert "errors" not in secured.post("/graphql", json={"query": READ},
+                                        headers=_bearer(read)).json()
+    mutation = secured.post("/graphql", json={"query": MUTATION}, headers=_bearer(read)).json()
+    assert mutation["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert query(db, "MATCH (s:LabelingSchema) RETURN count(s) AS n") == [{"n": 0}]
+    done = secured.post("/graphql", json={"query": MUTATION}, headers=_bearer(admin)).json()
+    assert done["data"]["createLabelingSchema"]["version"] == 1
+    assert secured.get("/metrics", headers=_bearer(read)).status_code == 200
+    assert secured.get("/metrics").status_code == 401
+    # Open: health, the API contract and the GraphiQL page (it holds no data).
+    assert secured.get("/healthz").status_code == 200
+    assert secured.get("/openapi.json").status_code == 200
+    assert secured.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
+    assert secured.get("/graphql", params={"query": READ}).status_code == 401
+
+
+def test_the_openlineage_client_sends_its_api_key(db: Database, neo4j_server: Settings) -> None:
+    import threading
+
+    import uvicorn
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+    from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
+
+    from lineage_graph.web.app import create_app
+    from tests.serving import free_port
+
+    _, key = ApiKeyService(db).create("airflow", ["ingest"])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(replace(neo4j_server, auth="on")),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        config = HttpConfig(url=f"http://127.0.0.1:{port}",
+                            auth=ApiKeyTokenProvider({"apiKey": key}))
+        client = OpenLineageClient(transport=HttpTransport(config))
+        run_id = new_run_id()
+        client.emit(RunEvent(eventType=RunState.START, eventTime=T0.isoformat(),
+                             run=Run(runId=run_id), job=Job(namespace="airflow", name="dag"),
+                             producer="https://example.com"))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert query(db, "MATCH (r:Run {runId: $id}) RETURN count(r) AS n", id=run_id) == [{"n": 1}]
+
+
+def test_auth_is_on_off_loopback_and_cannot_be_turned_off_there() -> None:
+    assert Settings(api_host="127.0.0.1").auth_enabled is False
+    assert Settings(api_host="0.0.0.0").auth_enabled is True
+    assert Settings(api_host="127.0.0.1", auth="on").auth_enabled is True
+    with pytest.raises(ValueError, match="only allowed when binding a loopback"):
+        _ = Settings(api_host="0.0.0.0", auth="off").auth_enabled
+    with pytest.raises(ValueError, match="LINEAGE_GRAPH_AUTH"):
+        Settings.from_env({"LINEAGE_GRAPH_AUTH": "maybe"})
+
+
+def test_apikey_cli_creates_lists_and_revokes(db: Database, neo4j_server: Settings) -> None:
+    env = {"NEO4J_URI": neo4j_server.bolt_uri, "NEO4J_USER": neo4j_server.neo4j_user,
+           "NEO4J_PASSWORD": resolve_password(neo4j_server), "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "lineage_graph.cli", "apikey"]
+    made = subprocess.run([*cli, "create", "--name", "ci", "--scope", "read", "--scope",
+                           "ingest"], capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("lg_") and "shown once" in made.stderr
+    key_id = key.split("_")[1]
+    listed = subprocess.run([*cli, "list"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert f"{key_id}  ci  ingest,read" in listed.stdout and key not in listed.stdout
+    assert ApiKeyService(db).authenticate(key) is not None
+    revoked = subprocess.run([*cli, "revoke", key_id], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert revoked.returncode == 0
+    assert ApiKeyService(db).authenticate(key) is None
+    bad = subprocess.run([*cli, "create", "--name", "x", "--scope", "root"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1 and "unknown: root" in bad.stderr
+
+
+@pytest.mark.parametrize(("graphql", "problem"), [
+    ("{ " + " ".join(f"a{i}: models(limit: 1) {{ id }}" for i in range(40)) + " }",
+     "aliases found. Allowed: 30"),
+    ("{ run(id: \"x\") { " + "job { runs { " * 10 + "id" + " } }" * 10 + " } }",
+     "exceeds maximum operation depth of 15"),
+    ("{ models(limit: 1) { " + " ".join(["id"] * 6000) + " } }",
+     "more than 5000 tokens"),
+])
+def test_graphql_limits_refuse_before_running(client: TestClient, graphql: str,
+                                              problem: str) -> None:
+    body = client.post("/graphql", json={"query": graphql}).json()
+    assert problem in body["errors"][0]["message"], body["errors"][0]["message"]
+    assert body.get("data") is None
+
+
+def test_a_query_over_the_timeout_is_stopped(db: Database, neo4j_server: Settings) -> None:
+    slow = Database(replace(neo4j_server, query_timeout_seconds=1))
+    try:
+        with pytest.raises(QueryTimeoutError, match="LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS"):
+            slow.read(lambda tx: tx.run(
+                "UNWIND range(1, 100000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
+            ).consume())
+    finally:
+        slow.close()

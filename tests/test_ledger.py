@@ -1,0 +1,114 @@
+"""The event record is a hash chain: tampering through raw Cypher (modify, delete, insert,
+reorder, truncate) is caught at the right record, by `ledger verify` and GraphQL verifyLedger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineage_graph.db.connection import Database, resolve_password
+from lineage_graph.ingest.ledger import GENESIS, chain_hash, verify_ledger
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.openlineage.canonical import canonical_json
+from lineage_graph.settings import Settings
+from tests.events import pipeline
+
+
+def _write(db: Database, cypher: str, **params: Any) -> None:
+    db.write(lambda tx: tx.run(cypher, params).consume())  # type: ignore[arg-type]
+
+
+def _record(db: Database) -> int:
+    events = pipeline(n_runs=2)  # 10 events, batch and single
+    service = IngestService(db, chunk_size=4)
+    service.ingest_raw([(e, None) for e in events[:7]])
+    for event in events[7:]:
+        service.ingest_raw([(event, json.dumps(event, indent=2))])
+    return len(events)
+
+
+def test_an_untouched_record_verifies(db: Database) -> None:
+    n = _record(db)
+    report = verify_ledger(db, page=3)  # pages smaller than the record
+    assert (report.ok, report.checked, report.first_bad_sequence) == (True, n, None)
+    first = db.read(lambda tx: tx.run("MATCH (e:Event {seq: 1}) RETURN e.prevHash AS p, "
+                                      "e.chainHash AS c, e.sha256 AS s").single())
+    assert first["p"] == GENESIS and first["c"] == chain_hash(GENESIS, 1, first["s"])
+
+
+def _forge(sha_of: str) -> str:
+    return hashlib.sha256(canonical_json(json.loads(sha_of)).encode()).hexdigest()
+
+
+TAMPERING: list[tuple[str, Callable[[Database], None], int, str]] = [
+    ("modified event", lambda db: _write(
+        db, "MATCH (e:Event {seq: 5}) SET e.raw = replace(e.raw, 'stage', 'STAGE')"),
+     5, "was modified"),
+    ("modified event with its sha256 recomputed", lambda db: _modify_and_rehash(db, 5),
+     5, "chain hash does not match"),
+    ("deleted record", lambda db: _write(db, "MATCH (e:Event {seq: 4}) DETACH DELETE e"),
+     4, "is missing"),
+    ("reordered records", lambda db: _write(db, """
+        MATCH (a:Event {seq: 3}), (b:Event {seq: 6})
+        SET a.seq = -1 SET b.seq = 3 SET a.seq = 6"""), 3, "does not follow"),
+    ("inserted record", lambda db: _insert_after(db, 2), 3, "does not follow"),
+    ("truncated tail", lambda db: _write(
+        db, "MATCH (e:Event) WITH max(e.seq) AS last MATCH (e:Event {seq: last}) "
+            "DETACH DELETE e"), 10, "the last records were deleted"),
+]
+
+
+def _modify_and_rehash(db: Database, seq: int) -> None:
+    raw = db.read(lambda tx: tx.run("MATCH (e:Event {seq: $seq}) RETURN e.raw AS raw",
+                                    seq=seq).single()["raw"])
+    forged = raw.replace("stage", "STAGE")
+    _write(db, "MATCH (e:Event {seq: $seq}) SET e.raw = $raw, e.sha256 = $sha", seq=seq,
+           raw=forged, sha=_forge(forged))
+
+
+def _insert_after(db: Database, seq: int) -> None:
+    """Shift the records after `seq` up by one and insert a forged record, chained to nothing."""
+    _write(db, "MATCH (e:Event) WHERE e.seq > $seq WITH e ORDER BY e.seq DESC "
+               "SET e.seq = e.seq + 1000", seq=seq)
+    _write(db, "MATCH (e:Event) WHERE e.seq > 1000 SET e.seq = e.seq - 999")
+    raw = json.dumps({"eventType": "COMPLETE", "forged": True})
+    _write(db, "CREATE (:Event {seq: $seq, raw: $raw, sha256: $sha, prevHash: 'x', "
+               "chainHash: 'y'})", seq=seq + 1, raw=raw, sha=_forge(raw))
+
+
+@pytest.mark.parametrize(("case", "tamper", "bad", "reason"), TAMPERING,
+                         ids=[t[0] for t in TAMPERING])
+def test_tampering_is_caught_at_the_record(db: Database, case: str,
+                                           tamper: Callable[[Database], None], bad: int,
+                                           reason: str) -> None:
+    _record(db)
+    tamper(db)
+    report = verify_ledger(db, page=4)
+    assert not report.ok, case
+    assert report.first_bad_sequence == bad, report
+    assert report.reason is not None and reason in report.reason, report.reason
+
+
+def test_graphql_and_cli_report_the_ledger(client: TestClient, db: Database,
+                                           neo4j_server: Settings) -> None:
+    _record(db)
+    q = "{ verifyLedger { ok checked firstBadSequence reason } }"
+    assert client.post("/graphql", json={"query": q}).json()["data"]["verifyLedger"] == {
+        "ok": True, "checked": 10, "firstBadSequence": None, "reason": None}
+    env = {"NEO4J_URI": neo4j_server.bolt_uri, "NEO4J_USER": neo4j_server.neo4j_user,
+           "NEO4J_PASSWORD": resolve_password(neo4j_server), "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "lineage_graph.cli", "ledger", "verify"]
+    ok = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0 and "ledger ok: 10 records" in ok.stdout
+    _write(db, "MATCH (e:Event {seq: 7}) SET e.raw = replace(e.raw, 'lake', 'LAKE')")
+    broken = client.post("/graphql", json={"query": q}).json()["data"]["verifyLedger"]
+    assert (broken["ok"], broken["firstBadSequence"], broken["checked"]) == (False, 7, 6)
+    bad = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1 and "at record 7" in bad.stderr
