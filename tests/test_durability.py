@@ -5,60 +5,25 @@ emitters on overlapping datasets, /healthz and /metrics."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from lineage_graph.db.connection import Database, resolve_password
+from lineage_graph.db.connection import Database
 from lineage_graph.settings import Settings
 from tests.conftest import query
 from tests.events import T0, ds, new_run_id, run_event
-from tests.serving import free_port
+from tests.serving import api_process
 
 
 def _event(i: int) -> dict[str, Any]:
     return run_event("COMPLETE", new_run_id(), ("spark", f"job_{i % 7}"), T0,
                      inputs=[ds("s3://lake", f"in_{i % 5}")], outputs=[ds("s3://lake", f"out_{i}")])
-
-
-@contextmanager
-def _api_process(settings: Settings, spool: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`lineage-graph serve` in its own process; ready when /healthz answers at all (200 or
-    503: it must start while Neo4j is down)."""
-    port = free_port()
-    env = dict(os.environ, NEO4J_URI=settings.bolt_uri, NEO4J_USER=settings.neo4j_user,
-               NEO4J_PASSWORD=resolve_password(settings), NEO4J_DATABASE=settings.neo4j_database,
-               LINEAGE_GRAPH_SPOOL_DIR=str(spool), LINEAGE_GRAPH_NEO4J_RETRY_SECONDS="2",
-               LINEAGE_GRAPH_PORT=str(port))
-    with open(log, "a") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "lineage_graph", "serve"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            httpx.get(f"{proc.url}/healthz", timeout=10)  # type: ignore[attr-defined]
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=60)
 
 
 def _post_all(url: str, events: list[dict[str, Any]], acknowledged: dict[str, int]) -> None:
@@ -85,7 +50,7 @@ def test_no_acknowledged_event_is_lost_or_applied_twice(
     spool, log = tmp_path / "spool", tmp_path / "api.log"
     acknowledged: dict[str, int] = {}
     try:
-        with _api_process(neo4j_server, spool, log) as api:
+        with api_process(neo4j_server, spool, log) as api:
             url = api.url  # type: ignore[attr-defined]
             _post_all(url, [_event(i) for i in range(20)], acknowledged)
             assert set(acknowledged.values()) == {201}
@@ -111,7 +76,7 @@ def test_no_acknowledged_event_is_lost_or_applied_twice(
             sender.join(timeout=60)
 
         # A new API process starts while Neo4j is still down, then Neo4j comes back.
-        with _api_process(neo4j_server, spool, log) as api:
+        with api_process(neo4j_server, spool, log) as api:
             url = api.url  # type: ignore[attr-defined]
             assert httpx.get(f"{url}/healthz", timeout=30).status_code == 503
             _post_all(url, [_event(i) for i in range(300, 310)], acknowledged)
@@ -196,3 +161,31 @@ def _metric(url: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def test_spool_cli_shows_and_drains(db: Database, neo4j_server: Settings,
+                                    tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from lineage_graph.db.connection import resolve_password
+    from lineage_graph.ingest.spool import Spool
+    from lineage_graph.openlineage.parse import parse_event_text
+
+    spool = Spool(tmp_path)
+    texts = [json.dumps(_event(i)) for i in range(5)]
+    spool.append([(parse_event_text(t).sha256, t) for t in texts])
+    env = {"NEO4J_URI": neo4j_server.bolt_uri, "NEO4J_USER": neo4j_server.neo4j_user,
+           "NEO4J_PASSWORD": resolve_password(neo4j_server), "PATH": "/usr/bin:/bin",
+           "LINEAGE_GRAPH_SPOOL_DIR": str(tmp_path)}
+    cli = [sys.executable, "-m", "lineage_graph.cli", "spool"]
+    status = subprocess.run([*cli, "status"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert status.returncode == 0 and "5 events waiting" in status.stdout
+    drained = subprocess.run([*cli, "drain"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert drained.returncode == 0, drained.stderr
+    assert "drained: 5 applied, 0 already present, 0 refused; 0 waiting" in drained.stdout
+    assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": 5}]
+    assert not spool.has_pending()

@@ -6,7 +6,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from lineage_graph.errors import Neo4jUnavailableError, QueryTimeoutError
 from lineage_graph.settings import Settings
@@ -72,6 +78,12 @@ class Database:
         except (ServiceUnavailable, SessionExpired) as exc:
             raise Neo4jUnavailableError(
                 f"Neo4j at {self.settings.bolt_uri} is unreachable"
+            ) from exc
+        except TransientError as exc:
+            # Still failing after the driver's retries (LINEAGE_GRAPH_NEO4J_RETRY_SECONDS):
+            # a database shutting down or starting, a lock that never came free.
+            raise Neo4jUnavailableError(
+                f"Neo4j at {self.settings.bolt_uri} is not taking work: {exc.message}"
             ) from exc
         except ClientError as exc:
             if "TransactionTimedOut" in (exc.code or ""):
