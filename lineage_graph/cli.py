@@ -451,17 +451,31 @@ def spool_drain() -> None:
 
 
 @ledger_app.command("verify")
-def ledger_verify() -> None:
+def ledger_verify(
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="Also check this signed checkpoint (JSON from `ledger checkpoint`).")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        help="The Ed25519 public key (PEM) that signed the checkpoint.")] = None,
+) -> None:
     """Recompute the hash chain over every recorded event; exits 1 at the first record that
-    was modified, deleted, inserted or reordered, naming it."""
+    was modified, deleted, inserted or reordered, naming it. With a signed checkpoint, also
+    catches a record rewritten together with every hash after it."""
+    import json
+
+    from lineage_graph.ingest.checkpoints import verify_checkpoint
     from lineage_graph.ingest.ledger import verify_ledger
 
+    if (checkpoint is None) != (public_key is None):
+        raise _fail("--checkpoint and --public-key go together")
     settings = _settings()
     try:
         _ensure_neo4j(settings)
         with _database(settings) as db:
-            report = verify_ledger(db)
-    except LineageGraphError as exc:
+            if checkpoint is not None and public_key is not None:
+                report = verify_checkpoint(db, json.loads(checkpoint.read_text()), public_key)
+            else:
+                report = verify_ledger(db)
+    except (LineageGraphError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     if report.ok:
         out.print(f"ledger ok: {report.checked} records, chain intact", highlight=False)
@@ -469,6 +483,47 @@ def ledger_verify() -> None:
     console.print(f"[red]ledger broken[/red] at record {report.first_bad_sequence} "
                   f"({report.checked} verified before it): {report.reason}", highlight=False)
     raise typer.Exit(code=1)
+
+
+@ledger_app.command("keygen")
+def ledger_keygen(
+    private_key: Annotated[Path, typer.Option(help="Where to write the private key (PEM, 0600).")],
+    public_key: Annotated[Path, typer.Option(help="Where to write the public key (PEM).")],
+) -> None:
+    """Make an Ed25519 key pair for signing checkpoints. Keep the private key off the database
+    host if you can; share the public key with whoever checks."""
+    from lineage_graph.ingest.checkpoints import generate_keypair
+
+    try:
+        generate_keypair(private_key, public_key)
+    except FileExistsError as exc:
+        raise _fail(f"{private_key} exists: not overwriting a key") from exc
+    out.print(f"wrote {private_key} and {public_key}", highlight=False)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(
+    key: Annotated[Path, typer.Option(help="The Ed25519 private key (PEM).")],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the checkpoint JSON here.")] = None,
+) -> None:
+    """Sign the current head of the event record and print the checkpoint (JSON). Keep it
+    somewhere else; run periodically, e.g. from cron."""
+    import json
+
+    from lineage_graph.ingest.checkpoints import make_checkpoint
+
+    settings = _settings()
+    try:
+        _ensure_neo4j(settings)
+        with _database(settings) as db:
+            checkpoint = make_checkpoint(db, key)
+    except (LineageGraphError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    text = json.dumps(checkpoint, indent=2)
+    if out_file is not None:
+        out_file.write_text(text + "\n")
+    out.print(text, highlight=False)
 
 
 # -- apikey --------------------------------------------------------------------------------------

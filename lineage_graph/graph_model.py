@@ -286,6 +286,16 @@ class Metric(_Keyed):
     modelId = StringProperty(required=True)
 
 
+class LedgerCheckpoint(_Keyed):
+    """A signed ledger head (lineage_graph.ingest.checkpoints); the copy that matters is the one
+    kept outside the database."""
+
+    seq = IntegerProperty(required=True)
+    head = StringProperty(required=True)
+    at = DateTimeProperty()
+    signature = StringProperty()
+
+
 class ApiKey(_Keyed):
     """An API key: only the sha256 of its secret is stored (lineage_graph.auth.keys)."""
 
@@ -301,7 +311,7 @@ GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
     LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
-    ApiKey,
+    ApiKey, LedgerCheckpoint,
 ]
 
 RELATIONSHIP_TYPES: list[str] = [

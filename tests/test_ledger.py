@@ -112,3 +112,65 @@ def test_graphql_and_cli_report_the_ledger(client: TestClient, db: Database,
     assert (broken["ok"], broken["firstBadSequence"], broken["checked"]) == (False, 7, 6)
     bad = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1 and "at record 7" in bad.stderr
+
+
+def _rewrite_with_chain(db: Database, seq: int) -> None:
+    """The attack the chain alone cannot show: modify a record, recompute its sha256 and every
+    chain hash from there, and the head."""
+    _modify_and_rehash(db, seq)
+    rows = db.read(lambda tx: [r.data() for r in tx.run(
+        "MATCH (e:Event) RETURN e.seq AS seq, e.sha256 AS sha ORDER BY seq")])
+    previous = GENESIS
+    for row in rows:
+        current = chain_hash(previous, row["seq"], row["sha"])
+        _write(db, "MATCH (e:Event {seq: $seq}) SET e.prevHash = $p, e.chainHash = $c",
+               seq=row["seq"], p=previous, c=current)
+        previous = current
+    _write(db, "MATCH (s:Sequence {name: 'event'}) SET s.head = $h", h=previous)
+
+
+def test_signed_checkpoints_catch_a_rewritten_chain(db: Database, neo4j_server: Settings,
+                                                    tmp_path: Any) -> None:
+    from lineage_graph.ingest.checkpoints import (
+        generate_keypair,
+        make_checkpoint,
+        verify_checkpoint,
+    )
+
+    private, public = tmp_path / "ledger.key", tmp_path / "ledger.pub"
+    generate_keypair(private, public)
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+    _record(db)
+    checkpoint = make_checkpoint(db, private)
+    assert checkpoint["seq"] == 10
+    assert verify_checkpoint(db, checkpoint, public).ok
+
+    forged = dict(checkpoint, seq=9)
+    report = verify_checkpoint(db, forged, public)
+    assert not report.ok and report.reason is not None and "signature" in report.reason
+
+    _rewrite_with_chain(db, 4)
+    assert verify_ledger(db).ok  # the chain alone cannot tell
+    report = verify_checkpoint(db, checkpoint, public)
+    assert (report.ok, report.first_bad_sequence) == (False, 10)
+    assert report.reason is not None and "was rewritten" in report.reason
+
+    # The CLI: keygen refuses to overwrite, checkpoint + verify exit codes.
+    env = {"NEO4J_URI": neo4j_server.bolt_uri, "NEO4J_USER": neo4j_server.neo4j_user,
+           "NEO4J_PASSWORD": resolve_password(neo4j_server), "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "lineage_graph.cli", "ledger"]
+    again = subprocess.run([*cli, "keygen", "--private-key", str(private), "--public-key",
+                            str(public)], capture_output=True, text=True, env=env, timeout=60)
+    assert again.returncode == 1 and "not overwriting" in again.stderr
+    saved = tmp_path / "checkpoint.json"
+    made = subprocess.run([*cli, "checkpoint", "--key", str(private), "--out", str(saved)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0, made.stderr
+    ok = subprocess.run([*cli, "verify", "--checkpoint", str(saved), "--public-key",
+                         str(public)], capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    stale = tmp_path / "old.json"
+    stale.write_text(json.dumps(checkpoint))
+    bad = subprocess.run([*cli, "verify", "--checkpoint", str(stale), "--public-key",
+                          str(public)], capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1 and "was rewritten" in bad.stderr

@@ -16,10 +16,11 @@ LIMIT $limit
 
 COUNT_EVENTS: LiteralString = "MATCH (e:Event) RETURN count(e) AS n"
 
-# Everything but the event record, its sequence and the API keys is derived from events.
+# Everything but the event record, its sequence, its checkpoints and the API keys is derived
+# from events.
 DELETE_DERIVED_GRAPH: LiteralString = """
 MATCH (n)
-WHERE NOT n:Event AND NOT n:Sequence AND NOT n:ApiKey
+WHERE NOT n:Event AND NOT n:Sequence AND NOT n:ApiKey AND NOT n:LedgerCheckpoint
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
@@ -55,3 +56,20 @@ def ledger_page(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[di
 def sequence_head(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
     record = tx.run(SEQUENCE_HEAD).single()
     return None if record is None else record.data()
+
+
+STORE_CHECKPOINT: LiteralString = """
+MERGE (c:LedgerCheckpoint {seq: $checkpoint.seq, head: $checkpoint.head})
+SET c.at = datetime($checkpoint.at), c.signature = $checkpoint.signature
+"""
+
+CHAIN_HASH_AT: LiteralString = "MATCH (e:Event {seq: $seq}) RETURN e.chainHash AS chainHash"
+
+
+def store_checkpoint(tx: neo4j.ManagedTransaction, checkpoint: dict[str, Any]) -> None:
+    tx.run(STORE_CHECKPOINT, checkpoint=checkpoint).consume()
+
+
+def chain_hash_at(tx: neo4j.ManagedTransaction, seq: int) -> str | None:
+    record = tx.run(CHAIN_HASH_AT, seq=seq).single()
+    return None if record is None else record["chainHash"]
