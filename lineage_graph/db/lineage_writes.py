@@ -204,9 +204,36 @@ SET c.transformations = CASE
       THEN row.transformations ELSE c.transformations END
 """
 
-# A dataset carrying a usdScene facet points at its scene variant: the stored one when its scene
-# is already ingested (matched by scene, content hash or version, and full selections), else a
-# placeholder that MERGE_SCENE joins when the scene arrives. Either order gives the same graph.
+# The scene variant a reference (``ref``: sceneId, version?, contentHash?, full selections,
+# name, placeholderId) names, as ``variant``: the stored one when its scene is already ingested
+# (the latest matching scene version), else a placeholder that storing the scene joins
+# (scene_writes.JOIN_PLACEHOLDERS). Shared by usdScene facets and evaluation slices, so both
+# resolve a reference the same way.
+_VARIANT_OF_REF: LiteralString = """
+CALL (ref) {
+  OPTIONAL MATCH (:Scene {sceneId: ref.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
+                 -[:HAS_VARIANT]->(v:SceneVariant {selections: ref.selections})
+  WHERE (ref.contentHash IS NULL OR sv.contentHash = ref.contentHash)
+    AND (ref.version IS NULL OR sv.version = ref.version)
+  RETURN v AS stored
+  ORDER BY sv.ingestedAt DESC
+  LIMIT 1
+}
+CALL (ref, stored) {
+  WITH ref, stored WHERE stored IS NULL
+  MERGE (p:SceneVariant:LineageNode {nodeId: ref.placeholderId})
+  ON CREATE SET p.placeholder = true, p.sceneId = ref.sceneId, p.version = ref.version,
+                p.contentHash = ref.contentHash, p.selections = ref.selections,
+                p.name = ref.name, p.namespace = 'usd'
+  RETURN p AS variant
+  UNION
+  WITH stored WHERE stored IS NOT NULL
+  RETURN stored AS variant
+}
+"""
+
+# A dataset carrying a usdScene facet points at its scene variant (stored or placeholder, see
+# _VARIANT_OF_REF). The latest facet by eventTime wins. Either arrival order gives the same graph.
 LINK_SCENE_VARIANTS: LiteralString = """
 UNWIND $sceneLinks AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
@@ -219,29 +246,10 @@ CALL (d) {
   WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
   DELETE prev
 }
-CALL (row) {
-  OPTIONAL MATCH (:Scene {sceneId: row.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
-                 -[:HAS_VARIANT]->(v:SceneVariant {selections: row.selections})
-  WHERE (row.contentHash IS NULL OR sv.contentHash = row.contentHash)
-    AND (row.version IS NULL OR sv.version = row.version)
-  RETURN v AS stored
-  ORDER BY sv.ingestedAt DESC
-  LIMIT 1
-}
-CALL (d, row, stored) {
-  WITH d, row, stored WHERE stored IS NOT NULL
-  MERGE (d)-[link:FROM_SCENE_VARIANT]->(stored)
-  SET link.since = datetime(row.since)
-}
-CALL (d, row, stored) {
-  WITH d, row, stored WHERE stored IS NULL
-  MERGE (p:SceneVariant:LineageNode {nodeId: row.placeholderId})
-  ON CREATE SET p.placeholder = true, p.sceneId = row.sceneId, p.version = row.version,
-                p.contentHash = row.contentHash, p.selections = row.selections,
-                p.name = row.name, p.namespace = 'usd'
-  MERGE (d)-[link:FROM_SCENE_VARIANT]->(p)
-  SET link.since = datetime(row.since)
-}
+WITH d, row, row AS ref
+""" + _VARIANT_OF_REF + """
+MERGE (d)-[link:FROM_SCENE_VARIANT]->(variant)
+SET link.since = datetime(row.since)
 """
 
 # An output carrying an mlModel facet holds a model version, produced by the writing run. The
@@ -309,11 +317,10 @@ CALL (d, row) {
 """
 
 # A run carrying an evaluation facet evaluated a model version (a placeholder until its mlModel
-# facet arrives) and measured metrics. Placeholders no longer linked from anything (an older
-# facet named them) are deleted, here and in the other link statements, so the graph does not
-# depend on arrival order. The latest facet (by eventTime) replaces the run's
-# metrics. A metric's slice may name a scene variant: linked like usdScene facets (the stored
-# variant, else a placeholder that storing the scene joins).
+# facet arrives) and measured metrics. The latest facet (by eventTime) replaces the run's
+# metrics; a slice's scene variant resolves as in _VARIANT_OF_REF. Placeholders no longer linked
+# from anything (an older facet named them) are deleted, here and in the other link statements,
+# so the graph does not depend on arrival order.
 MERGE_EVALUATIONS: LiteralString = """
 UNWIND $evaluations AS row
 MATCH (r:Run {runId: row.runId})
@@ -356,27 +363,8 @@ CALL (r, row, m) {
   CREATE (r)-[:MEASURED]->(x)
   CREATE (m)-[:HAS_METRIC]->(x)
   WITH x, metric.sceneVariant AS ref WHERE ref IS NOT NULL
-  CALL (ref) {
-    OPTIONAL MATCH (:Scene {sceneId: ref.sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
-                   -[:HAS_VARIANT]->(v:SceneVariant {selections: ref.selections})
-    WHERE (ref.contentHash IS NULL OR sv.contentHash = ref.contentHash)
-      AND (ref.version IS NULL OR sv.version = ref.version)
-    RETURN v AS stored
-    ORDER BY sv.ingestedAt DESC
-    LIMIT 1
-  }
-  CALL (x, stored) {
-    WITH x, stored WHERE stored IS NOT NULL
-    CREATE (x)-[:FOR_SCENE_VARIANT]->(stored)
-  }
-  CALL (x, ref, stored) {
-    WITH x, ref, stored WHERE stored IS NULL
-    MERGE (p:SceneVariant:LineageNode {nodeId: ref.placeholderId})
-    ON CREATE SET p.placeholder = true, p.sceneId = ref.sceneId, p.version = ref.version,
-                  p.contentHash = ref.contentHash, p.selections = ref.selections,
-                  p.name = ref.name, p.namespace = 'usd'
-    CREATE (x)-[:FOR_SCENE_VARIANT]->(p)
-  }
+  """ + _VARIANT_OF_REF + """
+  CREATE (x)-[:FOR_SCENE_VARIANT]->(variant)
 }
 """
 

@@ -312,15 +312,10 @@ class WritePlan:
         current = self.scene_links.get(did)
         if current is not None and current["sortKey"] >= key:
             return  # a later usdScene facet of this dataset already won
-        selections = facet.variantSelections
         self.scene_links[did] = {
-            "sortKey": key, "since": at,
-            "datasetId": did, "sceneId": facet.sceneId, "version": facet.version,
-            "contentHash": facet.contentHash,
-            "selections": json.dumps(selections, sort_keys=True),
-            "name": _variant_name(facet.sceneId, selections),
-            "placeholderId": placeholder_scene_variant_id(
-                facet.sceneId, facet.version, facet.contentHash, selections),
+            "sortKey": key, "since": at, "datasetId": did,
+            **_variant_ref(facet.sceneId, facet.version, facet.contentHash,
+                           facet.variantSelections),
         }
 
     def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet, key: str,
@@ -376,15 +371,8 @@ class WritePlan:
                 "metricId": mid, "name": metric.name, "value": metric.value,
                 "higherIsBetter": metric.higherIsBetter, "sliceKey": slice_key,
                 "dimensions": json.dumps(dimensions, sort_keys=True, ensure_ascii=False),
-                "sceneVariant": None if variant is None else {
-                    "sceneId": variant.sceneId, "version": variant.version,
-                    "contentHash": variant.contentHash,
-                    "selections": json.dumps(variant.selections, sort_keys=True),
-                    "name": _variant_name(variant.sceneId, variant.selections),
-                    "placeholderId": placeholder_scene_variant_id(
-                        variant.sceneId, variant.version, variant.contentHash,
-                        variant.selections),
-                },
+                "sceneVariant": None if variant is None else _variant_ref(
+                    variant.sceneId, variant.version, variant.contentHash, variant.selections),
             }
         self.evaluations[run_id] = {
             "runId": run_id, "sortKey": key, "since": at, "modelId": model_id,
@@ -451,8 +439,17 @@ def _earliest(edges: dict[Any, datetime], key: Any, at: datetime) -> None:
         edges[key] = at
 
 
-def _variant_name(scene_id: str, selections: dict[str, str]) -> str:
-    return f"{scene_id} " + ",".join(f"{k}={v}" for k, v in sorted(selections.items()))
+def _variant_ref(scene_id: str, version: str | None, content_hash: str | None,
+                 selections: dict[str, str]) -> dict[str, Any]:
+    """A scene variant reference as lineage_writes._VARIANT_OF_REF reads it (usdScene facets
+    and evaluation slices alike)."""
+    return {
+        "sceneId": scene_id, "version": version, "contentHash": content_hash,
+        "selections": json.dumps(selections, sort_keys=True),
+        "name": f"{scene_id} " + ",".join(f"{k}={v}" for k, v in sorted(selections.items())),
+        "placeholderId": placeholder_scene_variant_id(scene_id, version, content_hash,
+                                                      selections),
+    }
 
 
 def _named_version(ds: ParsedDataset) -> str | None:
