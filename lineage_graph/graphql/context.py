@@ -1,40 +1,21 @@
-"""What every resolver receives: the services, built once per process."""
+"""What every resolver receives: the process's services (web.state.AppState)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import strawberry
 
-from lineage_graph.forensics.diffs import DiffService
-from lineage_graph.forensics.regression import RegressionService
-from lineage_graph.ingest.ledger import LedgerReport as LedgerReportResult
-from lineage_graph.labeling.labels import LabelingSessionService
-from lineage_graph.labeling.schemas import LabelingSchemaService
-from lineage_graph.lineage.service import LineageService
-from lineage_graph.ml.queries import ModelQueries
-from lineage_graph.usd.queries import SceneQueries
+from lineage_graph.web.state import AppState
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Services:
-    lineage: LineageService
-    scenes: SceneQueries
-    labeling: LabelingSchemaService
-    sessions: LabelingSessionService
-    models: ModelQueries
-    regression: RegressionService
-    diffs: DiffService
-    ledger: Callable[[], LedgerReportResult]
-
-
-def services(info: strawberry.Info[Any, Any]) -> Services:
-    found: Services = info.context["services"]
+def services(info: strawberry.Info[Any, Any]) -> AppState:
+    """The services the HTTP layer built once for the process (web.state.AppState)."""
+    found: AppState = info.context["services"]
     return found
 
 

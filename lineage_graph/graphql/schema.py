@@ -37,6 +37,7 @@ from lineage_graph.graphql.types import (
     NodeKind,
     Run,
 )
+from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction
@@ -112,7 +113,7 @@ class Query:
     @strawberry.field(description="Recompute the event record's hash chain; reports the first "
                                   "record modified, deleted, inserted or reordered.")
     async def verify_ledger(self, info: strawberry.Info) -> LedgerReport:
-        report = await off_loop(services(info).ledger)
+        report = await off_loop(verify_ledger, services(info).db)
         return LedgerReport(ok=report.ok, checked=report.checked,
                             first_bad_sequence=report.first_bad_sequence, reason=report.reason)
 

@@ -142,7 +142,6 @@ class SpoolDrainer:
         wait = self.interval
         while not self._stop.wait(wait):
             spool = self.durable.spool
-            METRICS.spool_depth.set(spool.depth() if spool.has_pending() else 0)
             if not spool.has_pending():
                 wait = self.interval
                 continue

@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -15,9 +14,7 @@ from strawberry.fastapi import GraphQLRouter
 from lineage_graph import __version__
 from lineage_graph.db.migrations import migrate
 from lineage_graph.errors import Neo4jUnavailableError
-from lineage_graph.graphql.context import Services
 from lineage_graph.graphql.schema import build_schema
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
 from lineage_graph.web.auth import install_auth
@@ -69,11 +66,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
 
     async def graphql_context(request: Request) -> dict[str, Any]:
         state: AppState = request.app.state.lineage
-        return {"request": request, "services": Services(lineage=state.lineage, scenes=state.scenes,
-                                     labeling=state.labeling, sessions=state.sessions,
-                                     models=state.models, regression=state.regression,
-                                     diffs=state.diffs,
-                                     ledger=partial(verify_ledger, state.db))}
+        return {"request": request, "services": state}
 
     @app.middleware("http")
     async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]
