@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,13 +90,17 @@ def serve(
 
     from lineage_graph.web.app import create_app
 
-    settings = _settings()
+    # Authentication is decided from the address actually bound, so the settings the app is
+    # built from must name it (a --host 0.0.0.0 with auth=auto means API keys are required).
+    configured = _settings()
+    settings = replace(configured, api_host=host or configured.api_host,
+                       api_port=port or configured.api_port)
+    bind_host, bind_port = settings.api_host, settings.api_port
     try:
+        settings.auth_enabled  # noqa: B018 -- refuses LINEAGE_GRAPH_AUTH=off off loopback
         _ensure_neo4j(settings)
-    except LineageGraphError as exc:
+    except (LineageGraphError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    bind_host = host or settings.api_host
-    bind_port = port or settings.api_port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The driver logs every "index already exists" notice of the start-up migration at INFO.
     logging.getLogger("neo4j").setLevel(logging.WARNING)

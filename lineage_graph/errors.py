@@ -7,6 +7,12 @@ from __future__ import annotations
 class LineageGraphError(Exception):
     """Base of every error this package raises on purpose."""
 
+    @property
+    def public_message(self) -> str:
+        """What an HTTP or GraphQL client is told; ``str(self)`` (for logs and the CLI) may
+        hold more than a remote caller should see."""
+        return str(self)
+
 
 class InvalidDocumentError(LineageGraphError):
     """A submitted document (scene document, ...) breaks its schema; ``field`` is the dotted
@@ -43,7 +49,12 @@ class QueryTimeoutError(LineageGraphError):
 
 
 class Neo4jUnavailableError(LineageGraphError):
-    """Neo4j cannot be reached; nothing was written."""
+    """Neo4j cannot be reached; nothing was written. The message names the server (for the
+    operator); remote callers get a fixed one, never the URI or the server's words."""
+
+    @property
+    def public_message(self) -> str:
+        return "the database is unavailable; try again later"
 
 
 class RemoteApiError(LineageGraphError):

@@ -6,6 +6,7 @@ operator has a single table of variables to look at (documented in docs/configur
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class Settings:
     graphql_max_depth: int = 15
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
+    # Host names (besides loopback ones) the API answers to when authentication is off: the
+    # Host header is checked so a DNS-rebinding page cannot reach an unauthenticated API.
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def managed(self) -> bool:
@@ -68,8 +72,7 @@ class Settings:
 
     @property
     def loopback(self) -> bool:
-        return self.api_host in ("127.0.0.1", "::1", "localhost") or self.api_host.startswith(
-            "127.")
+        return is_loopback_host(self.api_host)
 
     @property
     def auth_enabled(self) -> bool:
@@ -130,7 +133,22 @@ class Settings:
                                      defaults.graphql_max_aliases),
             graphql_max_tokens=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_TOKENS",
                                     defaults.graphql_max_tokens),
+            allowed_hosts=tuple(h.strip().lower() for h in
+                                (e.get("LINEAGE_GRAPH_ALLOWED_HOSTS") or "").split(",")
+                                if h.strip()),
         )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Only literal loopback addresses (127.0.0.0/8, ::1) and ``localhost`` count: a name such
+    as ``127.0.0.1.example.com`` resolves wherever its owner wants."""
+    host = host.strip().lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

@@ -26,6 +26,10 @@ from lineage_graph.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONFORMANCE = SHARED / "conformance" / "openlineage"
+# TestClient's default host ("testserver") is not a loopback name: with authentication off the
+# API answers only to loopback hosts (DNS-rebinding defence), so tests address it as a browser on
+# this machine would.
+LOCAL_BASE_URL = "http://127.0.0.1"
 
 
 def _test_settings() -> Settings:
@@ -91,7 +95,7 @@ def ingest(db: Database) -> IngestService:
 def client(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
     from lineage_graph.web.app import create_app
 
-    with TestClient(create_app(neo4j_server)) as test_client:
+    with TestClient(create_app(neo4j_server), base_url=LOCAL_BASE_URL) as test_client:
         yield test_client
 
 

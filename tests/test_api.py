@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from lineage_graph.db.connection import Database
-from tests.conftest import query
+from tests.conftest import LOCAL_BASE_URL, query
 from tests.events import T0, ds, new_run_id, pipeline, run_event
 
 
@@ -49,7 +49,8 @@ def test_unparseable_json_is_a_400_not_a_500(client: TestClient, db: Database) -
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["message"]
-    assert client.post("/api/v1/lineage", content=b"[1, 2]").status_code == 400
+    assert client.post("/api/v1/lineage", content=b"[1, 2]",
+                       headers={"Content-Type": "application/json"}).status_code == 400
 
 
 def test_core_violations_name_the_field_and_write_nothing(client: TestClient, db: Database) -> None:
@@ -84,7 +85,8 @@ def test_batch_answers_per_event_and_one_bad_event_spares_the_others(
 
 def test_ndjson_line_that_is_not_json_is_rejected_alone(client: TestClient, db: Database) -> None:
     good = json.dumps(run_event("COMPLETE", new_run_id(), ("airflow", "etl"), T0))
-    response = client.post("/api/v1/lineage/batch", content=f"{good}\n{{broken\n")
+    response = client.post("/api/v1/lineage/batch", content=f"{good}\n{{broken\n",
+                           headers={"Content-Type": "application/x-ndjson"})
     assert [r["status"] for r in response.json()["results"]] == ["accepted", "rejected"]
     assert "line 2" in response.json()["results"][1]["error"]
 
@@ -94,7 +96,8 @@ def test_oversized_body_is_413(db: Database, neo4j_server: Any) -> None:
 
     from lineage_graph.web.app import create_app
 
-    with TestClient(create_app(replace(neo4j_server, max_body_bytes=1000))) as client:
+    app = create_app(replace(neo4j_server, max_body_bytes=1000))
+    with TestClient(app, base_url=LOCAL_BASE_URL) as client:
         event = run_event("START", new_run_id(), ("airflow", "etl"), T0)
         event["job"]["facets"] = {"documentation": {"description": "x" * 2000}}
         response = client.post("/api/v1/lineage", json=event)
@@ -109,7 +112,8 @@ def test_batch_over_the_event_limit_is_413(db: Database, neo4j_server: Any) -> N
 
     from lineage_graph.web.app import create_app
 
-    with TestClient(create_app(replace(neo4j_server, max_batch_events=2))) as client:
+    app = create_app(replace(neo4j_server, max_batch_events=2))
+    with TestClient(app, base_url=LOCAL_BASE_URL) as client:
         events = [run_event("START", new_run_id(), ("a", "b"), T0) for _ in range(3)]
         response = client.post("/api/v1/lineage/batch", json=events)
         assert response.status_code == 413
@@ -163,7 +167,8 @@ def test_without_neo4j_queries_are_503_and_events_are_spooled(neo4j_server: Any,
 
     nowhere = replace(neo4j_server, neo4j_uri="bolt://127.0.0.1:1", neo4j_password="x",
                       neo4j_retry_seconds=1, spool_dir_override=tmp_path)
-    with TestClient(create_app(nowhere)) as client:  # starts although Neo4j is unreachable
+    # It starts although Neo4j is unreachable.
+    with TestClient(create_app(nowhere), base_url=LOCAL_BASE_URL) as client:
         response = client.get("/healthz")
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "neo4j": "down",

@@ -18,7 +18,7 @@ from lineage_graph.auth.keys import ApiKeyService
 from lineage_graph.db.connection import Database, resolve_password
 from lineage_graph.errors import QueryTimeoutError
 from lineage_graph.settings import Settings
-from tests.conftest import query
+from tests.conftest import LOCAL_BASE_URL, query
 from tests.events import T0, new_run_id, run_event
 
 READ = '{ models(limit: 5) { id } }'
@@ -30,7 +30,8 @@ MUTATION = """mutation { createLabelingSchema(input: {name: "s", type: FEEDBACK,
 def secured(db: Database, neo4j_server: Settings) -> Iterator[TestClient]:
     from lineage_graph.web.app import create_app
 
-    with TestClient(create_app(replace(neo4j_server, auth="on"))) as client:
+    app = create_app(replace(neo4j_server, auth="on"))
+    with TestClient(app, base_url=LOCAL_BASE_URL) as client:
         yield client
 
 

@@ -64,7 +64,8 @@ def test_event_without_run_id_is_rejected_naming_the_field(
     client: TestClient, db: Database
 ) -> None:
     text = (CONFORMANCE / "events" / "invalid" / "event_no_run_id.json").read_text()
-    response = client.post("/api/v1/lineage", content=text)
+    response = client.post("/api/v1/lineage", content=text,
+                           headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["field"] == "run.runId"
     assert "run.runId" in response.json()["message"]

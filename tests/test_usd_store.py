@@ -149,5 +149,6 @@ def test_invalid_scene_document_is_422_naming_the_field_and_writes_nothing(
         response = client.post("/api/v1/scenes", json=doc)
         assert response.status_code == 422, (field, response.text)
         assert response.json()["field"] == field
-    assert client.post("/api/v1/scenes", content=b"{oops").status_code == 400
+    assert client.post("/api/v1/scenes", content=b"{oops",
+                       headers={"Content-Type": "application/json"}).status_code == 400
     assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]

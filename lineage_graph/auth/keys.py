@@ -1,15 +1,22 @@
 """API keys: ``lg_<keyId>_<secret>``, scopes ``ingest``, ``read``, ``admin`` (admin implies the
 others). The secret is 256 random bits; only its sha256 is stored, so a leaked database does not
 leak keys. Lookups are cached for a few seconds, so a revoked key stops working within
-``CACHE_SECONDS``."""
+``CACHE_SECONDS``.
+
+An unauthenticated caller controls the token, so a token not of the issued shape (12 hex digits,
+then 43 URL-safe characters) is refused before any lookup, and lookups are cached in two bounded
+LRU maps: ids that exist, and ids that do not. Made-up ids can only evict other made-up ids, never
+a real key (which keeps working while Neo4j is down once it has been seen)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -20,7 +27,11 @@ from lineage_graph.errors import InvalidRequestError, Neo4jUnavailableError, Not
 
 SCOPES = ("ingest", "read", "admin")
 CACHE_SECONDS = 5.0
+KNOWN_CACHE_SIZE = 10_000  # keys that exist: bounded by what an admin created
+UNKNOWN_CACHE_SIZE = 1_024  # ids that do not: an attacker's, so kept small
 _PREFIX = "lg_"
+_TOKEN = re.compile(r"lg_(?P<key_id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})")
+_CacheEntry = tuple[float, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,8 @@ class ApiKey:
 class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._known: OrderedDict[str, _CacheEntry] = OrderedDict()
+        self._unknown: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
     def create(self, name: str, scopes: list[str]) -> tuple[dict[str, Any], str]:
@@ -61,15 +73,17 @@ class ApiKeyService:
         if found is None:
             raise NotFoundError(f"no API key {key_id!r}")
         with self._lock:
-            self._cache.pop(key_id, None)
+            self._known.pop(key_id, None)
+            self._unknown.pop(key_id, None)
         return found
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key a bearer token stands for, or None (unknown, malformed or revoked: the
         caller cannot tell which)."""
-        if not token.startswith(_PREFIX) or token.count("_") < 2:
-            return None
-        key_id, secret = token[len(_PREFIX):].split("_", 1)
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None  # not a key this service issues: no lookup, no cache entry
+        key_id, secret = match["key_id"], match["secret"]
         row = self._lookup(key_id)
         if row is None or row.get("revokedAt") is not None:
             return None
@@ -80,8 +94,9 @@ class ApiKeyService:
     def _lookup(self, key_id: str) -> dict[str, Any] | None:
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(key_id)
+            cached = self._known.get(key_id) or self._unknown.get(key_id)
             if cached is not None and now - cached[0] < CACHE_SECONDS:
+                self._touch(key_id)
                 return cached[1]
         try:
             row = self.db.read(partial(store.find_key, key_id=key_id))
@@ -92,10 +107,19 @@ class ApiKeyService:
                 return cached[1]
             raise
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()  # bounded: unknown ids cannot grow it without limit
-            self._cache[key_id] = (now, row)
+            self._known.pop(key_id, None)
+            self._unknown.pop(key_id, None)
+            cache, size = ((self._known, KNOWN_CACHE_SIZE) if row is not None
+                           else (self._unknown, UNKNOWN_CACHE_SIZE))
+            cache[key_id] = (now, row)
+            while len(cache) > size:
+                cache.popitem(last=False)  # least recently used
         return row
+
+    def _touch(self, key_id: str) -> None:
+        for cache in (self._known, self._unknown):
+            if key_id in cache:
+                cache.move_to_end(key_id)
 
 
 def _hash(secret: str) -> str:

@@ -63,4 +63,8 @@ class DomainErrors(SchemaExtension):
         field = getattr(original, "field", None)
         if field:
             extensions["field"] = field
-        return GraphQLError(str(original), nodes=err.nodes, path=err.path, extensions=extensions)
+        if code == "UNAVAILABLE":
+            log.warning("GraphQL: %s", original)  # the detail stays in the log
+        message = original.public_message if isinstance(original, LineageGraphError) else str(
+            original)
+        return GraphQLError(message, nodes=err.nodes, path=err.path, extensions=extensions)

@@ -101,7 +101,7 @@ class Spool:
     def draining(self, wait: bool = True) -> Iterator[bool]:
         """Hold the drain lock (one drainer across processes); yields False when another
         process holds it and ``wait`` is False."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(self.directory / _DRAIN_LOCK, "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -118,7 +118,7 @@ class Spool:
         """Appends and the truncation of a fully applied file exclude each other, in this
         process and across processes (the API appending while the CLI drains)."""
         with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             with open(self.directory / _LOCK, "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:

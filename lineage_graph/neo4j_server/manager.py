@@ -10,7 +10,11 @@ Layout under ``Settings.home`` (default ``~/.local/share/lineage-graph``)::
     instances/<name>/password      the generated password, mode 0600
 
 The password is generated once, written only to that file and set with Neo4j's own admin tool
-before the first start, so the server never runs with the default credentials.
+before the first start, so the server never runs with the default credentials. The admin tool
+reads it from a Java argument file of mode 0600 (removed right after), never from the command
+line, which every local user can read in ``ps``. The instance directory and everything Neo4j
+writes under it are private to the user (mode 0700, umask 077). ``down`` signals the recorded pid
+only when that process is still this instance's Neo4j (a pid is reused after a reboot).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 MIN_JAVA = 17
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
+PRIVATE_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ class ManagedNeo4j:
     def down(self) -> bool:
         """Stop the server cleanly (SIGTERM, then SIGKILL after a timeout). True if it ran."""
         pid = self._read_pid()
-        if pid is None or not _alive(pid):
-            self.pid_file.unlink(missing_ok=True)
+        if pid is None or not self._is_ours(pid):
+            self.pid_file.unlink(missing_ok=True)  # stale: never signal someone else's process
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
@@ -102,7 +107,7 @@ class ManagedNeo4j:
 
     def status(self) -> ServerStatus:
         pid = self._read_pid()
-        running = pid is not None and _alive(pid)
+        running = pid is not None and self._is_ours(pid)
         return ServerStatus(
             running=running,
             pid=pid if running else None,
@@ -156,10 +161,33 @@ class ManagedNeo4j:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _is_ours(self, pid: int) -> bool:
+        """Is ``pid`` alive and this instance's Neo4j (its command line names the entry point
+        and this instance's home)?"""
+        if not _alive(pid):
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            return False
+        return ENTRY_POINT in argv and f"--home-dir={self.dir}" in argv
+
+    def _make_private_dirs(self) -> None:
+        for directory in (self.dir, self.conf_dir, self.dir / "logs", self.dir / "data"):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # An instance made by an older version has the umask's modes: take group and other
+        # access away from everything under it (a few dozen store files; runs before a start).
+        for root, dirs, files in os.walk(self.dir):
+            for name in (*dirs, *files):
+                path = Path(root) / name
+                if not path.is_symlink():
+                    path.chmod(path.stat().st_mode & 0o700)
+        self.dir.chmod(0o700)
+
     def _write_conf(self) -> None:
         s = self.settings
-        self.conf_dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "logs").mkdir(exist_ok=True)
+        self._make_private_dirs()
         lines = [
             "# Written by lineage-graph; edits are overwritten at the next `neo4j up`.",
             "server.default_listen_address=127.0.0.1",
@@ -179,12 +207,12 @@ class ManagedNeo4j:
             "db.transaction.timeout=120s",
             "dbms.usage_report.enabled=false",
         ]
-        (self.conf_dir / "neo4j.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        _write_private(self.conf_dir / "neo4j.conf", "\n".join(lines) + "\n")
 
     def _ensure_password_file(self) -> bool:
         if self.password_file.exists():
             return False
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._make_private_dirs()
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(secrets.token_urlsafe(24))
@@ -196,12 +224,23 @@ class ManagedNeo4j:
         env["NEO4J_CONF"] = str(self.conf_dir)
         return env
 
+    def admin_command(self, java: str, argfile: Path) -> list[str]:
+        """The admin tool's command line: the password is in ``argfile``, not here."""
+        return [java, "-cp", f"{self.lib_dir}/*", f"@{argfile}"]
+
     def _set_initial_password(self, java: str) -> None:
-        proc = subprocess.run(
-            [java, "-cp", f"{self.lib_dir}/*", ADMIN_TOOL, "dbms", "set-initial-password",
-             self.password()],
-            capture_output=True, text=True, env=self._java_env(), check=False,
-        )
+        argfile = self.dir / "set-password.args"
+        fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                # token_urlsafe has no quotes, spaces or backslashes: no escaping needed.
+                fh.write(f"{ADMIN_TOOL} dbms set-initial-password {self.password()}\n")
+            proc = subprocess.run(
+                self.admin_command(java, argfile), capture_output=True, text=True,
+                env=self._java_env(), check=False, umask=PRIVATE_UMASK,
+            )
+        finally:
+            argfile.unlink(missing_ok=True)
         if proc.returncode != 0:
             raise ManagedNeo4jError(
                 f"setting the managed Neo4j's password failed: "
@@ -215,12 +254,13 @@ class ManagedNeo4j:
             "-Dfile.encoding=UTF-8", "-cp", f"{self.lib_dir}/*", ENTRY_POINT,
             f"--home-dir={self.dir}", f"--config-dir={self.conf_dir}",
         ]
-        with open(self.console_log, "ab") as log:
+        fd = os.open(self.console_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "ab") as log:
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self._java_env(), start_new_session=True,
+                env=self._java_env(), start_new_session=True, umask=PRIVATE_UMASK,
             )
-        self.pid_file.write_text(str(proc.pid))
+        _write_private(self.pid_file, str(proc.pid))
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -242,6 +282,14 @@ class ManagedNeo4j:
             return int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (whatever the process's umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _require_java() -> str:

@@ -19,6 +19,7 @@ from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
 from lineage_graph.web.auth import install_auth
 from lineage_graph.web.errors import install_error_handlers
+from lineage_graph.web.guards import install_guards
 from lineage_graph.web.routes import router
 from lineage_graph.web.state import AppState
 
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
         return response
 
     install_auth(app, lambda: app.state.lineage.keys if auth_enabled else None)
+    # Added last, so it runs first: a refused body type or host never costs a key lookup.
+    install_guards(app, settings, auth_enabled)
     app.include_router(router)
     app.include_router(GraphQLRouter(build_schema(settings), context_getter=graphql_context),
                        prefix="/graphql")

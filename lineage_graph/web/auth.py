@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from lineage_graph.auth.keys import ApiKey, ApiKeyService
 from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError
+from lineage_graph.web.errors import error_response
 
 _OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
@@ -51,8 +52,9 @@ def install_auth(app: FastAPI, keys: Callable[[], ApiKeyService | None]) -> None
         try:
             key = await asyncio.to_thread(service.authenticate, token) if token else None
         except Neo4jUnavailableError as exc:
-            return JSONResponse({"error": "neo4j_unavailable", "message": str(exc)},
-                                status_code=503)
+            # An unseen key cannot be checked while Neo4j is down; the body never names the
+            # server (error_response logs the detail and answers the fixed public message).
+            return error_response(exc)
         if key is None:
             return JSONResponse(
                 {"error": "unauthorized",

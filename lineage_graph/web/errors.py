@@ -26,8 +26,18 @@ class PayloadTooLargeError(InvalidRequestError):
     """The request body or batch is larger than the configured limit."""
 
 
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """A POST body whose Content-Type is not JSON (or NDJSON where a batch is accepted)."""
+
+
+class MisdirectedRequestError(InvalidRequestError):
+    """The Host header names a host this API does not serve (DNS rebinding, with auth off)."""
+
+
 HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (PayloadTooLargeError, 413, "payload_too_large"),
+    (UnsupportedMediaTypeError, 415, "unsupported_media_type"),
+    (MisdirectedRequestError, 421, "misdirected_request"),
     (InvalidEventError, 422, "invalid_event"),
     (InvalidDocumentError, 422, "invalid_document"),
     (InvalidRequestError, 400, "bad_request"),
@@ -41,7 +51,9 @@ HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
 def error_response(exc: LineageGraphError) -> JSONResponse:
     for kind, status, code in HTTP_STATUS:
         if isinstance(exc, kind):
-            body: dict[str, str] = {"error": code, "message": str(exc)}
+            if status >= 500:
+                log.warning("%s: %s", code, exc)  # the detail stays in the log
+            body: dict[str, str] = {"error": code, "message": exc.public_message}
             field = getattr(exc, "field", None)
             if field:
                 body["field"] = field

@@ -52,6 +52,7 @@ def _state(request: Request) -> AppState:
     summary="Ingest one OpenLineage event",
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
+               415: {"description": "Content-Type is not application/json"},
                202: {"description": "Neo4j unreachable: the event is in the durable spool "
                                     "and will be applied when Neo4j answers"},
                422: {"description": "Event violates the OpenLineage core schema"}},
@@ -74,7 +75,9 @@ async def post_lineage(request: Request) -> JSONResponse:
     summary="Ingest a JSON array or NDJSON of events; answers per event",
     responses={400: {"description": "Body is neither a JSON array nor NDJSON"},
                202: {"description": "Some events are in the durable spool (Neo4j unreachable)"},
-               413: {"description": "Body or batch too large"}},
+               413: {"description": "Body or batch too large"},
+               415: {"description": "Content-Type is neither application/json nor "
+                                    "application/x-ndjson"}},
 )
 async def post_lineage_batch(request: Request) -> JSONResponse:
     state = _state(request)
@@ -108,6 +111,7 @@ SCENE_BODY = {
     summary="Store a USD scene document",
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
+               415: {"description": "Content-Type is not application/json"},
                422: {"description": "The document breaks its schema; nothing written"},
                503: {"description": "Neo4j unreachable; nothing written"}},
 )

@@ -1,0 +1,72 @@
+"""Request guards that run before authentication: what a browser page must not be able to do.
+
+A web page the user visits can send a CORS "simple" request (``text/plain``, form encodings)
+to the local API without a preflight, and a DNS-rebinding page can make its own host name point
+at 127.0.0.1. So every POST body must be declared JSON (NDJSON where a batch is accepted), which
+no simple request can declare, and, when authentication is off, the Host header must name this
+machine (loopback names) or a host the operator allowed (LINEAGE_GRAPH_ALLOWED_HOSTS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from lineage_graph.settings import Settings, is_loopback_host
+from lineage_graph.web.errors import (
+    MisdirectedRequestError,
+    UnsupportedMediaTypeError,
+    error_response,
+)
+
+JSON_TYPES = frozenset({"application/json"})
+BATCH_TYPES = frozenset({"application/json", "application/x-ndjson"})
+_BATCH_PATH = "/api/v1/lineage/batch"
+
+
+def body_type_problem(request: Request) -> UnsupportedMediaTypeError | None:
+    """The error for a POST whose Content-Type is not one this route reads, else None."""
+    if request.method != "POST":
+        return None
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    path = request.url.path.rstrip("/")
+    accepted = BATCH_TYPES if path == _BATCH_PATH else JSON_TYPES
+    if media_type in accepted or (media_type.startswith("application/")
+                                  and media_type.endswith("+json")):
+        return None
+    return UnsupportedMediaTypeError(
+        f"Content-Type {declared or '(none)'!r} is not accepted here: send "
+        + " or ".join(sorted(accepted)), field="Content-Type")
+
+
+def host_problem(request: Request, allowed: frozenset[str]) -> MisdirectedRequestError | None:
+    """The error for a Host header that names neither this machine nor an allowed host."""
+    header = request.headers.get("host", "")
+    host = _host_without_port(header)
+    if host and (is_loopback_host(host) or host in allowed):
+        return None
+    return MisdirectedRequestError(
+        f"Host {header or '(none)'!r} is not served by this API while authentication is off "
+        "(allowed: loopback names and LINEAGE_GRAPH_ALLOWED_HOSTS)", field="Host")
+
+
+def _host_without_port(header: str) -> str:
+    header = header.strip().lower()
+    if header.startswith("["):  # [::1]:5000
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def install_guards(app: FastAPI, settings: Settings, auth_enabled: bool) -> None:
+    allowed = frozenset(settings.allowed_hosts)
+
+    @app.middleware("http")
+    async def guard(request: Request,
+                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        problem = (None if auth_enabled else host_problem(request, allowed)
+                   ) or body_type_problem(request)
+        if problem is not None:
+            return error_response(problem)
+        return await call_next(request)
