@@ -415,13 +415,82 @@ def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @spool_app.command("status")
-def spool_status() -> None:
-    """How many accepted events wait in the spool (LINEAGE_GRAPH_SPOOL_DIR)."""
+def spool_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """How many accepted events wait in the spool (LINEAGE_GRAPH_SPOOL_DIR), the dead letters
+    (spooled events the database refused) and the quarantined corrupt lines. Exit 1 when any
+    dead letter or quarantined line needs an operator."""
+    from lineage_graph.ingest.dead_letters import DeadLetters
     from lineage_graph.ingest.spool import Spool
 
     settings = _settings()
     spool = Spool(settings.spool_dir)
-    out.print(f"spool {settings.spool_dir}: {spool.depth()} events waiting", highlight=False)
+    letters = DeadLetters(settings.spool_dir).list()
+    quarantined = spool.quarantined()
+    if as_json:
+        out.print_json(data={"spool": str(settings.spool_dir), "waiting": spool.depth(),
+                             "deadLetters": [d.summary() for d in letters],
+                             "quarantined": len(quarantined)})
+    else:
+        out.print(f"spool {settings.spool_dir}: {spool.depth()} events waiting, "
+                  f"{len(letters)} dead letters, {len(quarantined)} quarantined lines",
+                  highlight=False)
+        for letter in letters:
+            out.print(f"  dead letter {letter.id}  {_iso(letter.at)}  {letter.reason}",
+                      highlight=False, markup=False)
+        if letters:
+            out.print("  retry with `lineage-graph spool retry ID`, or drop one on purpose with "
+                      "`lineage-graph spool discard ID` (kept in discarded.ndjson)",
+                      highlight=False, markup=False)
+        if quarantined:
+            out.print(f"  corrupt lines kept in {spool.directory / 'quarantine.ndjson'}",
+                      highlight=False, markup=False)
+    if letters or quarantined:
+        raise typer.Exit(code=1)
+
+
+@spool_app.command("retry")
+def spool_retry(letter_id: Annotated[str, typer.Argument(
+        help="Dead letter id (the event's sha256, or 8+ leading characters).")]) -> None:
+    """Put a dead letter back into the spool: the drain applies it after what waits there."""
+    from lineage_graph.ingest.dead_letters import DeadLetters
+    from lineage_graph.ingest.spool import Spool
+
+    settings = _settings()
+    letters = DeadLetters(settings.spool_dir)
+    try:
+        letter = letters.find(letter_id)
+        Spool(settings.spool_dir).append([(letter.id, letter.text)])
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    letters.remove(letter)
+    out.print(f"dead letter {letter.id} is back in the spool; `lineage-graph spool drain` (or a "
+              "running API) applies it", highlight=False)
+
+
+@spool_app.command("discard")
+def spool_discard(letter_id: Annotated[str, typer.Argument(
+        help="Dead letter id (the event's sha256, or 8+ leading characters).")]) -> None:
+    """Drop a dead letter on purpose; it is kept, with the time, in discarded.ndjson."""
+    from lineage_graph.ingest.dead_letters import DeadLetters
+
+    settings = _settings()
+    letters = DeadLetters(settings.spool_dir)
+    try:
+        letter = letters.find(letter_id)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    letters.record_discard(letter)
+    letters.remove(letter)
+    out.print(f"dead letter {letter.id} discarded (kept in "
+              f"{settings.spool_dir / 'discarded.ndjson'})", highlight=False)
+
+
+def _iso(unix: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")
 
 
 @spool_app.command("drain")
@@ -448,6 +517,12 @@ def spool_drain() -> None:
     out.print(f"drained: {done.applied} applied, {done.duplicates} already present, "
               f"{done.rejected} refused; {spool.depth()} waiting", highlight=False)
     if done.rejected:
+        out.print(f"{done.rejected} refused events are kept as dead letters: see "
+                  "`lineage-graph spool status`", highlight=False, markup=False)
+    if done.quarantined:
+        out.print(f"{done.quarantined} corrupt spool lines were moved to "
+                  f"{spool.directory / 'quarantine.ndjson'}", highlight=False, markup=False)
+    if done.rejected or done.quarantined:
         raise typer.Exit(code=1)
 
 

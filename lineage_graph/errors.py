@@ -57,6 +57,14 @@ class Neo4jUnavailableError(LineageGraphError):
         return "the database is unavailable; try again later"
 
 
+class SpoolWriteError(LineageGraphError):
+    """The durable spool could not store an event (e.g. a full disk): it was not accepted."""
+
+    @property
+    def public_message(self) -> str:
+        return "the event could not be stored durably and was not accepted; try again later"
+
+
 class RemoteApiError(LineageGraphError):
     """Another lineage-graph API (``--api``) could not be reached or refused the request."""
 

@@ -27,6 +27,15 @@ class Metrics:
                                registry=self.registry)
         self.spool_depth = Gauge("lineage_graph_spool_depth", "Spooled events not applied yet",
                                  registry=self.registry)
+        self.spool_quarantined = Counter(
+            "lineage_graph_spool_quarantined", "Corrupt spool lines moved to the quarantine file",
+            registry=self.registry)
+        self.dead_lettered = Counter(
+            "lineage_graph_dead_lettered", "Spooled events the database refused, set aside",
+            registry=self.registry)
+        self.dead_letters = Gauge(
+            "lineage_graph_dead_letters", "Dead letters waiting for `spool retry` or `discard`",
+            registry=self.registry)
         self.neo4j_errors = Counter("lineage_graph_neo4j_errors",
                                     "Neo4j unavailable or refusing work",
                                     registry=self.registry)

@@ -58,6 +58,7 @@ class Settings:
     graphql_max_depth: int = 15
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
+    graphql_max_bytes: int = 1024 * 1024
     # Host names (besides loopback ones) the API answers to when authentication is off: the
     # Host header is checked so a DNS-rebinding page cannot reach an unauthenticated API.
     allowed_hosts: tuple[str, ...] = ()
@@ -133,6 +134,8 @@ class Settings:
                                      defaults.graphql_max_aliases),
             graphql_max_tokens=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_TOKENS",
                                     defaults.graphql_max_tokens),
+            graphql_max_bytes=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_BYTES",
+                                   defaults.graphql_max_bytes),
             allowed_hosts=tuple(h.strip().lower() for h in
                                 (e.get("LINEAGE_GRAPH_ALLOWED_HOSTS") or "").split(",")
                                 if h.strip()),

@@ -172,7 +172,7 @@ def test_without_neo4j_queries_are_503_and_events_are_spooled(neo4j_server: Any,
         response = client.get("/healthz")
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "neo4j": "down",
-                                   "spool": {"depth": 0}}
+                                   "spool": {"depth": 0, "deadLetters": 0}}
         event = run_event("START", new_run_id(), ("a", "b"), T0)
         spooled = client.post("/api/v1/lineage", json=event)
         assert spooled.status_code == 202 and spooled.json()["status"] == "spooled"

@@ -18,7 +18,7 @@ from lineage_graph.ingest.ledger import GENESIS, chain_hash, verify_ledger
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.settings import Settings
-from tests.events import pipeline
+from tests.events import T0, new_run_id, pipeline, run_event
 
 
 def _write(db: Database, cypher: str, **params: Any) -> None:
@@ -41,6 +41,41 @@ def test_an_untouched_record_verifies(db: Database) -> None:
     first = db.read(lambda tx: tx.run("MATCH (e:Event {seq: 1}) RETURN e.prevHash AS p, "
                                       "e.chainHash AS c, e.sha256 AS s").single())
     assert first["p"] == GENESIS and first["c"] == chain_hash(GENESIS, 1, first["s"])
+
+
+def test_records_committed_during_verification_are_not_tampering(db: Database) -> None:
+    """A live system keeps committing while `verifyLedger` pages through the record: the
+    verification covers the record up to the head it read first, and reports it intact."""
+    n = _record(db)
+    service = IngestService(db)
+
+    class BusyDatabase:
+        """Commits one more event after every read the verification makes."""
+
+        commits = 0
+
+        def read(self, work: Callable[..., Any]) -> Any:
+            result = db.read(work)
+            if self.commits < 30:
+                self.commits += 1
+                event = run_event("COMPLETE", new_run_id(), ("airflow", "busy"), T0)
+                service.ingest_raw([(event, None)])
+            return result
+
+    busy = BusyDatabase()
+    report = verify_ledger(busy, page=3)  # type: ignore[arg-type]
+    assert (report.ok, report.checked, report.reason) == (True, n, None)
+    assert busy.commits > 1  # events were committed while it ran
+    after = verify_ledger(db)
+    assert (after.ok, after.checked) == (True, n + busy.commits)
+
+
+def test_a_missing_head_over_existing_records_is_reported(db: Database) -> None:
+    _record(db)
+    _write(db, "MATCH (s:Sequence {name: 'event'}) DETACH DELETE s")
+    report = verify_ledger(db)
+    assert (report.ok, report.first_bad_sequence) == (False, 1)
+    assert "head" in (report.reason or "")
 
 
 def _forge(sha_of: str) -> str:

@@ -20,6 +20,7 @@ from lineage_graph.errors import (
     Neo4jUnavailableError,
     NotFoundError,
     QueryTimeoutError,
+    SpoolWriteError,
 )
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ ERROR_CODES: list[tuple[type[LineageGraphError], str]] = [
     (Neo4jUnavailableError, "UNAVAILABLE"),
     (ForbiddenError, "FORBIDDEN"),
     (QueryTimeoutError, "TIMEOUT"),
+    (SpoolWriteError, "UNAVAILABLE"),
 ]
 
 

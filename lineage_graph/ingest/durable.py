@@ -1,6 +1,10 @@
 """Durable ingestion: an event is acknowledged only once Neo4j committed it (201) or the spool
 fsync'd it (202). While the spool holds anything, new events join it, so they are applied in
 arrival order; a background drain applies the spool once Neo4j answers again.
+
+The drain never loses and never stalls: a corrupt spool line goes to the spool's quarantine, an
+event the database refuses (or whose write times out every time) goes to the dead letters, each
+before the spool's offset moves past it, and the events behind it are applied.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from typing import Any
 
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
-from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
+from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError, QueryTimeoutError
+from lineage_graph.ingest.dead_letters import DeadLetters
 from lineage_graph.ingest.service import BatchResult, EventOutcome, IngestService
-from lineage_graph.ingest.spool import Spool
+from lineage_graph.ingest.spool import Spool, SpooledEvent
 from lineage_graph.metrics import METRICS
-from lineage_graph.openlineage.parse import ParsedEvent, parse_event
+from lineage_graph.openlineage.parse import ParsedEvent, UnparseableEvent, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +32,8 @@ log = logging.getLogger(__name__)
 class DrainResult:
     applied: int = 0
     duplicates: int = 0
-    rejected: int = 0
+    rejected: int = 0  # set aside as dead letters
+    quarantined: int = 0  # corrupt spool lines set aside
 
     def add(self, result: BatchResult) -> None:
         self.applied += result.count("accepted")
@@ -36,10 +42,12 @@ class DrainResult:
 
 
 class DurableIngest:
-    def __init__(self, ingest: IngestService, spool: Spool, db: Database) -> None:
+    def __init__(self, ingest: IngestService, spool: Spool, db: Database,
+                 dead_letters: DeadLetters | None = None) -> None:
         self.ingest = ingest
         self.spool = spool
         self.db = db
+        self.dead_letters = dead_letters or DeadLetters(spool.directory)
         self.schema_ready = False
         self._schema_lock = threading.Lock()
 
@@ -108,17 +116,54 @@ class DurableIngest:
                 pending = self.spool.pending(batch)
                 if not pending:
                     return done
-                result = self.ingest.ingest_raw([(json.loads(e.text), e.text) for e in pending])
-                for outcome in result.outcomes:
-                    if outcome.status == "rejected":
-                        # Validated before spooling, so only the database can refuse it now.
-                        log.error("spooled event %s refused: %s",
-                                  pending[outcome.index].sha256, outcome.error)
+                corrupt = [e for e in pending if e.corrupt is not None]
+                if corrupt:
+                    log.error("%d corrupt spool lines quarantined", len(corrupt))
+                    self.spool.quarantine(corrupt)
+                    METRICS.spool_quarantined.inc(len(corrupt))
+                    done.quarantined += len(corrupt)
+                records = [e for e in pending if e.corrupt is None]
+                result = self._apply(records)
+                refused = [(records[o.index].sha256, records[o.index].text,
+                            o.error or "refused") for o in result.outcomes
+                           if o.status == "rejected"]
+                if refused:
+                    # Validated before it was spooled, so only the database refused it: set it
+                    # aside (durably, before the offset moves) and go on with the rest.
+                    log.error("%d spooled events refused; kept as dead letters: %s",
+                              len(refused), "; ".join(r[2] for r in refused)[:1000])
+                    self.dead_letters.add(refused)
+                    METRICS.dead_lettered.inc(len(refused))
                 self.spool.commit(pending)
                 done.add(result)
                 METRICS.count_outcomes(result.outcomes)
                 if progress is not None:
                     progress(done)
+
+    def _apply(self, records: list[SpooledEvent]) -> BatchResult:
+        """Write spooled records; a chunk whose write times out is retried one event at a time,
+        and an event that times out alone is refused (a dead letter), not retried forever."""
+        raws = [_raw(e.text) for e in records]
+        try:
+            return self.ingest.ingest_raw(raws)
+        except QueryTimeoutError:
+            log.warning("a spooled chunk of %d timed out; applying it event by event", len(raws))
+        outcomes: list[EventOutcome] = []
+        for index, raw in enumerate(raws):
+            try:
+                [outcome] = self.ingest.ingest_raw([raw]).outcomes
+            except QueryTimeoutError as exc:
+                outcome = EventOutcome(0, "rejected", error=str(exc))
+            outcome.index = index
+            outcomes.append(outcome)
+        return BatchResult(outcomes)
+
+
+def _raw(text: str) -> tuple[Any, str | None]:
+    try:
+        return json.loads(text), text
+    except (ValueError, RecursionError) as exc:
+        return UnparseableEvent(f"spooled text is not JSON ({exc})"), None
 
 
 class SpoolDrainer:

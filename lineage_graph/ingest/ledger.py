@@ -4,8 +4,8 @@ deleting, inserting or reordering a record breaks the chain at that record; dele
 records disagrees with the chain head kept on ``:Sequence``.
 
 The chain makes tampering evident to anyone who can recompute it; someone able to rewrite the
-whole chain and its head can hide a change, which is what signed checkpoints of the head would
-add (not built).
+whole chain and its head can hide a change, which signed checkpoints of the head
+(``lineage_graph.ingest.checkpoints``) reveal.
 """
 
 from __future__ import annotations
@@ -50,10 +50,17 @@ class LedgerReport:
 
 
 def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
-    """Recompute the chain over every record, in sequence order."""
+    """Recompute the chain in sequence order, up to the head as it was when verification began.
+
+    The head is read first: records committed while this runs come after it and are outside
+    this verification, so a busy live system is never reported as tampered with. Records are
+    read ``page`` at a time and dropped once checked, so memory stays bounded by one page."""
+    head = db.read(event_records.sequence_head) or {}
+    last, head_hash = int(head.get("value") or 0), head.get("head")
     expected, previous, checked = 1, GENESIS, 0
-    while True:
-        rows = db.read(partial(event_records.ledger_page, after=expected - 1, limit=page))
+    while expected <= last:
+        rows = db.read(partial(event_records.ledger_page, after=expected - 1,
+                               limit=min(page, last - expected + 1)))
         if not rows:
             break
         for row in rows:
@@ -81,10 +88,11 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
             previous = row["chainHash"]
             expected += 1
             checked += 1
-    head = db.read(event_records.sequence_head)
-    last, head_hash = (head or {}).get("value") or 0, (head or {}).get("head")
-    if last != checked or (checked and head_hash != previous):
+    if checked != last or (checked and head_hash != previous):
         return LedgerReport(False, checked, checked + 1,
                             f"the chain head says {last} records but {checked} were found: "
                             "the last records were deleted, or the head was altered")
+    if last == 0 and (db.read(partial(event_records.ledger_page, after=0, limit=1))):
+        return LedgerReport(False, 0, 1, "records exist but the chain head is missing or zero: "
+                                         "the head was altered")
     return LedgerReport(True, checked)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lineage_graph.errors import InvalidRequestError
+from lineage_graph.json_limits import JsonValueError, loads
 from lineage_graph.openlineage.parse import UnparseableEvent
 
 RawEvent = tuple[Any, str | None]  # the JSON value and, when known, its text as received
@@ -19,22 +19,22 @@ def events_from_text(text: str) -> list[RawEvent]:
         raise InvalidRequestError("the body is empty: send a JSON array or NDJSON of events")
     if stripped.startswith("["):
         try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(
-                f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-            ) from exc
+            data = loads(stripped, check=False)  # each event's values are checked as it is parsed
+        except JsonValueError as exc:
+            raise InvalidRequestError(f"the body is {exc.problem}") from exc
+        if not isinstance(data, list):
+            raise InvalidRequestError("the body is not a JSON array of events")
         return [(item, None) for item in data]
     try:
-        return [(json.loads(stripped), stripped)]
-    except json.JSONDecodeError:
+        return [(loads(stripped, check=False), stripped)]
+    except JsonValueError:
         pass
     events: list[RawEvent] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            events.append((json.loads(line), line))
-        except json.JSONDecodeError as exc:
-            events.append((UnparseableEvent(f"line {number} is not valid JSON ({exc.msg})"), None))
+            events.append((loads(line, check=False), line))
+        except JsonValueError as exc:
+            events.append((UnparseableEvent(f"line {number} is {exc.problem}"), None))
     return events

@@ -1,9 +1,14 @@
 """The spool: accepted events Neo4j could not take yet, kept on local disk until it can.
 
 One append-only file of JSON lines (``{"sha256": ..., "text": <the event as received>}``) and
-one file holding the byte offset up to which the lines have been applied. Appends are fsync'd
-before the API acknowledges (202), so a crash loses nothing acknowledged; a line cut short by a
-crash was never acknowledged and is ignored. The drain applies lines in order and commits the
+one file holding the byte offset up to which the lines have been applied. An append returns only
+once every byte is written and fsync'd (and, for a new file, its directory entry too); a write
+that fails part-way (a full disk) is cut back off the file and raises :class:`SpoolWriteError`,
+so the API answers 503, never 202 for bytes not on disk. A line cut short by a crash was never
+acknowledged: the next append first ends it with a newline, so it can never merge with the
+records after it, and the reader hands any line that is not a well-formed record (anywhere in
+the file, not only the last) to the drainer as *corrupt*, which moves it to the quarantine file
+(``quarantine.ndjson``) instead of applying it. The drain applies lines in order and commits the
 offset (write, fsync, rename) only after Neo4j committed them, so a crash mid-drain replays some
 lines, which the event record answers as duplicates: nothing is applied twice.
 
@@ -14,19 +19,24 @@ processes); one drainer at a time holds ``drain.lock`` (the API's background dra
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from lineage_graph.errors import SpoolWriteError
+
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"
 _LOCK = "spool.lock"
 _DRAIN_LOCK = "drain.lock"
+_QUARANTINE = "quarantine.ndjson"
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class SpooledEvent:
     sha256: str
     text: str
     end: int  # byte offset just after this record
+    corrupt: str | None = None  # why this line is not a record (then ``text`` is the raw line)
 
 
 class Spool:
@@ -47,18 +58,61 @@ class Spool:
         return self.directory / _RECORDS
 
     def append(self, events: list[tuple[str, str]]) -> None:
-        """Append ``(sha256, text)`` records durably: returns only after fsync."""
+        """Append ``(sha256, text)`` records durably: returns only after fsync; raises
+        SpoolWriteError (nothing of this call left in the file) when the disk refuses."""
         if not events:
             return
         data = "".join(json.dumps({"sha256": sha, "text": text}, ensure_ascii=False) + "\n"
                        for sha, text in events).encode("utf-8")
         with self._file_lock():
-            fd = os.open(self.records_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            created = not self.records_path.exists()
+            fd = os.open(self.records_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, data)
+                start = os.fstat(fd).st_size
+                if start and os.pread(fd, 1, start - 1) != b"\n":
+                    # A record cut short by a crash: end it, so it stays one corrupt line
+                    # (quarantined by the drain) instead of swallowing the next record.
+                    data = b"\n" + data
+                try:
+                    _write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as exc:
+                    _cut_back(fd, start)
+                    raise SpoolWriteError(
+                        f"the spool at {self.directory} could not store the event "
+                        f"({errno.errorcode.get(exc.errno or 0, exc.errno)}: {exc.strerror})"
+                    ) from exc
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.directory)  # the new file's name must survive a crash too
+
+    def quarantine(self, events: list[SpooledEvent]) -> None:
+        """Keep corrupt lines aside (``quarantine.ndjson``) before the drain commits past them:
+        nothing the spool held is ever silently dropped."""
+        if not events:
+            return
+        data = "".join(json.dumps({"at": time.time(), "reason": e.corrupt, "line": e.text},
+                                  ensure_ascii=False) + "\n" for e in events).encode("utf-8")
+        with self._file_lock():
+            path = self.directory / _QUARANTINE
+            created = not path.exists()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if created:
+                _fsync_dir(self.directory)
+
+    def quarantined(self) -> list[dict[str, object]]:
+        """The quarantined lines, oldest first."""
+        try:
+            lines = (self.directory / _QUARANTINE).read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def has_pending(self) -> bool:
         """Cheap (two stats): are there records not applied yet?"""
@@ -69,10 +123,13 @@ class Spool:
         with self._lock:
             size, offset = self._size(), self._applied_offset()
             if self._counted is None or self._counted[:2] != (size, offset):
-                self._counted = (size, offset, sum(1 for _ in self._read(offset)))
+                self._counted = (size, offset,
+                                 sum(1 for e in self._read(offset) if e.corrupt is None))
             return self._counted[2]
 
     def pending(self, limit: int) -> list[SpooledEvent]:
+        """The next ``limit`` lines not applied yet, in order; corrupt ones included (marked),
+        so committing the list moves past them."""
         found: list[SpooledEvent] = []
         for event in self._read(self._applied_offset()):
             found.append(event)
@@ -146,10 +203,50 @@ class Spool:
             position = offset
             for line in fh:
                 if not line.endswith(b"\n"):
-                    return  # cut short by a crash before it was acknowledged
+                    return  # being written, or cut short by a crash: not acknowledged
                 position += len(line)
-                record = json.loads(line)
-                yield SpooledEvent(sha256=record["sha256"], text=record["text"], end=position)
+                yield _record(line, position)
+
+
+def _record(line: bytes, end: int) -> SpooledEvent:
+    try:
+        record = json.loads(line)
+        if (isinstance(record, dict) and isinstance(record.get("sha256"), str)
+                and isinstance(record.get("text"), str)):
+            return SpooledEvent(sha256=record["sha256"], text=record["text"], end=end)
+        problem = "not a spool record (sha256 and text expected)"
+    except (ValueError, RecursionError) as exc:
+        problem = f"not JSON ({exc})"[:200]
+    return SpooledEvent(sha256="", text=line.decode("utf-8", "replace").rstrip("\n"), end=end,
+                        corrupt=problem)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` may write less than asked (a signal, a nearly full disk): loop."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
+
+
+def _cut_back(fd: int, size: int) -> None:
+    """Remove what a failed append wrote. If even that fails, the next append ends the torn
+    bytes with a newline and the drain quarantines them."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _write_durably(path: Path, content: str) -> None:
@@ -159,8 +256,4 @@ def _write_durably(path: Path, content: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(path.parent)

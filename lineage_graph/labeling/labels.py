@@ -21,6 +21,7 @@ from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id
+from lineage_graph.json_limits import json_problem
 
 LABELS_NAMESPACE = "lineage-graph.labels"
 SOURCES = ("HUMAN", "LLM_JUDGE", "CODE")
@@ -153,6 +154,12 @@ class LabelingSessionService:
                 raise InvalidRequestError(
                     f"{where}: the session does not use schema {label.schema!r} "
                     f"(it uses {sorted(schemas)})", field=f"labels[{index}].schema")
+            unstorable = json_problem([label.value, label.item_id, label.author,
+                                       label.comment or ""])
+            if unstorable is not None:  # a 1e400-sized number, a lone surrogate, ...
+                part = ("value", "itemId", "author", "comment")[int(unstorable.path[1])]
+                raise InvalidRequestError(f"{where}: {part}: {unstorable.problem}",
+                                          field=f"labels[{index}].{part}")
             definition = json.loads(schema["definition"])
             problem = check_value(definition, label.value)
             if problem is not None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
+from lineage_graph.json_limits import json_problem
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 
@@ -115,6 +116,10 @@ class LabelingSchemaService:
 
     def create(self, definition: LabelingSchemaDefinition) -> dict[str, Any]:
         """The version holding this definition: an existing one, or a new version n+1."""
+        unstorable = json_problem(json.loads(definition.canonical()))
+        if unstorable is not None:
+            raise InvalidRequestError(f"{unstorable.path}: {unstorable.problem}",
+                                      field=unstorable.path)
         canonical = definition.canonical()
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

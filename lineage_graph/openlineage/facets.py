@@ -10,12 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import describe_validation_error
+
+# Facet values that become index keys (model name and version, digests, metric names, scene ids):
+# Neo4j refuses range-index keys over ~8 KB, and a composite key holds two of these at up to
+# 4 UTF-8 bytes a character. Longer ones make the facet malformed (kept raw, flagged) instead of
+# a write Neo4j refuses after the event was acknowledged.
+KEY_TEXT_MAX = 512
+KeyText = Annotated[str, Field(min_length=1, max_length=KEY_TEXT_MAX)]
 
 FacetScope = Literal["run", "job", "dataset", "input", "output"]
 
@@ -186,8 +193,8 @@ class UsdSceneDatasetFacet(BaseFacet):
     """lineage-graph's custom facet (schema/facets/UsdSceneDatasetFacet.json): the USD scene
     variant a dataset was rendered from. ``variantSelections`` is the full selection map."""
 
-    sceneId: str = Field(min_length=1)
-    version: str | None = None
+    sceneId: KeyText
+    version: str | None = Field(default=None, max_length=KEY_TEXT_MAX)
     contentHash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     rootLayer: str = Field(min_length=1)
     variantSelections: dict[str, str] = Field(default_factory=dict)
@@ -197,19 +204,19 @@ class MlModelDatasetFacet(BaseFacet):
     """lineage-graph's custom facet (schema/facets/MlModelDatasetFacet.json): the dataset holds
     this model version, produced by the run that writes it."""
 
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    digest: str = Field(min_length=1)
+    name: KeyText
+    version: KeyText
+    digest: KeyText
     framework: str | None = None
     format: str | None = None
-    derivedFrom: list[str] = Field(default_factory=list)
+    derivedFrom: list[KeyText] = Field(default_factory=list)
     # Tensor name -> tensor digest, as printed by `lineage-graph model fingerprint`: lets
     # modelOrigin find base models by shared tensors even when nobody declared derivedFrom.
-    tensors: dict[str, str] | None = None
+    tensors: dict[str, KeyText] | None = None
 
 
 class LabelingSchemaRef(_Open):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)  # as labeling schema definitions
     version: int = Field(strict=True, ge=1)
 
 
@@ -221,8 +228,8 @@ class LabelingSchemaDatasetFacet(BaseFacet):
 
 
 class ModelRef(_Open):
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
+    name: KeyText
+    version: KeyText
 
 
 class DatasetRef(_Open):
@@ -233,8 +240,8 @@ class DatasetRef(_Open):
 class SceneVariantRef(_Open):
     """A scene variant by scene id and its full selection map (as in the usdScene facet)."""
 
-    sceneId: str = Field(min_length=1)
-    version: str | None = None
+    sceneId: KeyText
+    version: str | None = Field(default=None, max_length=KEY_TEXT_MAX)
     contentHash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     selections: dict[str, str] = Field(default_factory=dict)
 
@@ -245,7 +252,7 @@ class MetricSlice(_Open):
 
 
 class EvaluationMetric(_Open):
-    name: str = Field(min_length=1)
+    name: KeyText
     value: float = Field(strict=True, allow_inf_nan=False)
     higherIsBetter: bool | None = None
     slice: MetricSlice | None = None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from lineage_graph.errors import InvalidEventError
+from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 from lineage_graph.openlineage.facets import ParsedFacet, parse_facets
@@ -63,10 +63,9 @@ class ParsedEvent:
 
 def parse_event_text(text: str) -> ParsedEvent:
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problem = f"body is not valid JSON ({exc.msg} at position {exc.pos})"
-        raise InvalidEventError("", problem) from exc
+        raw = loads(text, check=False)  # parse_event checks the values
+    except JsonValueError as exc:
+        raise InvalidEventError("", f"body is {exc.problem}") from exc
     return parse_event(raw, text)
 
 
@@ -82,6 +81,9 @@ def parse_event(raw: Any, text: str | None = None) -> ParsedEvent:
         raise InvalidEventError("", raw.problem)
     if not isinstance(raw, dict):
         raise InvalidEventError("", f"an event must be a JSON object, got {type(raw).__name__}")
+    unstorable = json_problem(raw)
+    if unstorable is not None:  # before anything is acknowledged: Neo4j or JSON would refuse it
+        raise InvalidEventError(unstorable.path, unstorable.problem)
     model = event_model_for(raw)
     try:
         event = model.model_validate(raw)

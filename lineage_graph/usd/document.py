@@ -13,6 +13,8 @@ from lineage_graph.errors import InvalidDocumentError
 from lineage_graph.openlineage.errors import first_error
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# Stored as (part of) index keys, which Neo4j refuses over ~8 KB: bounded like facet keys.
+SceneKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -54,8 +56,8 @@ class SceneVariantDoc(_Strict):
 
 
 class SceneDocumentModel(_Strict):
-    sceneId: NonEmpty
-    version: NonEmpty
+    sceneId: SceneKey
+    version: SceneKey
     contentHash: Sha256
     rootLayer: NonEmpty
     rootPrim: Annotated[str, StringConstraints(pattern=r"^/")]

@@ -17,6 +17,7 @@ from lineage_graph.errors import (
     Neo4jUnavailableError,
     NotFoundError,
     QueryTimeoutError,
+    SpoolWriteError,
 )
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ class UnsupportedMediaTypeError(InvalidRequestError):
     """A POST body whose Content-Type is not JSON (or NDJSON where a batch is accepted)."""
 
 
+class LengthRequiredError(InvalidRequestError):
+    """A body whose size must be known before it is read came without a Content-Length."""
+
+
 class MisdirectedRequestError(InvalidRequestError):
     """The Host header names a host this API does not serve (DNS rebinding, with auth off)."""
 
@@ -37,6 +42,7 @@ class MisdirectedRequestError(InvalidRequestError):
 HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (PayloadTooLargeError, 413, "payload_too_large"),
     (UnsupportedMediaTypeError, 415, "unsupported_media_type"),
+    (LengthRequiredError, 411, "length_required"),
     (MisdirectedRequestError, 421, "misdirected_request"),
     (InvalidEventError, 422, "invalid_event"),
     (InvalidDocumentError, 422, "invalid_document"),
@@ -45,6 +51,7 @@ HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (Neo4jUnavailableError, 503, "neo4j_unavailable"),
     (ForbiddenError, 403, "forbidden"),
     (QueryTimeoutError, 503, "query_timeout"),
+    (SpoolWriteError, 503, "spool_unavailable"),
 ]
 
 

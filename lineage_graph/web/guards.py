@@ -5,6 +5,10 @@ to the local API without a preflight, and a DNS-rebinding page can make its own 
 at 127.0.0.1. So every POST body must be declared JSON (NDJSON where a batch is accepted), which
 no simple request can declare, and, when authentication is off, the Host header must name this
 machine (loopback names) or a host the operator allowed (LINEAGE_GRAPH_ALLOWED_HOSTS).
+
+GraphQL bodies are parsed by strawberry, which trusts ``json.loads``: they are read here first,
+capped at LINEAGE_GRAPH_GRAPHQL_MAX_BYTES (413) and checked like every other JSON this API takes
+(nesting, NaN, numbers and strings Neo4j cannot carry: 400 naming the place).
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
+from lineage_graph.errors import InvalidRequestError, LineageGraphError
+from lineage_graph.json_limits import JsonValueError, loads
 from lineage_graph.settings import Settings, is_loopback_host
 from lineage_graph.web.errors import (
+    LengthRequiredError,
     MisdirectedRequestError,
+    PayloadTooLargeError,
     UnsupportedMediaTypeError,
     error_response,
 )
@@ -23,6 +31,7 @@ from lineage_graph.web.errors import (
 JSON_TYPES = frozenset({"application/json"})
 BATCH_TYPES = frozenset({"application/json", "application/x-ndjson"})
 _BATCH_PATH = "/api/v1/lineage/batch"
+_GRAPHQL_PATH = "/graphql"
 
 
 def body_type_problem(request: Request) -> UnsupportedMediaTypeError | None:
@@ -52,6 +61,28 @@ def host_problem(request: Request, allowed: frozenset[str]) -> MisdirectedReques
         "(allowed: loopback names and LINEAGE_GRAPH_ALLOWED_HOSTS)", field="Host")
 
 
+async def graphql_body_problem(request: Request, max_bytes: int) -> LineageGraphError | None:
+    """Check a GraphQL POST body before strawberry parses it. ``request.body()`` caches the
+    bytes, and Starlette hands the same bytes to the GraphQL view after this middleware."""
+    if request.method != "POST" or request.url.path.rstrip("/") != _GRAPHQL_PATH:
+        return None
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        return LengthRequiredError("a GraphQL POST needs a Content-Length", field="Content-Length")
+    if int(declared) > max_bytes:
+        return PayloadTooLargeError(f"GraphQL body of {declared} bytes exceeds the limit of "
+                                    f"{max_bytes} (setting LINEAGE_GRAPH_GRAPHQL_MAX_BYTES)")
+    body = await request.body()
+    try:
+        loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return InvalidRequestError(f"GraphQL body is not UTF-8 (byte {exc.start})")
+    except JsonValueError as exc:
+        where = f" at {exc.path}" if exc.path else ""
+        return InvalidRequestError(f"GraphQL body{where}: {exc.problem}", field=exc.path or None)
+    return None
+
+
 def _host_without_port(header: str) -> str:
     header = header.strip().lower()
     if header.startswith("["):  # [::1]:5000
@@ -65,8 +96,9 @@ def install_guards(app: FastAPI, settings: Settings, auth_enabled: bool) -> None
     @app.middleware("http")
     async def guard(request: Request,
                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        problem = (None if auth_enabled else host_problem(request, allowed)
-                   ) or body_type_problem(request)
+        problem = ((None if auth_enabled else host_problem(request, allowed))
+                   or body_type_problem(request)
+                   or await graphql_body_problem(request, settings.graphql_max_bytes))
         if problem is not None:
             return error_response(problem)
         return await call_next(request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
 from lineage_graph.ingest.sources import events_from_text
+from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
@@ -66,7 +66,8 @@ async def post_lineage(request: Request) -> JSONResponse:
         METRICS.events.labels(status="rejected").inc()
         raise
     outcome = await asyncio.to_thread(state.durable.ingest_one, parsed)
-    status = {"accepted": 201, "duplicate": 201, "spooled": 202}.get(outcome.status, 500)
+    # "rejected" here means the database refused an event that passed validation.
+    status = {"accepted": 201, "duplicate": 201, "spooled": 202, "rejected": 422}[outcome.status]
     return JSONResponse(outcome.as_dict(), status_code=status)
 
 
@@ -119,10 +120,12 @@ async def post_scene(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"body is not valid JSON ({exc.msg} at position {exc.pos})"
-                                  ) from exc
+        raw = loads(text, check=False)
+    except JsonValueError as exc:
+        raise InvalidRequestError(f"body is {exc.problem}") from exc
+    problem = json_problem(raw)
+    if problem is not None:
+        raise InvalidDocumentError(problem.path, problem.problem)
     doc = validate_scene_document(raw)
     stored = await asyncio.to_thread(store_scene, state.db, doc)
     return JSONResponse({
@@ -152,9 +155,10 @@ async def healthz(request: Request) -> JSONResponse:
     state = _state(request)
     ok = await asyncio.to_thread(state.db.ping)
     depth = await asyncio.to_thread(state.durable.spool.depth)
+    dead = await asyncio.to_thread(state.durable.dead_letters.count)
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "neo4j": "up" if ok else "down",
-         "spool": {"depth": depth}},
+         "spool": {"depth": depth, "deadLetters": dead}},
         status_code=200 if ok else 503,
     )
 
@@ -163,5 +167,6 @@ async def healthz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     state = _state(request)
     METRICS.spool_depth.set(await asyncio.to_thread(state.durable.spool.depth))
+    METRICS.dead_letters.set(await asyncio.to_thread(state.durable.dead_letters.count))
     body, content_type = METRICS.exposition()
     return Response(body, media_type=content_type)

@@ -1,0 +1,123 @@
+"""Dead letters: spooled events the database refused when the drain applied them.
+
+Every spooled event was validated before it was acknowledged (202), so a refusal at drain time
+is rare (a write that times out every time, a limit Neo4j enforces that validation missed). Such
+an event must neither block the events behind it nor vanish: the drain writes it here (fsync'd)
+before it commits the spool past it. ``lineage-graph spool status`` lists the entries,
+``spool retry ID`` puts one back into the spool (it is applied in order with whatever arrives
+next), ``spool discard ID`` removes one on purpose and keeps it in ``discarded.ndjson``.
+
+One JSON line per entry in ``dead-letters.ndjson`` beside the spool; its id is the event's
+sha256 (an event is a dead letter at most once).
+"""
+
+from __future__ import annotations
+
+import builtins
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lineage_graph.errors import NotFoundError
+
+_FILE = "dead-letters.ndjson"
+_DISCARDED = "discarded.ndjson"
+_LOCK = "dead-letters.lock"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str  # the event's sha256
+    reason: str
+    at: float  # unix time it was set aside
+    text: str  # the event as received
+
+    def summary(self) -> dict[str, object]:
+        return {"id": self.id, "reason": self.reason, "at": self.at}
+
+
+class DeadLetters:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / _FILE
+
+    def add(self, entries: list[tuple[str, str, str]]) -> None:
+        """Set ``(sha256, text, reason)`` aside durably; an id already here is kept once."""
+        if not entries:
+            return
+        with self._locked():
+            current = self.list()
+            known = {d.id for d in current}
+            fresh: dict[str, DeadLetter] = {}
+            for sha, text, reason in entries:
+                if sha not in known:
+                    fresh.setdefault(sha, DeadLetter(sha, reason, time.time(), text))
+            if fresh:
+                self._rewrite([*current, *fresh.values()])
+
+    def list(self) -> builtins.list[DeadLetter]:
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        return [DeadLetter(**json.loads(line)) for line in lines if line.strip()]
+
+    def count(self) -> int:
+        return len(self.list())
+
+    def find(self, letter_id: str) -> DeadLetter:
+        """One entry, by id or a unique prefix of at least 8 characters."""
+        matches = [d for d in self.list() if d.id == letter_id
+                   or (len(letter_id) >= 8 and d.id.startswith(letter_id))]
+        if len(matches) != 1:
+            raise NotFoundError(f"no dead letter {letter_id!r}" if not matches else
+                                f"{letter_id!r} names {len(matches)} dead letters: give "
+                                "more of the id")
+        return matches[0]
+
+    def remove(self, letter: DeadLetter) -> None:
+        """Remove an entry once what replaces it (a spool record, a discard record) is on disk:
+        a crash in between leaves it in both places, never in neither."""
+        with self._locked():
+            self._rewrite([d for d in self.list() if d.id != letter.id])
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The drain (in the API) and the CLI may change the file at the same time."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.directory / _LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def record_discard(self, letter: DeadLetter) -> None:
+        """Keep what an operator discarded, with when: a discard is never silent."""
+        line = json.dumps({**asdict(letter), "discardedAt": time.time()}, ensure_ascii=False)
+        fd = os.open(self.directory / _DISCARDED, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _rewrite(self, entries: builtins.list[DeadLetter]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,242 @@
+"""Bad input never gives a 5xx: JSON too deep for the parser, lone surrogates, numbers Neo4j or
+JSON cannot carry, NaN and Infinity, and gzip bodies cut short or followed by more. Each is a
+4xx naming the place, and nothing is written."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidRequestError
+from lineage_graph.json_limits import MAX_DEPTH, JsonValueError, json_problem, loads
+from tests.conftest import query
+from tests.events import T0, ds, new_run_id, run_event
+from tests.test_labeling_sessions import ADD, _label, _session
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _stored(db: Database) -> int:
+    return int(query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n")[0]["n"])
+
+
+def _event() -> dict[str, Any]:
+    return run_event("COMPLETE", new_run_id(), ("airflow", "bad-input"), T0,
+                     outputs=[ds("pg", "public.t", fields=["a", "b"])])
+
+
+def _post_text(client: TestClient, text: str) -> Any:
+    return client.post("/api/v1/lineage", content=text.encode("utf-8", "surrogatepass"),
+                       headers=JSON)
+
+
+def _with_facet_value(value_json: str) -> str:
+    """An event whose run carries a custom facet holding ``value_json`` verbatim."""
+    text = json.dumps({**_event(), "run": {**_event()["run"], "facets": {
+        "custom": {"_producer": "p", "_schemaURL": "https://x/y.json#/$defs/Custom",
+                   "value": "PLACEHOLDER"}}}})
+    return text.replace('"PLACEHOLDER"', value_json)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('"\\ud800"', "lone surrogate"),
+    ("NaN", "NaN is not a JSON number"),
+    ("Infinity", "Infinity is not a JSON number"),
+    ("-Infinity", "-Infinity is not a JSON number"),
+    ("1e400", "not finite"),
+    (str(2**63), "64-bit range"),
+    (str(-(2**63) - 1), "64-bit range"),
+    ("9" * 5000, "digits"),
+])
+def test_values_json_or_neo4j_cannot_carry_are_422_or_400(client: TestClient, db: Database,
+                                                          value: str, problem: str) -> None:
+    answer = _post_text(client, _with_facet_value(value))
+    assert answer.status_code in (400, 422), answer.text
+    assert problem in answer.json()["message"]
+    if answer.status_code == 422:
+        assert answer.json()["field"] == "run.facets.custom.value"
+    batch = client.post("/api/v1/lineage/batch",
+                        content=f"[{_with_facet_value(value)}]".encode("utf-8", "surrogatepass"),
+                        headers=JSON)
+    assert batch.status_code in (200, 400), batch.text
+    if batch.status_code == 200:
+        assert batch.json()["results"][0]["status"] == "rejected"
+    assert _stored(db) == 0
+
+
+def test_an_ordinal_position_beyond_int64_names_the_field(client: TestClient,
+                                                          db: Database) -> None:
+    event = _event()
+    event["outputs"][0]["facets"]["schema"]["fields"][1]["ordinalPosition"] = 2**64
+    answer = client.post("/api/v1/lineage", content=json.dumps(event), headers=JSON)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "outputs[0].facets.schema.fields[1].ordinalPosition"
+    assert _stored(db) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/lineage", "/api/v1/lineage/batch",
+                                  "/api/v1/scenes", "/graphql"])
+def test_json_nested_beyond_the_parser_is_a_400(client: TestClient, db: Database,
+                                                path: str) -> None:
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    answer = client.post(path, content=deep.encode(), headers=JSON)
+    if path.endswith("/batch"):  # the batch answers per event: that one line is rejected
+        assert answer.status_code == 200
+        [result] = answer.json()["results"]
+        assert result["status"] == "rejected" and "nested deeper" in result["error"]
+    else:
+        assert 400 <= answer.status_code < 500, answer.text[:300]
+    assert _stored(db) == 0
+
+
+def test_json_nested_deeper_than_the_limit_names_the_place(client: TestClient,
+                                                           db: Database) -> None:
+    nested: Any = 1
+    for _ in range(MAX_DEPTH + 5):
+        nested = [nested]
+    answer = _post_text(client, _with_facet_value(json.dumps(nested)))
+    assert answer.status_code == 422
+    assert "nested deeper than" in answer.json()["message"]
+    assert answer.json()["field"].startswith("run.facets.custom.value[0]")
+
+
+def test_a_lone_surrogate_in_a_name_is_refused_not_a_500(client: TestClient,
+                                                         db: Database) -> None:
+    text = json.dumps(_event()).replace('"bad-input"', '"bad\\udc80input"')
+    answer = _post_text(client, text)
+    assert answer.status_code == 422 and answer.json()["field"] == "job.name"
+    assert _stored(db) == 0
+
+
+def test_scene_documents_are_checked_the_same_way(client: TestClient, db: Database) -> None:
+    answer = client.post("/api/v1/scenes", content=b'{"sceneId": "s", "x": NaN}', headers=JSON)
+    assert answer.status_code == 400 and "NaN" in answer.json()["message"]
+    answer = client.post("/api/v1/scenes", content=b'{"sceneId": "\\ud800"}', headers=JSON)
+    assert answer.status_code == 422 and answer.json()["field"] == "sceneId"
+    assert _stored(db) == 0
+
+
+def test_numeric_labels_of_any_size_are_refused_naming_the_label(client: TestClient,
+                                                                 db: Database) -> None:
+    session = _session(client)
+    before = _stored(db)
+    for value in (10**400, -(10**400)):
+        body = json.dumps({"query": ADD, "variables": {
+            "s": session, "l": [_label("confidence", 0.5), _label("confidence", 1)]}})
+        body = body.replace('"value": 1,', f'"value": {value},')
+        answer = client.post("/graphql", content=body.encode(), headers=JSON)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == "variables.l[1].value"
+        assert "64-bit range" in answer.json()["message"]
+    surrogate = json.dumps({"query": ADD, "variables": {
+        "s": session, "l": [_label("note", "ok", author="\ud800")]}})
+    answer = client.post("/graphql", content=surrogate.encode(), headers=JSON)
+    assert answer.status_code == 400 and answer.json()["field"] == "variables.l[0].author"
+    assert _stored(db) == before
+
+
+def test_the_labeling_service_refuses_them_too(client: TestClient, db: Database) -> None:
+    """Behind GraphQL, for callers of the service itself (the demo, importers)."""
+    from lineage_graph.labeling.labels import LabelingSessionService, LabelInput
+
+    session = _session(client)
+    before = _stored(db)
+    service = LabelingSessionService(db)
+    for label, field in [(LabelInput(item_id="f1", schema="confidence", value=10**400,
+                                     source="HUMAN", author="ana"), "labels[0].value"),
+                         (LabelInput(item_id="f\ud800", schema="note", value="ok",
+                                     source="HUMAN", author="ana"), "labels[0].itemId")]:
+        with pytest.raises(InvalidRequestError) as refused:
+            service.add_labels(session, [label])
+        assert refused.value.field == field
+    assert _stored(db) == before
+
+
+def test_graphql_bodies_are_capped(db: Database, neo4j_server: Any) -> None:
+    from dataclasses import replace
+
+    from lineage_graph.web.app import create_app
+
+    app = create_app(replace(neo4j_server, graphql_max_bytes=200))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        small = client.post("/graphql", json={"query": "{ models(limit: 1) { id } }"})
+        assert small.status_code == 200
+        big = client.post("/graphql", json={"query": "{ models(limit: 1) { id } }" + " " * 300})
+        assert big.status_code == 413
+        assert "LINEAGE_GRAPH_GRAPHQL_MAX_BYTES" in big.json()["message"]
+
+
+# -- gzip ---------------------------------------------------------------------------------------
+
+
+def _gzip_post(client: TestClient, body: bytes, path: str = "/api/v1/lineage") -> Any:
+    return client.post(path, content=body, headers={**JSON, "Content-Encoding": "gzip"})
+
+
+def test_a_truncated_gzip_body_is_refused(client: TestClient, db: Database) -> None:
+    whole = gzip.compress(json.dumps(_event()).encode())
+    for cut in (len(whole) - 8, len(whole) - 1, len(whole) // 2):  # no checksum / half
+        answer = _gzip_post(client, whole[:cut])
+        assert answer.status_code == 400, (cut, answer.text)
+        assert "gzip" in answer.json()["message"]
+    assert _stored(db) == 0
+
+
+def test_a_multi_member_gzip_body_is_refused_not_cut(client: TestClient, db: Database) -> None:
+    first = gzip.compress(json.dumps([_event()]).encode())
+    second = gzip.compress(json.dumps([_event()]).encode())
+    answer = _gzip_post(client, first + second, "/api/v1/lineage/batch")
+    assert answer.status_code == 400
+    assert "after its first member" in answer.json()["message"]
+    assert _gzip_post(client, first + b"junk", "/api/v1/lineage/batch").status_code == 400
+    assert _stored(db) == 0
+    assert _gzip_post(client, first, "/api/v1/lineage/batch").status_code == 200
+
+
+# -- the checker itself, on open-ended input ----------------------------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=30)
+
+
+@given(_JSON_VALUES)
+def test_whatever_the_checker_accepts_neo4j_and_json_can_carry(value: Any) -> None:
+    problem = json_problem(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+        ok = True
+    except (ValueError, UnicodeEncodeError):
+        ok = False
+    ints_fit = all(-(2**63) <= n < 2**63 for n in _ints(value))
+    assert (problem is None) == (ok and ints_fit), (value, problem)
+    if problem is None:
+        assert loads(text) == value
+
+
+def _ints(value: Any) -> list[int]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, list):
+        return [n for v in value for n in _ints(v)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _ints(v)]
+    return []
+
+
+def test_loads_raises_only_its_own_error() -> None:
+    for text in ("[" * 100_000, "NaN", "1" * 5000, '{"a": }', "\ud800"):
+        with pytest.raises(JsonValueError):
+            loads(text)
