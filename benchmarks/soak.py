@@ -6,19 +6,25 @@ duplicated.
 Loopback only: runs `lineage-graph serve` in its own process against the managed "bench" Neo4j
 (Bolt 7689; the database is WIPED), with its own spool. Emitters send single events and batches
 of 20 concurrently while the harness injects, in order: Neo4j stopped for a while, the API
-SIGKILLed and restarted (Neo4j still down), Neo4j started again. Then it waits for the spool to
+SIGKILLed, a torn spool record (a write cut short, as a crash or a full disk leaves it) and a
+poison event (spooled by an older version, refused now: an integer beyond int64) appended to the
+spool, the API restarted (Neo4j still down), Neo4j started again. Then it waits for the spool to
 drain and counts:
 
 - sent: events the emitters tried to send;
 - acknowledged: answered 201/200 (committed) or 202 (spooled);
 - present: acknowledged events found in the event record;
-- lost = acknowledged - present (must be 0); duplicated = records sharing a sha256 (must be 0).
+- lost = acknowledged - present (must be 0); duplicated = records sharing a sha256 (must be 0);
+- quarantined (the torn record: must be 1) and dead letters (the poison event: must be 1),
+  neither of which blocked the drain.
 Events whose request died with the API were not acknowledged: they may or may not be present.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import signal
 import sys
@@ -35,6 +41,8 @@ import httpx
 from benchmarks.ingest import bench_settings, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
+from lineage_graph.ingest.dead_letters import DeadLetters
+from lineage_graph.ingest.spool import Spool
 from lineage_graph.neo4j_server import ManagedNeo4j
 from tests.events import T0, ds, new_run_id, run_event
 from tests.serving import api_process
@@ -96,6 +104,19 @@ class Load:
         return True
 
 
+def _inject_poison_and_torn_record(spool_dir: Path) -> None:
+    """What a crash mid-write leaves (a record without its end), after an event an older
+    version accepted and spooled but that the database cannot store (ordinalPosition > int64).
+    """
+    poison = run_event("COMPLETE", new_run_id(), ("soak", "poison"), T0,
+                       outputs=[ds("s3://soak", "poisoned", ["id"])])
+    poison["outputs"][0]["facets"]["schema"]["fields"][0]["ordinalPosition"] = 2**64
+    text = json.dumps(poison)
+    Spool(spool_dir).append([(hashlib.sha256(text.encode()).hexdigest(), text)])
+    with open(spool_dir / "events.ndjson", "ab") as fh:
+        fh.write(b'{"sha256": "torn", "text": "{\\"eventType\\": \\"COMP')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=3000)
@@ -128,6 +149,9 @@ def main() -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         faults.append(f"{time.perf_counter() - start:5.1f} s  API SIGKILLed")
+        _inject_poison_and_torn_record(spool)
+        faults.append(f"{time.perf_counter() - start:5.1f} s  poison event and torn record "
+                      "appended to the spool")
         api = api_process(settings, spool, log)
         proc = api.__enter__()
         load.url = proc.url  # type: ignore[attr-defined]
@@ -140,6 +164,7 @@ def main() -> None:
         while True:
             health = httpx.get(f"{load.url}/healthz", timeout=30)
             if health.status_code == 200 and health.json()["spool"]["depth"] == 0:
+                dead_letters = health.json()["spool"]["deadLetters"]
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - start
@@ -158,6 +183,11 @@ def main() -> None:
           f"re-sent after no answer {load.retries} times")
     print(f"present {len(present)}, lost {len(load.acknowledged) - len(present)}, "
           f"duplicated {len(shas) - len(set(shas))}, records {len(shas)}")
+    quarantined = len(Spool(spool).quarantined())
+    poison = [d.id for d in DeadLetters(spool).list()]
+    print(f"quarantined {quarantined} (expected 1: the torn record), dead letters "
+          f"{dead_letters} (expected 1: the poison event{'' if poison else ', missing'}), "
+          "drain not blocked")
     print(f"done in {elapsed:.1f} s ({load.sent / elapsed:.0f} events/s including the outage)")
     print(f"(API log: {log})")
 

@@ -51,6 +51,7 @@ class Settings:
     max_batch_events: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
     write_chunk_events: int = 100
+    ingest_workers: int = 4
     neo4j_retry_seconds: int = 15
     spool_dir_override: Path | None = None
     auth: str = "auto"  # auto: on unless the API binds a loopback address; on; off
@@ -121,6 +122,7 @@ class Settings:
             max_batch_events=_int(e, "LINEAGE_GRAPH_MAX_BATCH_EVENTS", defaults.max_batch_events),
             max_body_bytes=_int(e, "LINEAGE_GRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
+            ingest_workers=_int(e, "LINEAGE_GRAPH_INGEST_WORKERS", defaults.ingest_workers),
             neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
                                      defaults.neo4j_retry_seconds),
             spool_dir_override=Path(e["LINEAGE_GRAPH_SPOOL_DIR"]).expanduser()

@@ -45,6 +45,7 @@ FIELDS_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)
 RETURN f.name AS name, f.type AS type, f.description AS description, f.ordinal AS ordinal
 ORDER BY coalesce(f.ordinal, 2147483647), f.name
+LIMIT $limit
 """
 
 COLUMN_LINEAGE_OF_DATASET: LiteralString = """
@@ -53,6 +54,7 @@ MATCH (srcDs:Dataset)-[:HAS_FIELD]->(src)
 RETURN f.name AS field, srcDs.namespace AS namespace, srcDs.name AS name, src.name AS sourceField,
        c.transformations AS transformations
 ORDER BY field, namespace, name, sourceField
+LIMIT $limit
 """
 
 RUNS_OF_JOB: LiteralString = """
@@ -91,6 +93,7 @@ RETURN d {.*, kind: 'DATASET'} AS dataset,
             ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
                   runId: writerId} END AS version
 ORDER BY d.nodeId
+LIMIT $limit
 """
 
 OUTPUTS_OF_RUN: LiteralString = """
@@ -103,6 +106,7 @@ RETURN d {.*, kind: 'DATASET'} AS dataset,
             ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
                   runId: writerId} END AS version
 ORDER BY d.nodeId
+LIMIT $limit
 """
 
 # One hop of lineage from a frontier of node ids, in data-flow terms: an edge (source, target)

@@ -38,6 +38,7 @@ OPTIONAL MATCH (sv:SceneVersion)-[:HAS_VARIANT]->(v)
 RETURN x {.*} AS metric, r {.*, kind: 'RUN'} AS run,
        CASE WHEN v IS NULL THEN null ELSE v {.*, versionNodeId: sv.nodeId} END AS sceneVariant
 ORDER BY x.name, x.sliceKey, r.startedAt, r.runId
+LIMIT $limit
 """
 
 # The model versions holding the given digest, and how many distinct tensors they hold.

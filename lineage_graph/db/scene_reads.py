@@ -29,6 +29,7 @@ OPTIONAL MATCH (sv)-[:HAS_ARC]->(arc:CompositionArc {layer: uses.path})
 WITH uses, layer, collect(arc {.kind, .target, .resolved, .prim}) AS arcs
 RETURN uses.path AS path, layer.sha256 AS sha256, arcs
 ORDER BY path
+LIMIT $limit
 """
 
 VARIANT_SETS_OF_SCENE_VERSION: LiteralString = """

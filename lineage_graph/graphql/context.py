@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
 from lineage_graph.web.state import AppState
 
 T = TypeVar("T")
+
+# The `limit` of a list that defaults to the largest allowed.
+ListLimit = Annotated[int | None, strawberry.argument(
+    description="At most this many (default and maximum: LINEAGE_GRAPH_MAX_LIMIT).")]
 
 
 def services(info: strawberry.Info[Any, Any]) -> AppState:

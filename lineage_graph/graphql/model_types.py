@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.context import ListLimit, off_loop, services
 from lineage_graph.graphql.scene_types import SceneVariant
 from lineage_graph.graphql.types import Run
 
@@ -67,8 +67,9 @@ class ModelVersion:
 
     @strawberry.field(description="Metrics measured for this version (evaluation facets), "
                                   "all or those with this name.")
-    async def metrics(self, info: strawberry.Info, name: str | None = None) -> list[Metric]:
-        found = await off_loop(services(info).models.metrics, str(self.id), name)
+    async def metrics(self, info: strawberry.Info, name: str | None = None,
+                      limit: ListLimit = None) -> list[Metric]:
+        found = await off_loop(services(info).models.metrics, str(self.id), name, limit)
         return [Metric.from_row(r) for r in found]
 
     @classmethod

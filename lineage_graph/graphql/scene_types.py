@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.context import ListLimit, off_loop, services
 from lineage_graph.graphql.types import Dataset
 
 
@@ -76,8 +76,8 @@ class Scene:
         return [row["version"] for row in found]
 
     @strawberry.field
-    async def layers(self, info: strawberry.Info) -> list[SceneLayer]:
-        found = await off_loop(services(info).scenes.layers, str(self.id))
+    async def layers(self, info: strawberry.Info, limit: ListLimit = None) -> list[SceneLayer]:
+        found = await off_loop(services(info).scenes.layers, str(self.id), limit)
         layers = [SceneLayer(path=r["path"], sha256=r["sha256"], missing=False,
                              arcs=[CompositionArc(**arc) for arc in r["arcs"]]) for r in found]
         layers += [SceneLayer(path=p, sha256=None, missing=True, arcs=[])

@@ -37,7 +37,6 @@ from lineage_graph.graphql.types import (
     NodeKind,
     Run,
 )
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction
@@ -110,10 +109,13 @@ class Query:
         return SceneVariantDiff.from_result(await off_loop(
             services(info).diffs.scene_variant_diff, str(a), str(b)))
 
-    @strawberry.field(description="Recompute the event record's hash chain; reports the first "
-                                  "record modified, deleted, inserted or reordered.")
+    @strawberry.field(description="Recompute the event record's hash chain up to its head; "
+                                  "reports the first record modified, deleted, inserted or "
+                                  "reordered. Needs the admin scope; concurrent calls share one "
+                                  "verification.")
     async def verify_ledger(self, info: strawberry.Info) -> LedgerReport:
-        report = await off_loop(verify_ledger, services(info).db)
+        require_scope(info.context.get("request"), "admin")
+        report = await services(info).ledger.verify()
         return LedgerReport(ok=report.ok, checked=report.checked,
                             first_bad_sequence=report.first_bad_sequence, reason=report.reason)
 

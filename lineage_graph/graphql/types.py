@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.context import ListLimit, off_loop, services
 
 
 def _dt(value: Any) -> datetime | None:
@@ -147,14 +147,15 @@ class Dataset:
         return [DatasetVersion.from_row(r) for r in found]
 
     @strawberry.field
-    async def fields(self, info: strawberry.Info) -> list[SchemaField]:
-        found = await off_loop(services(info).lineage.fields, str(self.id))
+    async def fields(self, info: strawberry.Info, limit: ListLimit = None) -> list[SchemaField]:
+        found = await off_loop(services(info).lineage.fields, str(self.id), limit)
         return [SchemaField(name=r["name"], type=r["type"], description=r["description"])
                 for r in found]
 
     @strawberry.field
-    async def column_lineage(self, info: strawberry.Info) -> list[ColumnLineage]:
-        found = await off_loop(services(info).lineage.column_lineage, str(self.id))
+    async def column_lineage(self, info: strawberry.Info,
+                             limit: ListLimit = None) -> list[ColumnLineage]:
+        found = await off_loop(services(info).lineage.column_lineage, str(self.id), limit)
         by_field: dict[str, list[ColumnLineageInput]] = {}
         for r in found:
             by_field.setdefault(r["field"], []).append(
@@ -243,12 +244,12 @@ class Run:
         return [Run.from_row(r) for r in found]
 
     @strawberry.field
-    async def inputs(self, info: strawberry.Info) -> list[RunDataset]:
-        return await off_loop(_run_io, info, str(self.id), False)
+    async def inputs(self, info: strawberry.Info, limit: ListLimit = None) -> list[RunDataset]:
+        return await off_loop(_run_io, info, str(self.id), False, limit)
 
     @strawberry.field
-    async def outputs(self, info: strawberry.Info) -> list[RunDataset]:
-        return await off_loop(_run_io, info, str(self.id), True)
+    async def outputs(self, info: strawberry.Info, limit: ListLimit = None) -> list[RunDataset]:
+        return await off_loop(_run_io, info, str(self.id), True, limit)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -262,8 +263,9 @@ class Run:
         )
 
 
-def _run_io(info: strawberry.Info, run_id: str, outputs: bool) -> list[RunDataset]:
-    found = services(info).lineage.run_io(run_id, outputs)
+def _run_io(info: strawberry.Info, run_id: str, outputs: bool, limit: int | None
+            ) -> list[RunDataset]:
+    found = services(info).lineage.run_io(run_id, outputs, limit)
     return [
         RunDataset(
             dataset=Dataset.from_row(r["dataset"]),

@@ -10,8 +10,10 @@ whole chain and its head can hide a change, which signed checkpoints of the head
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -96,3 +98,25 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
         return LedgerReport(False, 0, 1, "records exist but the chain head is missing or zero: "
                                          "the head was altered")
     return LedgerReport(True, checked)
+
+
+class SharedVerification:
+    """At most one verification in flight; every caller that asks meanwhile gets its report.
+
+    A verification reads the whole record. Ten aliased ``verifyLedger`` fields, or ten
+    dashboards polling, would otherwise do that work ten times over, holding ten worker threads
+    and the CPU that ingestion needs. Bound to the event loop of the app that built it."""
+
+    def __init__(self, db: Database,
+                 verify: Callable[[Database], LedgerReport] = verify_ledger) -> None:
+        self.db = db
+        self._verify = verify
+        self._running: asyncio.Future[LedgerReport] | None = None
+        self.started = 0  # verifications actually run (for /metrics-style introspection)
+
+    async def verify(self) -> LedgerReport:
+        if self._running is None or self._running.done():
+            self.started += 1
+            self._running = asyncio.ensure_future(asyncio.to_thread(self._verify, self.db))
+        # shield: one caller giving up (a dropped connection) must not cancel the others' run.
+        return await asyncio.shield(self._running)

@@ -92,11 +92,16 @@ class LineageService:
             lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
         )
 
-    def fields(self, node_id: str) -> list[dict[str, Any]]:
-        return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id))
+    def fields(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
+        return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id,
+                                              limit=limit))
 
-    def column_lineage(self, node_id: str) -> list[dict[str, Any]]:
-        return self.db.read(lambda tx: q.rows(tx, q.COLUMN_LINEAGE_OF_DATASET, nodeId=node_id))
+    def column_lineage(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Field-to-source-field pairs, at most ``limit`` of them."""
+        limit = self.check_limit(limit)
+        return self.db.read(lambda tx: q.rows(tx, q.COLUMN_LINEAGE_OF_DATASET, nodeId=node_id,
+                                              limit=limit))
 
     def runs_of_job(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
@@ -114,9 +119,11 @@ class LineageService:
         found = self.db.read(lambda tx: q.rows(tx, q.CHILDREN_OF_RUN, runId=run_id, limit=limit))
         return [row["node"] for row in found]
 
-    def run_io(self, run_id: str, outputs: bool) -> list[dict[str, Any]]:
+    def run_io(self, run_id: str, outputs: bool, limit: int | None = None
+               ) -> list[dict[str, Any]]:
+        limit = self.check_limit(limit)
         query = q.OUTPUTS_OF_RUN if outputs else q.INPUTS_OF_RUN
-        return self.db.read(lambda tx: q.rows(tx, query, runId=run_id))
+        return self.db.read(lambda tx: q.rows(tx, query, runId=run_id, limit=limit))
 
     def job_io(self, node_ids: list[str]) -> dict[str, dict[str, Any]]:
         found = self.db.read(lambda tx: q.rows(tx, q.JOB_IO, nodeIds=node_ids))
@@ -195,8 +202,9 @@ class LineageService:
                 next_frontier.append({"id": nid, "up": up})
             frontier = next_frontier
 
-    def check_limit(self, limit: int) -> int:
-        return check_limit(limit, self.max_limit)
+    def check_limit(self, limit: int | None) -> int:
+        """``limit`` if within bounds (400 otherwise); None means the maximum."""
+        return check_limit(self.max_limit if limit is None else limit, self.max_limit)
 
 
 def _summary(node: dict[str, Any]) -> dict[str, Any]:

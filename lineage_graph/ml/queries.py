@@ -31,9 +31,12 @@ class ModelQueries:
         return [r["node"] for r in self.db.read(lambda tx: rows(tx, q.DERIVED_FROM,
                                                                 nodeId=node_id))]
 
-    def metrics(self, node_id: str, name: str | None) -> list[dict[str, Any]]:
+    def metrics(self, node_id: str, name: str | None, limit: int | None = None
+                ) -> list[dict[str, Any]]:
         """Each metric row: ``metric``, the ``run`` that measured it and its ``sceneVariant``."""
-        return self.db.read(lambda tx: rows(tx, q.METRICS_OF_MODEL, nodeId=node_id, name=name))
+        limit = check_limit(self.max_limit if limit is None else limit, self.max_limit)
+        return self.db.read(lambda tx: rows(tx, q.METRICS_OF_MODEL, nodeId=node_id, name=name,
+                                            limit=limit))
 
     def origin(self, digest: str, limit: int) -> list[dict[str, Any]]:
         """Known model versions ranked as the origin of the model with ``digest`` (see

@@ -26,8 +26,10 @@ class SceneQueries:
     def versions(self, scene_id: str) -> list[dict[str, Any]]:
         return self.db.read(lambda tx: rows(tx, q.VERSIONS_OF_SCENE, sceneId=scene_id))
 
-    def layers(self, node_id: str) -> list[dict[str, Any]]:
-        return self.db.read(lambda tx: rows(tx, q.LAYERS_OF_SCENE_VERSION, nodeId=node_id))
+    def layers(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        limit = check_limit(self.max_limit if limit is None else limit, self.max_limit)
+        return self.db.read(lambda tx: rows(tx, q.LAYERS_OF_SCENE_VERSION, nodeId=node_id,
+                                            limit=limit))
 
     def variant_sets(self, node_id: str) -> list[dict[str, Any]]:
         found = self.db.read(

@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
             yield
         finally:
             state.drainer.stop()
+            state.ingest_pool.shutdown(wait=True)  # requests in flight finish their writes
             state.db.close()
 
     app = FastAPI(
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
             time.perf_counter() - start)
         return response
 
-    install_auth(app, lambda: app.state.lineage.keys if auth_enabled else None)
+    install_auth(app, lambda: app.state.lineage if auth_enabled else None)
     # Added last, so it runs first: a refused body type or host never costs a key lookup.
     install_guards(app, settings, auth_enabled)
     app.include_router(router)

@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from lineage_graph.auth.keys import ApiKey, ApiKeyService
+from lineage_graph.auth.keys import ApiKey
 from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError
 from lineage_graph.web.errors import error_response
+from lineage_graph.web.state import AppState
 
 _OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
@@ -36,21 +37,25 @@ def required_scope(request: Request) -> str | None:
     return "read"
 
 
-def install_auth(app: FastAPI, keys: Callable[[], ApiKeyService | None]) -> None:
-    """Add the middleware; ``keys`` returns the key service, None when auth is off."""
+def install_auth(app: FastAPI, state: Callable[[], AppState | None]) -> None:
+    """Add the middleware; ``state`` returns the app's state, None when auth is off."""
 
     @app.middleware("http")
     async def authenticate(request: Request,
                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.api_key = None
-        service = keys()
-        scope = required_scope(request) if service is not None else None
-        if service is None or scope is None:
+        current = state()
+        scope = required_scope(request) if current is not None else None
+        if current is None or scope is None:
             return await call_next(request)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        # An emitter's key is checked on ingestion's own threads, which heavy queries cannot
+        # hold (the key cache makes it a dictionary lookup almost always).
+        pool = current.ingest_pool if scope == "ingest" else None
         try:
-            key = await asyncio.to_thread(service.authenticate, token) if token else None
+            key = (await asyncio.get_running_loop().run_in_executor(
+                pool, current.keys.authenticate, token) if token else None)
         except Neo4jUnavailableError as exc:
             # An unseen key cannot be checked while Neo4j is down; the body never names the
             # server (error_response logs the detail and answers the fixed public message).

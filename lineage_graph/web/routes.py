@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
+from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.document import validate_scene_document
-from lineage_graph.usd.store import store_scene
+from lineage_graph.usd.store import StoredScene, store_scene
 from lineage_graph.web.body import read_text
 from lineage_graph.web.errors import PayloadTooLargeError
 from lineage_graph.web.state import AppState
 
 router = APIRouter()
+T = TypeVar("T")
 
 EVENT_BODY = {
     "requestBody": {
@@ -47,6 +50,42 @@ def _state(request: Request) -> AppState:
     return state
 
 
+async def _ingesting(state: AppState, fn: Callable[..., T], *args: Any) -> T:
+    """Run ingestion work (parsing included: a large body must not hold the event loop) on
+    ingestion's own threads."""
+    return await asyncio.get_running_loop().run_in_executor(state.ingest_pool, fn, *args)
+
+
+def _parse_and_ingest_one(state: AppState, text: str) -> EventOutcome:
+    try:
+        parsed = parse_event_text(text)
+    except InvalidDocumentError:
+        METRICS.events.labels(status="rejected").inc()
+        raise
+    return state.durable.ingest_one(parsed)
+
+
+def _parse_and_store_scene(state: AppState, text: str) -> StoredScene:
+    try:
+        raw = loads(text, check=False)
+    except JsonValueError as exc:
+        raise InvalidRequestError(f"body is {exc.problem}") from exc
+    problem = json_problem(raw)
+    if problem is not None:
+        raise InvalidDocumentError(problem.path, problem.problem)
+    return store_scene(state.db, validate_scene_document(raw))
+
+
+def _split_and_ingest_batch(state: AppState, text: str) -> BatchResult:
+    raws = events_from_text(text)
+    if len(raws) > state.settings.max_batch_events:
+        raise PayloadTooLargeError(
+            f"batch of {len(raws)} events exceeds the limit of {state.settings.max_batch_events} "
+            "(setting LINEAGE_GRAPH_MAX_BATCH_EVENTS)"
+        )
+    return state.durable.ingest_raw(raws)
+
+
 @router.post(
     "/api/v1/lineage", status_code=201, openapi_extra=EVENT_BODY,
     summary="Ingest one OpenLineage event",
@@ -60,12 +99,7 @@ def _state(request: Request) -> AppState:
 async def post_lineage(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    try:
-        parsed = parse_event_text(text)
-    except InvalidDocumentError:
-        METRICS.events.labels(status="rejected").inc()
-        raise
-    outcome = await asyncio.to_thread(state.durable.ingest_one, parsed)
+    outcome = await _ingesting(state, _parse_and_ingest_one, state, text)
     # "rejected" here means the database refused an event that passed validation.
     status = {"accepted": 201, "duplicate": 201, "spooled": 202, "rejected": 422}[outcome.status]
     return JSONResponse(outcome.as_dict(), status_code=status)
@@ -83,13 +117,7 @@ async def post_lineage(request: Request) -> JSONResponse:
 async def post_lineage_batch(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    raws = events_from_text(text)
-    if len(raws) > state.settings.max_batch_events:
-        raise PayloadTooLargeError(
-            f"batch of {len(raws)} events exceeds the limit of {state.settings.max_batch_events} "
-            "(setting LINEAGE_GRAPH_MAX_BATCH_EVENTS)"
-        )
-    result = await asyncio.to_thread(state.durable.ingest_raw, raws)
+    result = await _ingesting(state, _split_and_ingest_batch, state, text)
     return JSONResponse({"summary": result.summary(),
                          "results": [o.as_dict() for o in result.outcomes]},
                         status_code=202 if result.count("spooled") else 200)
@@ -119,15 +147,7 @@ SCENE_BODY = {
 async def post_scene(request: Request) -> JSONResponse:
     state = _state(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    try:
-        raw = loads(text, check=False)
-    except JsonValueError as exc:
-        raise InvalidRequestError(f"body is {exc.problem}") from exc
-    problem = json_problem(raw)
-    if problem is not None:
-        raise InvalidDocumentError(problem.path, problem.problem)
-    doc = validate_scene_document(raw)
-    stored = await asyncio.to_thread(store_scene, state.db, doc)
+    stored = await _ingesting(state, _parse_and_store_scene, state, text)
     return JSONResponse({
         "id": stored.node_id, "sceneId": stored.scene_id, "version": stored.version,
         "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lineage_graph.auth.keys import ApiKeyService
@@ -9,6 +10,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.forensics.diffs import DiffService
 from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.ingest.durable import DurableIngest, SpoolDrainer
+from lineage_graph.ingest.ledger import SharedVerification
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
 from lineage_graph.labeling.labels import LabelingSessionService
@@ -34,6 +36,10 @@ class AppState:
     regression: RegressionService
     diffs: DiffService
     keys: ApiKeyService
+    ledger: SharedVerification
+    # Ingestion's own threads: GraphQL resolvers and key lookups use the event loop's default
+    # pool, so a burst of heavy queries cannot make emitters wait for a thread.
+    ingest_pool: ThreadPoolExecutor
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -56,4 +62,7 @@ class AppState:
                                          settings.max_list_limit),
             diffs=DiffService(db, lineage),
             keys=ApiKeyService(db),
+            ledger=SharedVerification(db),
+            ingest_pool=ThreadPoolExecutor(max_workers=settings.ingest_workers,
+                                           thread_name_prefix="ingest"),
         )
