@@ -105,16 +105,16 @@ class Load:
 
 
 def _inject_poison_and_torn_record(spool_dir: Path) -> None:
-    """What a crash mid-write leaves (a record without its end), after an event an older
+    """What a crash mid-write leaves (a record without its end), followed by an event an older
     version accepted and spooled but that the database cannot store (ordinalPosition > int64).
     """
     poison = run_event("COMPLETE", new_run_id(), ("soak", "poison"), T0,
                        outputs=[ds("s3://soak", "poisoned", ["id"])])
     poison["outputs"][0]["facets"]["schema"]["fields"][0]["ordinalPosition"] = 2**64
     text = json.dumps(poison)
-    Spool(spool_dir).append([(hashlib.sha256(text.encode()).hexdigest(), text)])
-    with open(spool_dir / "events.ndjson", "ab") as fh:
+    with open(spool_dir / "events.ndjson", "ab") as fh:  # torn first, a record after it
         fh.write(b'{"sha256": "torn", "text": "{\\"eventType\\": \\"COMP')
+    Spool(spool_dir).append([(hashlib.sha256(text.encode()).hexdigest(), text)])
 
 
 def main() -> None:

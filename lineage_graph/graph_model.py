@@ -124,10 +124,13 @@ class Event(_Keyed):
     eventType = StringProperty()
     eventTime = DateTimeProperty()
     runId = StringProperty()
-    receivedAt = DateTimeProperty()
+    receivedAt = DateTimeProperty()  # when the platform received it (in the chain hash, v2)
     warnings = ArrayProperty(StringProperty())
+    recordType = StringProperty()  # what kind of write: "openlineage" (absent before v2)
+    keyId = StringProperty()  # the API key that sent it; absent: auth off, or the CLI
     prevHash = StringProperty()  # the previous record's chainHash (64 zeros for the first)
-    chainHash = StringProperty()  # sha256(prevHash | seq | sha256): see ingest/ledger.py
+    chainHash = StringProperty()  # see ingest/ledger.py for both formulas
+    chainVersion = IntegerProperty()  # 2; absent on records of the first formula
 
 
 class Sequence(_Keyed):

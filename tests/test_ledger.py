@@ -7,7 +7,9 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,13 +36,76 @@ def _record(db: Database) -> int:
     return len(events)
 
 
+RECORDS = """MATCH (e:Event) RETURN e.seq AS seq, e.sha256 AS sha, e.raw AS raw,
+  e.recordType AS recordType, e.receivedAt.epochMillis AS ms, e.keyId AS keyId,
+  e.prevHash AS prev, e.chainHash AS chain, e.chainVersion AS version ORDER BY seq"""
+
+
+def _records(db: Database) -> list[dict[str, Any]]:
+    return db.read(lambda tx: [r.data() for r in tx.run(RECORDS)])
+
+
+def _documented_chain_hash(previous: str, row: dict[str, Any]) -> str:
+    """docs/reliability.md's formula (chain version 2), with hashlib alone."""
+    text = (f"v2|{previous}|{row['seq']}|{row['recordType']}|{row['sha']}|{row['ms']}|"
+            f"{row['keyId'] or ''}")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def test_an_untouched_record_verifies(db: Database) -> None:
     n = _record(db)
     report = verify_ledger(db, page=3)  # pages smaller than the record
     assert (report.ok, report.checked, report.first_bad_sequence) == (True, n, None)
-    first = db.read(lambda tx: tx.run("MATCH (e:Event {seq: 1}) RETURN e.prevHash AS p, "
-                                      "e.chainHash AS c, e.sha256 AS s").single())
-    assert first["p"] == GENESIS and first["c"] == chain_hash(GENESIS, 1, first["s"])
+
+
+def test_the_chain_follows_the_documented_formula(db: Database) -> None:
+    """Recomputed independently of the code under test: canonical JSON (sorted keys, no
+    whitespace, UTF-8 as is), its sha256, and the version 2 chain."""
+    n = _record(db)
+    previous = "0" * 64
+    rows = _records(db)
+    assert [r["seq"] for r in rows] == list(range(1, n + 1))
+    for row in rows:
+        canonical = json.dumps(json.loads(row["raw"]), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        assert row["sha"] == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        assert (row["version"], row["recordType"], row["keyId"]) == (2, "openlineage", None)
+        assert row["prev"] == previous
+        assert row["chain"] == _documented_chain_hash(previous, row)
+        previous = row["chain"]
+    head = db.read(lambda tx: tx.run("MATCH (s:Sequence {name: 'event'}) "
+                                      "RETURN s.head AS head, s.value AS n").single())
+    assert (head["head"], head["n"]) == (previous, n)
+
+
+@pytest.mark.parametrize("change", [
+    "SET e.keyId = 'aaaaaaaaaaaa'",  # claim another key sent it
+    "SET e.receivedAt = e.receivedAt + duration({hours: 1})",  # claim another time
+    "SET e.recordType = 'scene'",
+])
+def test_who_sent_a_record_and_when_are_in_the_chain(db: Database, change: str) -> None:
+    _record(db)
+    _write(db, "MATCH (e:Event {seq: 4}) " + change)
+    report = verify_ledger(db)
+    assert (report.ok, report.first_bad_sequence) == (False, 4)
+    assert "chain hash does not match" in (report.reason or "")
+
+
+def test_records_of_the_first_chain_version_still_verify(db: Database) -> None:
+    """A ledger written before receipts were chained (version 1) verifies unchanged, and
+    tampering with it is still caught."""
+    _record(db)
+    previous = GENESIS
+    for row in _records(db):
+        current = chain_hash(previous, row["seq"], row["sha"])
+        _write(db, "MATCH (e:Event {seq: $seq}) REMOVE e.chainVersion, e.recordType, e.keyId "
+                   "SET e.prevHash = $p, e.chainHash = $c", seq=row["seq"], p=previous,
+               c=current)
+        previous = current
+    _write(db, "MATCH (s:Sequence {name: 'event'}) SET s.head = $h", h=previous)
+    assert verify_ledger(db).ok
+    _write(db, "MATCH (e:Event {seq: 6}) SET e.raw = replace(e.raw, 'lake', 'LAKE')")
+    assert verify_ledger(db).first_bad_sequence == 6
 
 
 def test_records_committed_during_verification_are_not_tampering(db: Database) -> None:
@@ -153,11 +218,9 @@ def _rewrite_with_chain(db: Database, seq: int) -> None:
     """The attack the chain alone cannot show: modify a record, recompute its sha256 and every
     chain hash from there, and the head."""
     _modify_and_rehash(db, seq)
-    rows = db.read(lambda tx: [r.data() for r in tx.run(
-        "MATCH (e:Event) RETURN e.seq AS seq, e.sha256 AS sha ORDER BY seq")])
     previous = GENESIS
-    for row in rows:
-        current = chain_hash(previous, row["seq"], row["sha"])
+    for row in _records(db):
+        current = _documented_chain_hash(previous, row)
         _write(db, "MATCH (e:Event {seq: $seq}) SET e.prevHash = $p, e.chainHash = $c",
                seq=row["seq"], p=previous, c=current)
         previous = current
@@ -209,3 +272,44 @@ def test_signed_checkpoints_catch_a_rewritten_chain(db: Database, neo4j_server: 
     bad = subprocess.run([*cli, "verify", "--checkpoint", str(stale), "--public-key",
                           str(public)], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1 and "was rewritten" in bad.stderr
+
+
+def test_the_sending_key_and_the_receive_time_are_recorded(db: Database,
+                                                           neo4j_server: Settings) -> None:
+    from dataclasses import replace
+
+    from lineage_graph.auth.keys import ApiKeyService
+    from lineage_graph.web.app import create_app
+    from tests.conftest import LOCAL_BASE_URL
+
+    record, key = ApiKeyService(db).create("emitter", ["ingest"])
+    event = run_event("COMPLETE", new_run_id(), ("airflow", "keyed"), T0)
+    with TestClient(create_app(replace(neo4j_server, auth="on")),
+                    base_url=LOCAL_BASE_URL) as client:
+        before = int(time.time() * 1000)
+        answer = client.post("/api/v1/lineage", json=event,
+                             headers={"Authorization": f"Bearer {key}"})
+        after = int(time.time() * 1000)
+    assert answer.status_code == 201
+    [row] = _records(db)
+    assert row["keyId"] == record["keyId"]
+    assert before <= row["ms"] <= after
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert answer.json()["sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert verify_ledger(db).ok
+
+
+def test_a_spooled_event_keeps_the_receipt_it_arrived_with(db: Database,
+                                                           tmp_path: Path) -> None:
+    from lineage_graph.ingest.durable import DurableIngest
+    from lineage_graph.ingest.ledger import Receipt
+    from lineage_graph.ingest.spool import Spool
+    from lineage_graph.openlineage.parse import parse_event
+
+    parsed = parse_event(run_event("COMPLETE", new_run_id(), ("airflow", "late"), T0))
+    spool = Spool(tmp_path)
+    spool.append([(parsed.sha256, parsed.text)], Receipt(1_700_000_000_123, "0123456789ab"))
+    DurableIngest(IngestService(db), spool, db).drain()
+    [row] = _records(db)
+    assert (row["ms"], row["keyId"]) == (1_700_000_000_123, "0123456789ab")
+    assert verify_ledger(db).ok

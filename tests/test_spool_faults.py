@@ -183,10 +183,10 @@ def test_a_write_that_always_times_out_is_set_aside(db: Database, tmp_path: Path
     slow_sha, _ = _record(slow)
 
     class TimesOutOnOneEvent(IngestService):
-        def ingest_raw(self, raws: Any) -> BatchResult:
+        def ingest_raw(self, raws: Any, receipts: Any = None) -> BatchResult:
             if any(isinstance(raw, dict) and raw["job"]["name"] == "slow" for raw, _ in raws):
                 raise QueryTimeoutError("the query ran longer than 30 s and was stopped")
-            return super().ingest_raw(raws)
+            return super().ingest_raw(raws, receipts)
 
     spool = Spool(tmp_path)
     spool.append([_record(_event("one")), _record(slow), _record(_event("two"))])

@@ -20,6 +20,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError, QueryTimeoutError
 from lineage_graph.ingest.dead_letters import DeadLetters
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome, IngestService
 from lineage_graph.ingest.spool import Spool, SpooledEvent
 from lineage_graph.metrics import METRICS
@@ -60,25 +61,28 @@ class DurableIngest:
                 migrate(self.db)
                 self.schema_ready = True
 
-    def ingest_one(self, parsed: ParsedEvent) -> EventOutcome:
+    def ingest_one(self, parsed: ParsedEvent, receipt: Receipt | None = None) -> EventOutcome:
+        receipt = receipt or Receipt.now()
         if not self.spool.has_pending():
             try:
                 self.ensure_schema()
-                outcome = self.ingest.ingest_one(parsed)
+                outcome = self.ingest.ingest_one(parsed, receipt)
                 METRICS.count_outcomes([outcome])
                 return outcome
             except Neo4jUnavailableError as exc:
                 log.warning("Neo4j unavailable, spooling: %s", exc)
                 METRICS.neo4j_errors.inc()
-        self.spool.append([(parsed.sha256, parsed.text)])
+        self.spool.append([(parsed.sha256, parsed.text)], receipt)
         METRICS.spooled.inc()
         return EventOutcome(0, "spooled", sha256=parsed.sha256, warnings=parsed.warnings())
 
-    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]]) -> BatchResult:
+    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]],
+                   receipt: Receipt | None = None) -> BatchResult:
+        receipt = receipt or Receipt.now()
         if not self.spool.has_pending():
             try:
                 self.ensure_schema()
-                result = self.ingest.ingest_raw(raws)
+                result = self.ingest.ingest_raw(raws, receipt)
                 METRICS.count_outcomes(result.outcomes)
                 return result
             except Neo4jUnavailableError as exc:
@@ -97,7 +101,7 @@ class DurableIngest:
             to_spool.append((parsed.sha256, parsed.text))
             outcomes.append(EventOutcome(index, "spooled", sha256=parsed.sha256,
                                          warnings=parsed.warnings()))
-        self.spool.append(to_spool)
+        self.spool.append(to_spool, receipt)
         METRICS.spooled.inc(len(to_spool))
         METRICS.count_outcomes([o for o in outcomes if o.status == "rejected"])
         return BatchResult(outcomes)
@@ -144,14 +148,17 @@ class DurableIngest:
         """Write spooled records; a chunk whose write times out is retried one event at a time,
         and an event that times out alone is refused (a dead letter), not retried forever."""
         raws = [_raw(e.text) for e in records]
+        # The receipt taken when the event arrived (drain time for records spooled before
+        # receipts were kept).
+        receipts = [e.receipt or Receipt.now() for e in records]
         try:
-            return self.ingest.ingest_raw(raws)
+            return self.ingest.ingest_raw(raws, receipts)
         except QueryTimeoutError:
             log.warning("a spooled chunk of %d timed out; applying it event by event", len(raws))
         outcomes: list[EventOutcome] = []
         for index, raw in enumerate(raws):
             try:
-                [outcome] = self.ingest.ingest_raw([raw]).outcomes
+                [outcome] = self.ingest.ingest_raw([raw], receipts[index]).outcomes
             except QueryTimeoutError as exc:
                 outcome = EventOutcome(0, "rejected", error=str(exc))
             outcome.index = index

@@ -37,6 +37,7 @@ from lineage_graph.ids import (
     run_node_id,
     tensor_key,
 )
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
@@ -94,10 +95,12 @@ class WritePlan:
     schema_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
     evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by runId
 
-    def add(self, parsed: ParsedEvent) -> None:
+    def add(self, parsed: ParsedEvent, receipt: Receipt | None = None) -> None:
         event = parsed.event
         self.events.append(
             {
+                "recordType": "openlineage",
+                **(receipt or Receipt.now()).row(),
                 "sha256": parsed.sha256,
                 "raw": parsed.text,
                 "kind": parsed.kind,

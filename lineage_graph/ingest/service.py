@@ -21,6 +21,7 @@ from neo4j.exceptions import Neo4jError
 from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.openlineage.parse import ParsedEvent, parse_event
 
@@ -69,17 +70,23 @@ class IngestService:
         self.db = db
         self.chunk_size = chunk_size
 
-    def ingest_one(self, parsed: ParsedEvent) -> EventOutcome:
-        return self.write_parsed([(0, parsed)])[0]
+    def ingest_one(self, parsed: ParsedEvent, receipt: Receipt | None = None) -> EventOutcome:
+        return self.write_parsed([(0, parsed)], [receipt or Receipt.now()])[0]
 
-    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]]) -> BatchResult:
+    def ingest_raw(self, raws: Sequence[tuple[Any, str | None]],
+                   receipts: Receipt | Sequence[Receipt] | None = None) -> BatchResult:
         """Validate and write many events (JSON values with their source text, if any).
+
+        ``receipts``: one for the whole batch (one request), one per event (the spool's), or
+        None (received now, by no key: the CLI).
 
         Two-stage pipeline: while one chunk is being written (the thread waits on Neo4j), the
         next chunk is validated, so Python's CPU work overlaps the database's. Chunks commit in
         order. If Neo4j becomes unreachable mid-way, the chunks already committed stay written
         (a retry of the whole batch answers them as duplicates) and the error propagates.
         """
+        if receipts is None or isinstance(receipts, Receipt):
+            receipts = [receipts or Receipt.now()] * len(raws)
         outcomes: dict[int, EventOutcome] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
             pending: Future[list[EventOutcome]] | None = None
@@ -94,14 +101,17 @@ class IngestService:
                                                        error=str(exc))
                 if pending is not None:
                     outcomes.update((o.index, o) for o in pending.result())
-                pending = writer.submit(self.write_parsed, valid) if valid else None
+                pending = (writer.submit(self.write_parsed, valid, receipts) if valid
+                           else None)
             if pending is not None:
                 outcomes.update((o.index, o) for o in pending.result())
         return BatchResult([outcomes[i] for i in sorted(outcomes)])
 
-    def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]]) -> list[EventOutcome]:
+    def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]],
+                     receipts: Sequence[Receipt]) -> list[EventOutcome]:
+        """Write parsed events; ``receipts[index]`` is the receipt of the event at ``index``."""
         try:
-            return self.db.write(lambda tx: _write_batch(tx, events))
+            return self.db.write(lambda tx: _write_batch(tx, events, receipts))
         except Neo4jUnavailableError:
             raise
         except Neo4jError as exc:
@@ -111,21 +121,22 @@ class IngestService:
                 return [EventOutcome(index, "rejected", sha256=parsed.sha256,
                                      error=f"the database refused this event: {exc.message}")]
             log.info("batch of %d failed (%s); writing events one by one", len(events), exc)
-            return [o for item in events for o in self.write_parsed([item])]
+            return [o for item in events for o in self.write_parsed([item], receipts)]
 
 
 def _write_batch(
-    tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]]
+    tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]],
+    receipts: Sequence[Receipt],
 ) -> list[EventOutcome]:
     state = lineage_writes.lock_and_find_existing(tx, sorted({p.sha256 for _, p in events}))
     existing = state.existing
     plan = WritePlan()
     fresh: dict[str, ParsedEvent] = {}
-    for _, parsed in events:
+    for index, parsed in events:
         if parsed.sha256 in existing or parsed.sha256 in fresh:
             continue
         fresh[parsed.sha256] = parsed
-        plan.add(parsed)
+        plan.add(parsed, receipts[index])
     seqs = lineage_writes.record_and_apply(tx, plan.parameters(), state)
     outcomes: list[EventOutcome] = []
     first_index: dict[str, int] = {}

@@ -1,6 +1,7 @@
 """The spool: accepted events Neo4j could not take yet, kept on local disk until it can.
 
-One append-only file of JSON lines (``{"sha256": ..., "text": <the event as received>}``) and
+One append-only file of JSON lines (``{"sha256": ..., "text": <the event as received>,
+"receivedAtMs": ..., "keyId": ...}``: the receipt goes into the record's chain hash) and
 one file holding the byte offset up to which the lines have been applied. An append returns only
 once every byte is written and fsync'd (and, for a new file, its directory entry too); a write
 that fails part-way (a full disk) is cut back off the file and raises :class:`SpoolWriteError`,
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lineage_graph.errors import SpoolWriteError
+from lineage_graph.ingest.ledger import Receipt
 
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"
@@ -45,6 +47,7 @@ class SpooledEvent:
     text: str
     end: int  # byte offset just after this record
     corrupt: str | None = None  # why this line is not a record (then ``text`` is the raw line)
+    receipt: Receipt | None = None  # None in records spooled before receipts were kept
 
 
 class Spool:
@@ -57,13 +60,15 @@ class Spool:
     def records_path(self) -> Path:
         return self.directory / _RECORDS
 
-    def append(self, events: list[tuple[str, str]]) -> None:
-        """Append ``(sha256, text)`` records durably: returns only after fsync; raises
-        SpoolWriteError (nothing of this call left in the file) when the disk refuses."""
+    def append(self, events: list[tuple[str, str]], receipt: Receipt | None = None) -> None:
+        """Append ``(sha256, text)`` records, received together, durably: returns only after
+        fsync; raises SpoolWriteError (nothing of this call left in the file) when the disk
+        refuses."""
         if not events:
             return
-        data = "".join(json.dumps({"sha256": sha, "text": text}, ensure_ascii=False) + "\n"
-                       for sha, text in events).encode("utf-8")
+        meta = (receipt or Receipt.now()).row()
+        data = "".join(json.dumps({"sha256": sha, "text": text, **meta}, ensure_ascii=False)
+                       + "\n" for sha, text in events).encode("utf-8")
         with self._file_lock():
             created = not self.records_path.exists()
             fd = os.open(self.records_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -213,7 +218,11 @@ def _record(line: bytes, end: int) -> SpooledEvent:
         record = json.loads(line)
         if (isinstance(record, dict) and isinstance(record.get("sha256"), str)
                 and isinstance(record.get("text"), str)):
-            return SpooledEvent(sha256=record["sha256"], text=record["text"], end=end)
+            received = record.get("receivedAtMs")
+            receipt = (Receipt(received, record.get("keyId")) if isinstance(received, int)
+                       else None)
+            return SpooledEvent(sha256=record["sha256"], text=record["text"], end=end,
+                                receipt=receipt)
         problem = "not a spool record (sha256 and text expected)"
     except (ValueError, RecursionError) as exc:
         problem = f"not JSON ({exc})"[:200]

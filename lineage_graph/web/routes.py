@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
@@ -56,13 +57,19 @@ async def _ingesting(state: AppState, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(state.ingest_pool, fn, *args)
 
 
-def _parse_and_ingest_one(state: AppState, text: str) -> EventOutcome:
+def _receipt(request: Request) -> Receipt:
+    """Taken as the request arrives: when, and which API key sent it (None with auth off)."""
+    key = getattr(request.state, "api_key", None)
+    return Receipt.now(key.key_id if key is not None else None)
+
+
+def _parse_and_ingest_one(state: AppState, text: str, receipt: Receipt) -> EventOutcome:
     try:
         parsed = parse_event_text(text)
     except InvalidDocumentError:
         METRICS.events.labels(status="rejected").inc()
         raise
-    return state.durable.ingest_one(parsed)
+    return state.durable.ingest_one(parsed, receipt)
 
 
 def _parse_and_store_scene(state: AppState, text: str) -> StoredScene:
@@ -76,14 +83,14 @@ def _parse_and_store_scene(state: AppState, text: str) -> StoredScene:
     return store_scene(state.db, validate_scene_document(raw))
 
 
-def _split_and_ingest_batch(state: AppState, text: str) -> BatchResult:
+def _split_and_ingest_batch(state: AppState, text: str, receipt: Receipt) -> BatchResult:
     raws = events_from_text(text)
     if len(raws) > state.settings.max_batch_events:
         raise PayloadTooLargeError(
             f"batch of {len(raws)} events exceeds the limit of {state.settings.max_batch_events} "
             "(setting LINEAGE_GRAPH_MAX_BATCH_EVENTS)"
         )
-    return state.durable.ingest_raw(raws)
+    return state.durable.ingest_raw(raws, receipt)
 
 
 @router.post(
@@ -98,8 +105,9 @@ def _split_and_ingest_batch(state: AppState, text: str) -> BatchResult:
 )
 async def post_lineage(request: Request) -> JSONResponse:
     state = _state(request)
+    receipt = _receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    outcome = await _ingesting(state, _parse_and_ingest_one, state, text)
+    outcome = await _ingesting(state, _parse_and_ingest_one, state, text, receipt)
     # "rejected" here means the database refused an event that passed validation.
     status = {"accepted": 201, "duplicate": 201, "spooled": 202, "rejected": 422}[outcome.status]
     return JSONResponse(outcome.as_dict(), status_code=status)
@@ -116,8 +124,9 @@ async def post_lineage(request: Request) -> JSONResponse:
 )
 async def post_lineage_batch(request: Request) -> JSONResponse:
     state = _state(request)
+    receipt = _receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    result = await _ingesting(state, _split_and_ingest_batch, state, text)
+    result = await _ingesting(state, _split_and_ingest_batch, state, text, receipt)
     return JSONResponse({"summary": result.summary(),
                          "results": [o.as_dict() for o in result.outcomes]},
                         status_code=202 if result.count("spooled") else 200)
