@@ -257,8 +257,13 @@ def db_migrate() -> None:
 
 
 @db_app.command("rebuild")
-def db_rebuild() -> None:
-    """Delete the derived graph and replay the event record in sequence order."""
+def db_rebuild(
+    force: Annotated[bool, typer.Option(
+        "--force", help="Rebuild even though labeling data, or scenes stored before they were "
+                        "recorded, will be lost.")] = False,
+) -> None:
+    """Delete the derived graph and replay the event record (events and scene documents) in
+    sequence order. Refuses while the graph holds data no record can bring back."""
     from lineage_graph.db.migrations import migrate
     from lineage_graph.ingest.rebuild import rebuild
 
@@ -271,10 +276,11 @@ def db_rebuild() -> None:
             replayed = rebuild(
                 db, settings.write_chunk_events,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+                force=force,
             )
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"rebuilt the graph from {replayed} recorded events")
+    out.print(f"rebuilt the graph from {replayed} recorded events")  # scene documents included
 
 
 # -- ingest --------------------------------------------------------------------------------------
@@ -535,14 +541,21 @@ def ledger_verify(
         help="Also check this signed checkpoint (JSON from `ledger checkpoint`).")] = None,
     public_key: Annotated[Path | None, typer.Option(
         help="The Ed25519 public key (PEM) that signed the checkpoint.")] = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Check the graph against every record, not a sample.")] = False,
+    sample: Annotated[int, typer.Option(
+        help="Records whose projection is checked when not --full.")] = 200,
 ) -> None:
-    """Recompute the hash chain over every recorded event; exits 1 at the first record that
-    was modified, deleted, inserted or reordered, naming it. With a signed checkpoint, also
-    catches a record rewritten together with every hash after it."""
+    """Recompute the hash chain over every record; exits 1 at the first record that was
+    modified, deleted, inserted or reordered, naming it. With a signed checkpoint, also catches
+    a record rewritten together with every hash after it. Then checks that the graph still
+    holds what the records project to (a sample, or all with --full): exits 1 naming what is
+    missing, e.g. a prim or a run's input deleted through raw Cypher."""
     import json
 
     from lineage_graph.ingest.checkpoints import verify_checkpoint
     from lineage_graph.ingest.ledger import verify_ledger
+    from lineage_graph.ingest.projection import check_projection
 
     if (checkpoint is None) != (public_key is None):
         raise _fail("--checkpoint and --public-key go together")
@@ -554,13 +567,24 @@ def ledger_verify(
                 report = verify_checkpoint(db, json.loads(checkpoint.read_text()), public_key)
             else:
                 report = verify_ledger(db)
+            projection = check_projection(db, full=full, sample=sample) if report.ok else None
     except (LineageGraphError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    if report.ok:
-        out.print(f"ledger ok: {report.checked} records, chain intact", highlight=False)
+    if not report.ok:
+        console.print(f"[red]ledger broken[/red] at record {report.first_bad_sequence} "
+                      f"({report.checked} verified before it): {report.reason}",
+                      highlight=False)
+        raise typer.Exit(code=1)
+    out.print(f"ledger ok: {report.checked} records, chain intact", highlight=False)
+    assert projection is not None
+    scope = "every record" if full else f"a sample of {projection.checked} records"
+    if projection.ok:
+        out.print(f"graph ok: it holds what {scope} project to", highlight=False)
         return
-    console.print(f"[red]ledger broken[/red] at record {report.first_bad_sequence} "
-                  f"({report.checked} verified before it): {report.reason}", highlight=False)
+    console.print(f"[red]graph differs from the record[/red] ({scope} checked):",
+                  highlight=False)
+    for seq, what in projection.missing[:20]:
+        console.print(f"  record {seq}: missing {what}", highlight=False, markup=False)
     raise typer.Exit(code=1)
 
 

@@ -40,6 +40,15 @@ class NotFoundError(LineageGraphError):
     """A node the caller named does not exist."""
 
 
+class ConflictError(LineageGraphError):
+    """The write contradicts what is recorded (a different scene document under a scene
+    version's content hash); nothing was written."""
+
+
+class UnrecordedDataError(LineageGraphError):
+    """An operation would delete data the event record cannot bring back."""
+
+
 class ForbiddenError(LineageGraphError):
     """The caller's API key lacks the scope this operation needs."""
 

@@ -157,6 +157,7 @@ class SceneVersion(_Keyed):
     missingAssets = ArrayProperty(StringProperty())
     defaultSelections = StringProperty()  # JSON map
     ingestedAt = DateTimeProperty()
+    documentSha256 = StringProperty()  # the recorded scene document it was projected from
 
 
 class SceneVariant(_Keyed):

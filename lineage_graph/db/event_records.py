@@ -9,9 +9,21 @@ import neo4j
 EVENTS_AFTER: LiteralString = """
 MATCH (e:Event)
 WHERE e.seq > $after
-RETURN e.seq AS seq, e.raw AS raw
+RETURN e.seq AS seq, e.raw AS raw, coalesce(e.recordType, 'openlineage') AS recordType
 ORDER BY e.seq
 LIMIT $limit
+"""
+
+# What a rebuild would delete that no record can bring back: labeling data (not recorded yet)
+# and scene versions stored before scene documents were recorded.
+UNRECORDED_DATA: LiteralString = """
+RETURN COUNT { MATCH (:LabelingSchema) } AS LabelingSchema,
+       COUNT { MATCH (:LabelingSchemaVersion) } AS LabelingSchemaVersion,
+       COUNT { MATCH (:LabelingSession) } AS LabelingSession,
+       COUNT { MATCH (:Label) } AS Label,
+       COUNT { MATCH (sv:SceneVersion)
+               WHERE sv.documentSha256 IS NULL
+                  OR NOT EXISTS { MATCH (:Event {sha256: sv.documentSha256}) } } AS SceneVersion
 """
 
 COUNT_EVENTS: LiteralString = "MATCH (e:Event) RETURN count(e) AS n"
@@ -27,6 +39,12 @@ CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 
 def events_after(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[dict[str, Any]]:
     return [r.data() for r in tx.run(EVENTS_AFTER, after=after, limit=limit)]
+
+
+def unrecorded_data(tx: neo4j.ManagedTransaction) -> dict[str, int]:
+    """Label -> how many such nodes exist that the record cannot rebuild (zeros left out)."""
+    record = tx.run(UNRECORDED_DATA).single()
+    return {} if record is None else {k: v for k, v in record.data().items() if v}
 
 
 def count_events(tx: neo4j.ManagedTransaction) -> int:

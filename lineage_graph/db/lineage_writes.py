@@ -458,6 +458,15 @@ def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any],
     return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
 
 
+def record_only(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]],
+                state: SequenceState) -> dict[str, int]:
+    """Append records whose writes the caller made in the same transaction (scene documents):
+    the same chain, under the same sequence lock."""
+    chained, head = chain_events(events, state.base, state.head)
+    return {r["sha256"]: r["seq"] for r in tx.run(
+        RECORD_EVENTS, events=chained, head=head, lastSeq=state.base + len(events))}
+
+
 def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
     """Write every row list of a plan, in one round trip."""
     tx.run(APPLY_PLAN, {key: params[key] for key in PLAN_KEYS}).consume()

@@ -16,6 +16,8 @@ ON CREATE SET sv.sceneId = $version.sceneId, sv.version = $version.version,
               sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
               sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
               sv.namespace = 'usd', sv.ingestedAt = datetime()
+// Versions stored before documents were recorded adopt the first document recorded for them.
+SET sv.documentSha256 = coalesce(sv.documentSha256, $version.documentSha256)
 MERGE (scene)-[:HAS_VERSION]->(sv)
 """
 
@@ -119,5 +121,18 @@ STORE_SCENE: LiteralString = (
 )
 
 
+DOCUMENT_OF_SCENE_VERSION: LiteralString = """
+MATCH (sv:SceneVersion {nodeId: $nodeId})
+RETURN sv.documentSha256 AS documentSha256
+"""
+
+
 def store_scene(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
     tx.run(STORE_SCENE, params).consume()
+
+
+def document_of_scene_version(tx: neo4j.ManagedTransaction, node_id: str) -> str | None:
+    """The sha256 of the document recorded for a scene version; None for none (or no such
+    version)."""
+    record = tx.run(DOCUMENT_OF_SCENE_VERSION, nodeId=node_id).single()
+    return None if record is None else record["documentSha256"]

@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from lineage_graph.errors import (
+    ConflictError,
     ForbiddenError,
     InvalidEventError,
     InvalidRequestError,
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 ERROR_CODES: list[tuple[type[LineageGraphError], str]] = [
     (NotFoundError, "NOT_FOUND"),
+    (ConflictError, "CONFLICT"),
     (InvalidRequestError, "BAD_REQUEST"),
     (InvalidEventError, "BAD_REQUEST"),
     (Neo4jUnavailableError, "UNAVAILABLE"),

@@ -7,14 +7,27 @@ from functools import partial
 
 from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
+from lineage_graph.errors import UnrecordedDataError
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.openlineage.parse import parse_event_text
+from lineage_graph.usd.store import apply_scene_record
 
 
-def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], None] | None = None
-            ) -> int:
-    """Delete the derived graph and re-apply every recorded event in sequence order.
-    Returns the number of events replayed."""
+def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], None] | None = None,
+            force: bool = False) -> int:
+    """Delete the derived graph and re-apply every record (OpenLineage events and scene
+    documents) in sequence order. Returns the number of records replayed.
+
+    Refuses (UnrecordedDataError, nothing deleted) while the graph holds what no record can
+    bring back, unless ``force``: labeling schemas, sessions and labels (not recorded yet) and
+    scene versions stored before scene documents were recorded."""
+    unrecorded = db.read(event_records.unrecorded_data)
+    if unrecorded and not force:
+        held = ", ".join(f"{count} {label}" for label, count in unrecorded.items())
+        raise UnrecordedDataError(
+            f"db rebuild would delete what the event record does not hold: {held}. Re-ingest "
+            "scenes stored before they were recorded; labeling data is not recorded yet. Pass "
+            "--force to rebuild anyway and lose them")
     total = db.read(event_records.count_events)
     with db.driver.session(database=db.name) as session:
         # CALL ... IN TRANSACTIONS needs an auto-commit transaction.
@@ -27,11 +40,21 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
             break
         plan = WritePlan()
         for row in batch:
-            plan.add(parse_event_text(row["raw"]))
-        params = plan.parameters()
-        db.write(partial(lineage_writes.apply_plan, params=params))
+            if row["recordType"] == "scene":
+                # Records apply in sequence: the events before this scene first.
+                _apply(db, plan)
+                plan = WritePlan()
+                db.write(partial(apply_scene_record, raw=row["raw"]))
+            else:
+                plan.add(parse_event_text(row["raw"]))
+        _apply(db, plan)
         done += len(batch)
         after = batch[-1]["seq"]
         if on_progress:
             on_progress(done, total)
     return done
+
+
+def _apply(db: Database, plan: WritePlan) -> None:
+    if plan.events:
+        db.write(partial(lineage_writes.apply_plan, params=plan.parameters()))

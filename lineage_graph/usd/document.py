@@ -4,7 +4,9 @@ schema/scene-document.schema.json (a test keeps the file in step with this model
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -70,8 +72,18 @@ class SceneDocumentModel(_Strict):
     variants: list[SceneVariantDoc]
 
 
+def scene_content_hash(layers: Iterable[tuple[str, str]]) -> str:
+    """One hash over every dependent layer, ``(path, sha256)`` pairs: an edited layer anywhere
+    in the scene gives a new hash."""
+    digest = hashlib.sha256()
+    for path, sha256 in sorted(layers):
+        digest.update(f"{len(path)}:{path}:{sha256}\n".encode())
+    return digest.hexdigest()
+
+
 def validate_scene_document(raw: Any) -> dict[str, Any]:
-    """The document as plain JSON data, or InvalidDocumentError naming the first bad field."""
+    """The document as plain JSON data, or InvalidDocumentError naming the first bad field
+    (including a ``contentHash`` that is not the hash of the document's layers)."""
     if not isinstance(raw, dict):
         raise InvalidDocumentError("", "a scene document must be a JSON object")
     try:
@@ -79,6 +91,11 @@ def validate_scene_document(raw: Any) -> dict[str, Any]:
     except ValidationError as exc:
         field, problem = first_error(exc)
         raise InvalidDocumentError(field, problem) from exc
+    expected = scene_content_hash((layer.path, layer.sha256) for layer in model.layers)
+    if model.contentHash != expected:
+        raise InvalidDocumentError(
+            "contentHash", f"{model.contentHash} is not the hash of the document's layers "
+                           f"({expected})")
     return model.model_dump()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage_graph.errors import LineageGraphError
+from lineage_graph.usd.document import scene_content_hash
 
 
 class SceneReadError(LineageGraphError):
@@ -130,7 +131,7 @@ def read_scene(
     layers, _assets, unresolved = usd_utils.ComputeAllDependencies(str(path))
     layer_paths = sorted({Path(lyr.realPath) for lyr in layers if lyr.realPath})
     layer_docs = [Layer(_relative(p, root_dir), _file_sha256(p)) for p in layer_paths]
-    content_hash = _content_hash(layer_docs)
+    content_hash = scene_content_hash((lyr.path, lyr.sha256) for lyr in layer_docs)
     custom = dict(layer.customLayerData or {})
     scene_id = str(custom.get("sceneId") or path.stem)
     version = str(custom.get("sceneVersion") or f"sha256:{content_hash[:16]}")
@@ -307,15 +308,6 @@ def _file_sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def _content_hash(layers: list[Layer]) -> str:
-    """One hash over every dependent layer (path and bytes): an edited layer anywhere in the
-    scene gives a new hash."""
-    digest = hashlib.sha256()
-    for layer in sorted(layers, key=lambda lyr: lyr.path):
-        digest.update(f"{len(layer.path)}:{layer.path}:{layer.sha256}\n".encode())
     return digest.hexdigest()
 
 

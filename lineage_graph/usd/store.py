@@ -1,4 +1,9 @@
-"""Store scene documents in the graph (the Cypher is in ``lineage_graph.db.scene_writes``).
+"""Store scene documents (the Cypher is in ``lineage_graph.db.scene_writes``).
+
+A scene document is a record in the event record's hash chain (``recordType: scene``, its
+canonical JSON as ``raw``), written in the same transaction as its projection into the graph,
+so ``db rebuild`` replays it. The same document again records and changes nothing; a different
+document under a stored scene version's (sceneId, contentHash) is refused (ConflictError).
 
 Prims are stored once per scene version; a scene variant stores only what its selections add
 to or remove from the default composition, so storage grows with prims + differences, not
@@ -7,13 +12,20 @@ prims x variants.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from lineage_graph.db import scene_writes
+import neo4j
+
+from lineage_graph.db import lineage_writes, scene_writes
 from lineage_graph.db.connection import Database
+from lineage_graph.errors import ConflictError
 from lineage_graph.ids import scene_part_id, scene_variant_id, scene_version_id
+from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.openlineage.canonical import canonical_json
+from lineage_graph.usd.document import validate_scene_document
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,8 @@ class StoredScene:
     prims: int
     variants: int
     missing_assets: list[str]
+    seq: int | None = None  # the record's sequence number (the first one, for a repeat)
+    duplicate: bool = False
 
 
 def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
@@ -89,13 +103,49 @@ def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def store_scene(db: Database, doc: dict[str, Any]) -> StoredScene:
-    """Write one scene document in one transaction; idempotent."""
+def scene_record(doc: dict[str, Any]) -> tuple[str, str]:
+    """The record of a scene document: its canonical JSON and that text's sha256."""
+    canonical = canonical_json(doc)
+    return canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = None
+                ) -> StoredScene:
+    """Record one scene document and write its projection, in one transaction; idempotent.
+    The document is validated (its content hash recomputed from its layers) first."""
+    doc = validate_scene_document(doc)
+    canonical, sha = scene_record(doc)
     params = scene_parameters(doc)
-    db.write(lambda tx: scene_writes.store_scene(tx, params))
+    params["version"]["documentSha256"] = sha
+    row = {"recordType": "scene", **(receipt or Receipt.now()).row(), "sha256": sha,
+           "raw": canonical, "kind": "SceneDocument", "eventType": None, "eventTime": None,
+           "runId": None, "warnings": []}
+
+    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool]:
+        state = lineage_writes.lock_and_find_existing(tx, [sha])
+        if sha in state.existing:
+            return state.existing[sha], True
+        recorded = scene_writes.document_of_scene_version(tx, params["version"]["nodeId"])
+        if recorded is not None and recorded != sha:
+            raise ConflictError(
+                f"scene {doc['sceneId']!r} version with contentHash {doc['contentHash']} is "
+                f"stored from another document (sha256 {recorded}); a scene version's content "
+                "is fixed by its layers: re-read the scene from its files")
+        scene_writes.store_scene(tx, params)
+        return lineage_writes.record_only(tx, [row], state)[sha], False
+
+    seq, duplicate = db.write(work)
     return StoredScene(
         scene_id=doc["sceneId"], version=doc["version"], content_hash=doc["contentHash"],
         node_id=params["version"]["nodeId"], layers=len(params["layers"]),
         prims=len(params["prims"]), variants=len(params["variants"]),
-        missing_assets=list(doc["missingAssets"]),
+        missing_assets=list(doc["missingAssets"]), seq=seq, duplicate=duplicate,
     )
+
+
+def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str) -> None:
+    """Project a recorded scene document again (``db rebuild``)."""
+    doc = json.loads(raw)
+    params = scene_parameters(doc)
+    params["version"]["documentSha256"] = scene_record(doc)[1]
+    scene_writes.store_scene(tx, params)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lineage_graph.errors import (
+    ConflictError,
     ForbiddenError,
     InvalidDocumentError,
     InvalidEventError,
@@ -48,6 +49,7 @@ HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (InvalidDocumentError, 422, "invalid_document"),
     (InvalidRequestError, 400, "bad_request"),
     (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
     (Neo4jUnavailableError, 503, "neo4j_unavailable"),
     (ForbiddenError, 403, "forbidden"),
     (QueryTimeoutError, 503, "query_timeout"),

@@ -17,7 +17,6 @@ from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
-from lineage_graph.usd.document import validate_scene_document
 from lineage_graph.usd.store import StoredScene, store_scene
 from lineage_graph.web.body import read_text
 from lineage_graph.web.errors import PayloadTooLargeError
@@ -72,7 +71,7 @@ def _parse_and_ingest_one(state: AppState, text: str, receipt: Receipt) -> Event
     return state.durable.ingest_one(parsed, receipt)
 
 
-def _parse_and_store_scene(state: AppState, text: str) -> StoredScene:
+def _parse_and_store_scene(state: AppState, text: str, receipt: Receipt) -> StoredScene:
     try:
         raw = loads(text, check=False)
     except JsonValueError as exc:
@@ -80,7 +79,7 @@ def _parse_and_store_scene(state: AppState, text: str) -> StoredScene:
     problem = json_problem(raw)
     if problem is not None:
         raise InvalidDocumentError(problem.path, problem.problem)
-    return store_scene(state.db, validate_scene_document(raw))
+    return store_scene(state.db, raw, receipt)  # validates, records and projects
 
 
 def _split_and_ingest_batch(state: AppState, text: str, receipt: Receipt) -> BatchResult:
@@ -150,17 +149,22 @@ SCENE_BODY = {
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
                415: {"description": "Content-Type is not application/json"},
-               422: {"description": "The document breaks its schema; nothing written"},
+               409: {"description": "A different document is stored under this scene "
+                                    "version's contentHash; nothing written"},
+               422: {"description": "The document breaks its schema, or its contentHash is "
+                                    "not its layers' hash; nothing written"},
                503: {"description": "Neo4j unreachable; nothing written"}},
 )
 async def post_scene(request: Request) -> JSONResponse:
     state = _state(request)
+    receipt = _receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
-    stored = await _ingesting(state, _parse_and_store_scene, state, text)
+    stored = await _ingesting(state, _parse_and_store_scene, state, text, receipt)
     return JSONResponse({
         "id": stored.node_id, "sceneId": stored.scene_id, "version": stored.version,
         "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,
         "variants": stored.variants, "missingAssets": stored.missing_assets,
+        "seq": stored.seq, "duplicate": stored.duplicate,
     }, status_code=201)
 
 
