@@ -126,8 +126,9 @@ class Event(_Keyed):
     runId = StringProperty()
     receivedAt = DateTimeProperty()  # when the platform received it (in the chain hash, v2)
     warnings = ArrayProperty(StringProperty())
-    recordType = StringProperty()  # what kind of write: "openlineage" (absent before v2)
+    recordType = StringProperty()  # "openlineage", "scene" or "apiKey" (absent before v2)
     keyId = StringProperty()  # the API key that sent it; absent: auth off, or the CLI
+    subject = StringProperty()  # what an apiKey record is about: that key's id
     prevHash = StringProperty()  # the previous record's chainHash (64 zeros for the first)
     chainHash = StringProperty()  # see ingest/ledger.py for both formulas
     chainVersion = IntegerProperty()  # 2; absent on records of the first formula

@@ -295,7 +295,8 @@ def test_the_sending_key_and_the_receive_time_are_recorded(db: Database,
                              headers={"Authorization": f"Bearer {key}"})
         after = int(time.time() * 1000)
     assert answer.status_code == 201
-    [row] = _records(db)
+    created, row = _records(db)  # the key's creation is a record too
+    assert (created["recordType"], created["keyId"]) == ("apiKey", None)  # by the CLI
     assert row["keyId"] == record["keyId"]
     assert before <= row["ms"] <= after
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

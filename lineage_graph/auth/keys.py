@@ -6,7 +6,12 @@ leak keys. Lookups are cached for a few seconds, so a revoked key stops working 
 An unauthenticated caller controls the token, so a token not of the issued shape (12 hex digits,
 then 43 URL-safe characters) is refused before any lookup, and lookups are cached in two bounded
 LRU maps: ids that exist, and ids that do not. Made-up ids can only evict other made-up ids, never
-a real key (which keeps working while Neo4j is down once it has been seen)."""
+a real key (which keeps working while Neo4j is down once it has been seen).
+
+Creating and revoking a key are records in the event record's hash chain (``recordType:
+apiKey``, ``subject``: the key id), written in the same transaction as the change, so an
+``:ApiKey`` added, re-keyed or un-revoked through raw Cypher is reported by ``ledger verify``
+(``lineage_graph.ingest.projection``)."""
 
 from __future__ import annotations
 
@@ -21,9 +26,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import neo4j
+
 from lineage_graph.db import api_keys as store
+from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, Neo4jUnavailableError, NotFoundError
+from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.openlineage.canonical import canonical_json
 
 SCOPES = ("ingest", "read", "admin")
 CACHE_SECONDS = 5.0
@@ -51,8 +61,10 @@ class ApiKeyService:
         self._unknown: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def create(self, name: str, scopes: list[str]) -> tuple[dict[str, Any], str]:
-        """Store a new key; returns its record and the key, which is never shown again."""
+    def create(self, name: str, scopes: list[str], receipt: Receipt | None = None
+               ) -> tuple[dict[str, Any], str]:
+        """Store and record a new key; returns its row and the key, which is never shown
+        again."""
         unknown = sorted(set(scopes) - set(SCOPES))
         if not name.strip():
             raise InvalidRequestError("an API key needs a name", field="name")
@@ -61,15 +73,31 @@ class ApiKeyService:
                 f"scopes must be among {', '.join(SCOPES)}"
                 + (f" (unknown: {', '.join(unknown)})" if unknown else ""), field="scope")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-        record = self.db.write(partial(store.create_key, keyId=key_id, name=name,
-                                       scopes=sorted(set(scopes)), secretHash=_hash(secret)))
-        return record, f"{_PREFIX}{key_id}_{secret}"
+        params = {"keyId": key_id, "name": name, "scopes": sorted(set(scopes)),
+                  "secretHash": _hash(secret)}
+        change = {"action": "create", **params}
+
+        def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+            created = store.create_key(tx, **params)
+            _record(tx, "ApiKeyCreated", key_id, change, receipt)
+            return created
+
+        return self.db.write(work), f"{_PREFIX}{key_id}_{secret}"
 
     def list(self) -> list[dict[str, Any]]:
         return self.db.read(store.list_keys)
 
-    def revoke(self, key_id: str) -> dict[str, Any]:
-        found = self.db.write(partial(store.revoke_key, key_id=key_id))
+    def revoke(self, key_id: str, receipt: Receipt | None = None) -> dict[str, Any]:
+        """Revoke and record it (once: revoking again records nothing new)."""
+
+        def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
+            found = store.revoke_key(tx, key_id=key_id)
+            if found is not None:
+                _record(tx, "ApiKeyRevoked", key_id, {"action": "revoke", "keyId": key_id},
+                        receipt)
+            return found
+
+        found = self.db.write(work)
         if found is None:
             raise NotFoundError(f"no API key {key_id!r}")
         with self._lock:
@@ -120,6 +148,19 @@ class ApiKeyService:
         for cache in (self._known, self._unknown):
             if key_id in cache:
                 cache.move_to_end(key_id)
+
+
+def _record(tx: neo4j.ManagedTransaction, kind: str, key_id: str, change: dict[str, Any],
+            receipt: Receipt | None) -> None:
+    raw = canonical_json(change)
+    sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    state = lineage_writes.lock_and_find_existing(tx, [sha])
+    if sha in state.existing:
+        return  # the same change again (a repeated revoke): recorded once
+    lineage_writes.record_only(tx, [{
+        "recordType": "apiKey", "kind": kind, "subject": key_id,
+        **(receipt or Receipt.now()).row(), "sha256": sha, "raw": raw, "eventType": None,
+        "eventTime": None, "runId": None, "warnings": []}], state)
 
 
 def _hash(secret: str) -> str:

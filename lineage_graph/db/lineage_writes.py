@@ -40,7 +40,8 @@ CREATE (ev:Event {
   seq: e.seq, sha256: e.sha256, raw: e.raw, kind: e.kind, eventType: e.eventType,
   eventTime: datetime(e.eventTime), runId: e.runId, warnings: e.warnings,
   recordType: e.recordType, receivedAt: datetime({epochMillis: e.receivedAtMs}),
-  keyId: e.keyId, prevHash: e.prevHash, chainHash: e.chainHash, chainVersion: e.chainVersion
+  keyId: e.keyId, subject: e.subject, prevHash: e.prevHash, chainHash: e.chainHash,
+  chainVersion: e.chainVersion
 })
 RETURN ev.sha256 AS sha256, ev.seq AS seq
 """

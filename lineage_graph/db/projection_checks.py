@@ -30,7 +30,26 @@ CHECKS: dict[str, LiteralString] = {
                   "-[found:HAS_PRIM]->(:Prim {primId: row.b}) " + _MISSING,
     "scene_variant": "UNWIND $rows AS row OPTIONAL MATCH (:SceneVersion {nodeId: row.a})"
                      "-[found:HAS_VARIANT]->(:SceneVariant {nodeId: row.b}) " + _MISSING,
+    "api_key": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
+               "WHERE found.secretHash = row.b " + _MISSING,
+    "api_key_revoked": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
+                       "WHERE found.revokedAt IS NOT NULL " + _MISSING,
 }
+
+# Keys are few and each one is a door: every key record is checked, sample or not, and so is
+# every key node (one that no record created was added behind the record's back).
+API_KEY_RECORDS: LiteralString = """
+MATCH (e:Event {recordType: 'apiKey'})
+RETURN e.seq AS seq, e.raw AS raw, e.recordType AS recordType
+ORDER BY e.seq
+"""
+
+UNRECORDED_API_KEYS: LiteralString = """
+MATCH (k:ApiKey)
+WHERE NOT EXISTS { MATCH (:Event {recordType: 'apiKey', kind: 'ApiKeyCreated', subject: k.keyId}) }
+RETURN k.keyId AS keyId, k.name AS name
+ORDER BY keyId
+"""
 
 SAMPLE_SEQUENCES: LiteralString = """
 MATCH (s:Sequence {name: 'event'})
@@ -52,6 +71,14 @@ ORDER BY e.seq
 def missing(tx: neo4j.ManagedTransaction, check: str, rows: list[dict[str, Any]]
             ) -> list[dict[str, Any]]:
     return [r.data() for r in tx.run(CHECKS[check], rows=rows)]
+
+
+def api_key_records(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+    return [r.data() for r in tx.run(API_KEY_RECORDS)]
+
+
+def unrecorded_api_keys(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+    return [r.data() for r in tx.run(UNRECORDED_API_KEYS)]
 
 
 def sample_sequences(tx: neo4j.ManagedTransaction, size: int) -> list[int]:

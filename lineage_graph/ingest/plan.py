@@ -100,6 +100,7 @@ class WritePlan:
         self.events.append(
             {
                 "recordType": "openlineage",
+                "subject": None,
                 **(receipt or Receipt.now()).row(),
                 "sha256": parsed.sha256,
                 "raw": parsed.text,

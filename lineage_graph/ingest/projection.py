@@ -4,12 +4,13 @@ The hash chain proves the record was not edited; this proves the graph answering
 questions was not edited behind the record's back (a prim deleted, a run's input unlinked
 through raw Cypher). Each record is projected again in memory, and what it must have put in the
 graph is looked up: for an OpenLineage event its job, run, datasets, fields and the run's READ
-and WROTE edges; for a scene document its layers, arcs, prims and scene variants. Merged
-properties (the latest facet, a run's state) depend on every record together and are not
-compared; presence is.
+and WROTE edges; for a scene document its layers, arcs, prims and scene variants; for an API
+key its node with the recorded secret hash, and its revocation. Merged properties (the latest
+facet, a run's state) depend on every record together and are not compared; presence is.
 
 By default a random sample of records is checked (``sample`` of them); ``full`` checks all, a
-page at a time.
+page at a time. API keys are always all checked, both ways: every key record against the graph
+and every ``:ApiKey`` against the record (one no record created was added behind its back).
 """
 
 from __future__ import annotations
@@ -42,15 +43,21 @@ class ProjectionReport:
 
 def check_projection(db: Database, full: bool = False, sample: int = 200, page: int = 500,
                      limit: int = 50) -> ProjectionReport:
-    checked, missing = 0, []
-    for records in _records(db, full, sample, page):
+    missing = [(0, f"a record of API key {k['keyId']} ({k['name']}): a key no record created")
+               for k in db.read(projection_checks.unrecorded_api_keys)]
+    checked = 0
+    key_records = db.read(projection_checks.api_key_records)
+    for records in [key_records, *_records(db, full, sample, page)]:
         expected: Expected = defaultdict(list)
         for record in records:
+            if record["recordType"] == "apiKey" and records is not key_records:
+                continue  # checked with every other key record
             _expect(expected, record["seq"], record["recordType"], record["raw"])
         for check, rows in expected.items():
             for row in db.read(partial(projection_checks.missing, check=check, rows=rows)):
                 missing.append((row["seq"], row["what"]))
-        checked += len(records)
+        checked += sum(1 for r in records
+                       if records is key_records or r["recordType"] != "apiKey")
         if len(missing) >= limit:
             break
     return ProjectionReport(checked, sorted(missing)[:limit])
@@ -72,6 +79,14 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
     def add(check: str, what: str, a: str, b: str | None = None) -> None:
         expected[check].append({"seq": seq, "what": what, "a": a, "b": b})
 
+    if record_type == "apiKey":
+        change = json.loads(raw)
+        if change["action"] == "create":
+            add("api_key", f"API key {change['keyId']} ({change['name']}) with its recorded "
+                           "secret hash", change["keyId"], change["secretHash"])
+        else:
+            add("api_key_revoked", f"revocation of API key {change['keyId']}", change["keyId"])
+        return
     if record_type == "scene":
         doc = json.loads(raw)
         params = scene_parameters(doc)

@@ -40,6 +40,8 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
             break
         plan = WritePlan()
         for row in batch:
+            if row["recordType"] == "apiKey":
+                continue  # API keys are not derived: rebuild keeps them (ledger verify checks)
             if row["recordType"] == "scene":
                 # Records apply in sequence: the events before this scene first.
                 _apply(db, plan)

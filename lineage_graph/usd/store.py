@@ -117,7 +117,8 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     canonical, sha = scene_record(doc)
     params = scene_parameters(doc)
     params["version"]["documentSha256"] = sha
-    row = {"recordType": "scene", **(receipt or Receipt.now()).row(), "sha256": sha,
+    row = {"recordType": "scene", "subject": None, **(receipt or Receipt.now()).row(),
+           "sha256": sha,
            "raw": canonical, "kind": "SceneDocument", "eventType": None, "eventTime": None,
            "runId": None, "warnings": []}
 
