@@ -233,6 +233,7 @@ class LabelingSchemaVersion(_Keyed):
     inputKind = StringProperty()
     enableComment = BooleanProperty()
     createdAt = DateTimeProperty()
+    recorded = BooleanProperty()  # written from a record (labeling/commands.py)
 
 
 class LabelingSession(_Keyed):
@@ -244,6 +245,7 @@ class LabelingSession(_Keyed):
     batches = IntegerProperty()
     activeSchemaVersionIds = ArrayProperty(StringProperty())  # what new labels are checked by
     createdAt = DateTimeProperty()
+    recorded = BooleanProperty()  # written from a record (labeling/commands.py)
 
 
 class Label(_Keyed):
@@ -254,6 +256,7 @@ class Label(_Keyed):
     author = StringProperty(required=True)
     comment = StringProperty()
     time = DateTimeProperty()
+    recorded = BooleanProperty()  # written from a record (labeling/commands.py)
 
 
 class ModelVersion(_Keyed):

@@ -82,3 +82,28 @@ def test_facet_model_agrees_with_its_json_schema(payload: dict[str, Any]) -> Non
     raw = {"_producer": "https://example.com", "_schemaURL": "https://example.com/s", **payload}
     [parsed] = parse_facets("dataset", {"mlModel": raw}, "facets")
     assert (not parsed.malformed) == Draft202012Validator(SCHEMA).is_valid(raw)
+
+
+def test_stored_in_since_is_the_earliest_event_whatever_the_batching(session_db: Database
+                                                                     ) -> None:
+    """Found by rebuilding the demo: with the mlModel facet on a run's RUNNING and COMPLETE
+    events, one batch kept the later time and separate requests the earlier one."""
+    from tests.conftest import graph_snapshot, wipe
+    from tests.events import T0, ds, facet, new_run_id, run_event
+
+    run_id, job = new_run_id(), ("train", "detector")
+    out = ds("s3://models", "detector/v9")
+    out["facets"]["mlModel"] = facet("MlModelDatasetFacet", name="detector", version="v9",
+                                     digest="sha256:999")
+    events = [run_event("RUNNING", run_id, job, T0.replace(hour=hour), outputs=[out])
+              for hour in (6, 7)]
+    events.append(run_event("COMPLETE", run_id, job, T0.replace(hour=8), outputs=[out]))
+    graphs = []
+    for batches in ([events], [[e] for e in events], [[events[2]], events[:2]]):
+        wipe(session_db)
+        for batch in batches:
+            IngestService(session_db).ingest_raw([(e, None) for e in batch])
+        graphs.append(graph_snapshot(session_db))
+        [since] = query(session_db, "MATCH ()-[s:STORED_IN]->() RETURN s.since.hour AS h")
+        assert since == {"h": 6}
+    assert graphs[0] == graphs[1] == graphs[2]

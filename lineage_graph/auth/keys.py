@@ -33,7 +33,6 @@ from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, Neo4jUnavailableError, NotFoundError
 from lineage_graph.ingest.ledger import Receipt
-from lineage_graph.openlineage.canonical import canonical_json
 
 SCOPES = ("ingest", "read", "admin")
 CACHE_SECONDS = 5.0
@@ -79,7 +78,8 @@ class ApiKeyService:
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
             created = store.create_key(tx, **params)
-            _record(tx, "ApiKeyCreated", key_id, change, receipt)
+            lineage_writes.record_change(tx, "apiKey", "ApiKeyCreated", key_id, change,
+                                         (receipt or Receipt.now()).row())
             return created
 
         return self.db.write(work), f"{_PREFIX}{key_id}_{secret}"
@@ -92,9 +92,10 @@ class ApiKeyService:
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
             found = store.revoke_key(tx, key_id=key_id)
-            if found is not None:
-                _record(tx, "ApiKeyRevoked", key_id, {"action": "revoke", "keyId": key_id},
-                        receipt)
+            if found is not None:  # revoking again records nothing new (the same change)
+                lineage_writes.record_change(tx, "apiKey", "ApiKeyRevoked", key_id,
+                                             {"action": "revoke", "keyId": key_id},
+                                             (receipt or Receipt.now()).row())
             return found
 
         found = self.db.write(work)
@@ -148,19 +149,6 @@ class ApiKeyService:
         for cache in (self._known, self._unknown):
             if key_id in cache:
                 cache.move_to_end(key_id)
-
-
-def _record(tx: neo4j.ManagedTransaction, kind: str, key_id: str, change: dict[str, Any],
-            receipt: Receipt | None) -> None:
-    raw = canonical_json(change)
-    sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    state = lineage_writes.lock_and_find_existing(tx, [sha])
-    if sha in state.existing:
-        return  # the same change again (a repeated revoke): recorded once
-    lineage_writes.record_only(tx, [{
-        "recordType": "apiKey", "kind": kind, "subject": key_id,
-        **(receipt or Receipt.now()).row(), "sha256": sha, "raw": raw, "eventType": None,
-        "eventTime": None, "runId": None, "warnings": []}], state)
 
 
 def _hash(secret: str) -> str:

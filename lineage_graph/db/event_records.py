@@ -9,18 +9,21 @@ import neo4j
 EVENTS_AFTER: LiteralString = """
 MATCH (e:Event)
 WHERE e.seq > $after
-RETURN e.seq AS seq, e.raw AS raw, coalesce(e.recordType, 'openlineage') AS recordType
+RETURN e.seq AS seq, e.raw AS raw, coalesce(e.recordType, 'openlineage') AS recordType,
+       e.receivedAt.epochMillis AS receivedAtMs
 ORDER BY e.seq
 LIMIT $limit
 """
 
-# What a rebuild would delete that no record can bring back: labeling data (not recorded yet)
-# and scene versions stored before scene documents were recorded.
+# What a rebuild would delete that no record can bring back: labeling data and scene versions
+# written before they were recorded (recorded labeling nodes carry `recorded: true`; schema
+# version placeholders come from events).
 UNRECORDED_DATA: LiteralString = """
-RETURN COUNT { MATCH (:LabelingSchema) } AS LabelingSchema,
-       COUNT { MATCH (:LabelingSchemaVersion) } AS LabelingSchemaVersion,
-       COUNT { MATCH (:LabelingSession) } AS LabelingSession,
-       COUNT { MATCH (:Label) } AS Label,
+RETURN COUNT { MATCH (v:LabelingSchemaVersion) WHERE v.placeholder = false
+                                                   AND v.recorded IS NULL }
+         AS LabelingSchemaVersion,
+       COUNT { MATCH (s:LabelingSession) WHERE s.recorded IS NULL } AS LabelingSession,
+       COUNT { MATCH (l:Label) WHERE l.recorded IS NULL } AS Label,
        COUNT { MATCH (sv:SceneVersion)
                WHERE sv.documentSha256 IS NULL
                   OR NOT EXISTS { MATCH (:Event {sha256: sv.documentSha256}) } } AS SceneVersion

@@ -1,4 +1,10 @@
-"""All Cypher of the labeling aggregate: labeling schemas and their immutable versions."""
+"""All Cypher of the labeling aggregate: labeling schemas and their immutable versions,
+sessions and labels.
+
+Every write here is the projection of a record (``lineage_graph.labeling.commands``): times
+come from the record (``$atMs``, the time it was received), never from the clock at write
+time, and ids are derived, never random, so ``db rebuild`` writes the same graph again. Nodes
+written this way carry ``recorded: true``."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from lineage_graph.ids import dataset_version_id, labeling_schema_version_id, na
 # concurrent creations cannot both become version n+1.
 LOCK_SCHEMA_AND_FIND: LiteralString = """
 MERGE (s:LabelingSchema {name: $name})
-ON CREATE SET s.createdAt = datetime()
+ON CREATE SET s.createdAt = datetime({epochMillis: $atMs})
 SET s.lockedAt = timestamp()
 WITH s
 OPTIONAL MATCH (s)-[:HAS_VERSION]->(same:LabelingSchemaVersion {definitionHash: $digest})
@@ -30,7 +36,8 @@ MATCH (s:LabelingSchema {name: $name})
 OPTIONAL MATCH (s)-[:HAS_VERSION]->(prev:LabelingSchemaVersion {version: $version - 1})
 MERGE (v:LabelingSchemaVersion:LineageNode {nodeId: $nodeId})
 SET v += {name: $name, namespace: 'labeling', version: $version, definition: $definition,
-          definitionHash: $digest, changes: $changes, createdAt: datetime(), placeholder: false}
+          definitionHash: $digest, changes: $changes, createdAt: datetime({epochMillis: $atMs}),
+          placeholder: false, recorded: true}
 SET v += $fields
 CREATE (s)-[:HAS_VERSION]->(v)
 FOREACH (_ IN CASE WHEN prev IS NULL THEN [] ELSE [1] END | CREATE (v)-[:PREVIOUS_VERSION]->(prev))
@@ -47,20 +54,19 @@ LIMIT 1
 
 
 def lock_schema_and_find(
-    tx: neo4j.ManagedTransaction, name: str, digest: str
+    tx: neo4j.ManagedTransaction, name: str, digest: str, at_ms: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    record = tx.run(LOCK_SCHEMA_AND_FIND, name=name, digest=digest).single()
+    record = tx.run(LOCK_SCHEMA_AND_FIND, name=name, digest=digest, atMs=at_ms).single()
     if record is None:
         return None, None
     return record["existing"], record["latest"]
 
 
 def create_version(tx: neo4j.ManagedTransaction, *, name: str, definition: str, digest: str,
-                   version: int, changes: list[str], fields: dict[str, Any]) -> dict[str, Any]:
-
-
+                   version: int, changes: list[str], fields: dict[str, Any], at_ms: int
+                   ) -> dict[str, Any]:
     record = tx.run(CREATE_VERSION, name=name, definition=definition, digest=digest,
-                    version=version, changes=changes, fields=fields,
+                    version=version, changes=changes, fields=fields, atMs=at_ms,
                     nodeId=labeling_schema_version_id(name, version)).single()
     assert record is not None
     created: dict[str, Any] = record["version"]
@@ -85,7 +91,8 @@ ON CREATE SET labels.namespace = $labelsNamespace, labels.name = $labelsName
 MERGE (labelsNs)-[:HAS_DATASET]->(labels)
 MERGE (s:LabelingSession:LineageNode {nodeId: $sessionId})
 ON CREATE SET s.name = $name, s.namespace = 'labeling', s.assignedUsers = $users,
-              s.batches = 0, s.createdAt = datetime(), s.activeSchemaVersionIds = $schemaVersionIds
+              s.batches = 0, s.createdAt = datetime({epochMillis: $atMs}),
+              s.activeSchemaVersionIds = $schemaVersionIds, s.recorded = true
 MERGE (s)-[:LABELS]->(target)
 MERGE (s)-[:PRODUCES]->(labels)
 WITH s
@@ -142,16 +149,16 @@ RETURN s.batches AS batch, labels.namespace AS namespace, labels.name AS name,
 ADD_LABELS: LiteralString = """
 MATCH (s:LabelingSession {nodeId: $sessionId})-[:PRODUCES]->(labels:Dataset)
 CREATE (dv:DatasetVersion {nodeId: $versionId, datasetId: labels.nodeId, version: $version,
-                           createdAt: datetime(), batchKey: $batchKey,
+                           createdAt: datetime({epochMillis: $atMs}), batchKey: $batchKey,
                            labelsDigest: $labelsDigest})
 CREATE (dv)-[:VERSION_OF]->(labels)
 CREATE (s)-[:PRODUCED_VERSION]->(dv)
 WITH s, dv
 UNWIND $labels AS row
 MATCH (v:LabelingSchemaVersion {nodeId: row.schemaVersionId})
-CREATE (l:Label {labelId: randomUUID(), itemId: row.itemId, value: row.value,
+CREATE (l:Label {labelId: row.labelId, itemId: row.itemId, value: row.value,
                  source: row.source, author: row.author, comment: row.comment,
-                 time: datetime(row.time)})
+                 time: datetime(row.time), recorded: true})
 CREATE (s)-[:HAS_LABEL]->(l)
 CREATE (l)-[:USES_SCHEMA]->(v)
 CREATE (l)-[:IN_VERSION]->(dv)
@@ -163,10 +170,10 @@ RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
 def create_session(tx: neo4j.ManagedTransaction, *, session_id: str, name: str,
                    schema_version_ids: list[str], users: list[str], target_id: str,
                    target_namespace: str, target_name: str, labels_id: str,
-                   labels_namespace: str, labels_name: str) -> dict[str, Any]:
+                   labels_namespace: str, labels_name: str, at_ms: int) -> dict[str, Any]:
     """Create the session, or leave an existing one with this id as it is (the caller compares
     what it found with what was asked)."""
-    tx.run(CREATE_SESSION, sessionId=session_id, name=name, users=users,
+    tx.run(CREATE_SESSION, sessionId=session_id, name=name, users=users, atMs=at_ms,
            schemaVersionIds=schema_version_ids, targetId=target_id,
            targetNamespace=target_namespace, targetNamespaceKey=namespace_key(target_namespace),
            targetName=target_name, labelsId=labels_id, labelsNamespace=labels_namespace,
@@ -195,7 +202,7 @@ def batch_by_key(tx: neo4j.ManagedTransaction, session_id: str,
 
 
 def add_labels(tx: neo4j.ManagedTransaction, session_id: str, labels: list[dict[str, Any]],
-               batch_key: str | None, labels_digest: str) -> dict[str, Any]:
+               batch_key: str | None, labels_digest: str, at_ms: int) -> dict[str, Any]:
     """Write one batch; with ``batch_key``, a batch already written under that key is returned
     instead (``existing``: true), checked under the session's write lock so a key is used
     once."""
@@ -208,7 +215,7 @@ def add_labels(tx: neo4j.ManagedTransaction, session_id: str, labels: list[dict[
     assert batch is not None
     version = f"batch-{batch['batch']}"
     record = tx.run(ADD_LABELS, sessionId=session_id, labels=labels, version=version,
-                    batchKey=batch_key, labelsDigest=labels_digest,
+                    batchKey=batch_key, labelsDigest=labels_digest, atMs=at_ms,
                     versionId=dataset_version_id(batch["namespace"], batch["name"], version)
                     ).single()
     assert record is not None

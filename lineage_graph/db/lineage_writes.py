@@ -7,12 +7,14 @@ are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-inde
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
 import neo4j
 
 from lineage_graph.ingest.ledger import chain_events
+from lineage_graph.openlineage.canonical import canonical_json
 
 # Taking the write lock on the sequence node serializes writers, so sequence numbers are
 # gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
@@ -466,6 +468,23 @@ def record_only(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]],
     chained, head = chain_events(events, state.base, state.head)
     return {r["sha256"]: r["seq"] for r in tx.run(
         RECORD_EVENTS, events=chained, head=head, lastSeq=state.base + len(events))}
+
+
+def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
+                  subject: str | None, change: dict[str, Any], receipt: dict[str, Any]
+                  ) -> int | None:
+    """Record one change made in this transaction (an API key, a labeling call): its
+    canonical JSON is the record. The same change twice is recorded once (None the second
+    time); changes that may repeat carry a call id to stay distinct."""
+    raw = canonical_json(change)
+    sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    state = lock_and_find_existing(tx, [sha])
+    if sha in state.existing:
+        return None
+    return record_only(tx, [{
+        "recordType": record_type, "kind": kind, "subject": subject, **receipt, "sha256": sha,
+        "raw": raw, "eventType": None, "eventTime": None, "runId": None, "warnings": []}],
+        state)[sha]
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:

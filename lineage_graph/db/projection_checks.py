@@ -30,6 +30,10 @@ CHECKS: dict[str, LiteralString] = {
                   "-[found:HAS_PRIM]->(:Prim {primId: row.b}) " + _MISSING,
     "scene_variant": "UNWIND $rows AS row OPTIONAL MATCH (:SceneVersion {nodeId: row.a})"
                      "-[found:HAS_VARIANT]->(:SceneVariant {nodeId: row.b}) " + _MISSING,
+    "labeling_session": "UNWIND $rows AS row OPTIONAL MATCH "
+                        "(found:LabelingSession {nodeId: row.a}) " + _MISSING,
+    "label": "UNWIND $rows AS row OPTIONAL MATCH (:LabelingSession {nodeId: row.a})"
+             "-[found:HAS_LABEL]->(:Label {labelId: row.b}) " + _MISSING,
     "api_key": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
                "WHERE found.secretHash = row.b " + _MISSING,
     "api_key_revoked": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "

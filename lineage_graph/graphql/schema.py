@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from lineage_graph.graphql.context import off_loop, services
+from lineage_graph.graphql.context import off_loop, receipt, services
 from lineage_graph.graphql.errors import DomainErrors
 from lineage_graph.graphql.forensic_types import (
     LedgerReport,
@@ -182,7 +182,7 @@ class Mutation:
                                      input: LabelingSchemaInput) -> LabelingSchemaVersion:
         require_scope(info.context.get("request"), "ingest")
         definition = parse_definition(input.as_definition())
-        row = await off_loop(services(info).labeling.create, definition)
+        row = await off_loop(services(info).labeling.create, definition, receipt(info))
         return LabelingSchemaVersion.from_row(row)
 
     @strawberry.mutation(description="Open a labeling session over a dataset with the given "
@@ -194,7 +194,7 @@ class Mutation:
         row = await off_loop(
             services(info).sessions.create_session, input.name,
             [(s.name, s.version) for s in input.schemas],
-            (input.dataset.namespace, input.dataset.name), input.assigned_users,
+            (input.dataset.namespace, input.dataset.name), input.assigned_users, receipt(info),
         )
         return LabelingSession.from_row(row)
 
@@ -204,7 +204,7 @@ class Mutation:
                                       schemas: list[SchemaRefInput]) -> LabelingSession:
         require_scope(info.context.get("request"), "ingest")
         row = await off_loop(services(info).sessions.update_schemas, str(session_id),
-                             [(s.name, s.version) for s in schemas])
+                             [(s.name, s.version) for s in schemas], receipt(info))
         return LabelingSession.from_row(row)
 
     @strawberry.mutation(description="Add labels; every value is checked against its schema "
@@ -218,7 +218,7 @@ class Mutation:
                              source=lb.source.value, author=lb.author, comment=lb.comment,
                              time=lb.time) for lb in labels]
         row = await off_loop(services(info).sessions.add_labels, str(session_id), given,
-                             batch_key)
+                             batch_key, receipt(info))
         return AddLabelsResult(added=row["added"], dataset_version=row["version"],
                                dataset_version_id=strawberry.ID(row["versionId"]),
                                replayed=row["existing"])

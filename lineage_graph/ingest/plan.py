@@ -326,14 +326,21 @@ class WritePlan:
                at: datetime) -> None:
         nid = model_version_id(facet.name, facet.version)
         current = self.models.get(nid)
+        # STORED_IN.since is the earliest event that showed the model in this dataset (the
+        # Cypher keeps the minimum across transactions), whichever facet wins: so within a
+        # batch too, or the graph would depend on how events were batched.
+        earliest = (min(current["since"], at) if current is not None
+                    and current["datasetId"] == did else at)
         if current is not None and current["sortKey"] >= key:
+            if current["datasetId"] == did:
+                current["since"] = earliest
             return
         tensors = None if facet.tensors is None else [
             {"name": name, "digest": tensor_key(digest)}
             for name, digest in sorted(facet.tensors.items())]
         self.models[nid] = {
             "nodeId": nid, "name": facet.name, "version": facet.version, "sortKey": key,
-            "since": at,
+            "since": earliest,
             "digest": facet.digest, "framework": facet.framework, "format": facet.format,
             "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
             "tensors": tensors,

@@ -4,8 +4,9 @@ The hash chain proves the record was not edited; this proves the graph answering
 questions was not edited behind the record's back (a prim deleted, a run's input unlinked
 through raw Cypher). Each record is projected again in memory, and what it must have put in the
 graph is looked up: for an OpenLineage event its job, run, datasets, fields and the run's READ
-and WROTE edges; for a scene document its layers, arcs, prims and scene variants; for an API
-key its node with the recorded secret hash, and its revocation. Merged properties (the latest
+and WROTE edges; for a scene document its layers, arcs, prims and scene variants; for a
+labeling call its session and labels; for an API key its node with the recorded secret hash,
+and its revocation. Merged properties (the latest
 facet, a run's state) depend on every record together and are not compared; presence is.
 
 By default a random sample of records is checked (``sample`` of them); ``full`` checks all, a
@@ -87,6 +88,15 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
         else:
             add("api_key_revoked", f"revocation of API key {change['keyId']}", change["keyId"])
         return
+    if record_type == "labeling":
+        command = json.loads(raw)
+        if command["action"] == "createLabelingSession":
+            add("labeling_session", f"labeling session {command['name']}", command["sessionId"])
+        elif command["action"] == "addLabels":
+            for label in command["labels"]:
+                add("label", f"label of item {label['itemId']} ({label['labelId']})",
+                    command["sessionId"], label["labelId"])
+        return  # a schema version's number and a session's schema switch are not presence
     if record_type == "scene":
         doc = json.loads(raw)
         params = scene_parameters(doc)

@@ -9,6 +9,7 @@ from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import UnrecordedDataError
 from lineage_graph.ingest.plan import WritePlan
+from lineage_graph.labeling.commands import apply_labeling_record
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import apply_scene_record
 
@@ -19,15 +20,15 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
     documents) in sequence order. Returns the number of records replayed.
 
     Refuses (UnrecordedDataError, nothing deleted) while the graph holds what no record can
-    bring back, unless ``force``: labeling schemas, sessions and labels (not recorded yet) and
-    scene versions stored before scene documents were recorded."""
+    bring back, unless ``force``: labeling data and scene versions written before they were
+    recorded."""
     unrecorded = db.read(event_records.unrecorded_data)
     if unrecorded and not force:
         held = ", ".join(f"{count} {label}" for label, count in unrecorded.items())
         raise UnrecordedDataError(
-            f"db rebuild would delete what the event record does not hold: {held}. Re-ingest "
-            "scenes stored before they were recorded; labeling data is not recorded yet. Pass "
-            "--force to rebuild anyway and lose them")
+            f"db rebuild would delete what the event record does not hold: {held} (written "
+            "before such writes were recorded; re-ingest scenes to record them). Pass --force "
+            "to rebuild anyway and lose them")
     total = db.read(event_records.count_events)
     with db.driver.session(database=db.name) as session:
         # CALL ... IN TRANSACTIONS needs an auto-commit transaction.
@@ -42,11 +43,15 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
         for row in batch:
             if row["recordType"] == "apiKey":
                 continue  # API keys are not derived: rebuild keeps them (ledger verify checks)
-            if row["recordType"] == "scene":
-                # Records apply in sequence: the events before this scene first.
+            if row["recordType"] in ("scene", "labeling"):
+                # Records apply in sequence: the events before this one first.
                 _apply(db, plan)
                 plan = WritePlan()
-                db.write(partial(apply_scene_record, raw=row["raw"]))
+                if row["recordType"] == "scene":
+                    db.write(partial(apply_scene_record, raw=row["raw"]))
+                else:
+                    db.write(partial(apply_labeling_record, raw=row["raw"],
+                                     at_ms=row["receivedAtMs"]))
             else:
                 plan.add(parse_event_text(row["raw"]))
         _apply(db, plan)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -21,7 +22,9 @@ from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.json_limits import json_problem
+from lineage_graph.labeling.commands import run_command
 
 LABELS_NAMESPACE = "lineage-graph.labels"
 SOURCES = ("HUMAN", "LLM_JUDGE", "CODE")
@@ -82,7 +85,8 @@ class LabelingSessionService:
         self.db = db
 
     def create_session(self, name: str, schemas: list[tuple[str, int | None]],
-                       dataset: tuple[str, str], users: list[str]) -> dict[str, Any]:
+                       dataset: tuple[str, str], users: list[str],
+                       receipt: Receipt | None = None) -> dict[str, Any]:
         """Open a session. The name identifies it: creating it again with the same schema
         versions, dataset and users returns it unchanged; anything else is refused."""
         if not name.strip():
@@ -90,12 +94,15 @@ class LabelingSessionService:
         versions = self._resolve(schemas)
         labels_name = f"session/{name}"
         session_id = bounded(f"labelingSession:{name}")
-        found = self.db.write(lambda tx: store.create_session(
-            tx, session_id=session_id, name=name, schema_version_ids=versions, users=users,
-            target_id=dataset_id(*dataset), target_namespace=dataset[0], target_name=dataset[1],
-            labels_id=dataset_id(LABELS_NAMESPACE, labels_name),
-            labels_namespace=LABELS_NAMESPACE, labels_name=labels_name,
-        ))
+        command = {
+            "action": "createLabelingSession", "sessionId": session_id, "name": name,
+            "schemaVersionIds": versions, "users": users,
+            "target": {"id": dataset_id(*dataset), "namespace": dataset[0], "name": dataset[1]},
+            "labels": {"id": dataset_id(LABELS_NAMESPACE, labels_name),
+                       "namespace": LABELS_NAMESPACE, "name": labels_name},
+        }
+        written = self.db.write(lambda tx: run_command(tx, command, receipt or Receipt.now()))
+        found: dict[str, Any] = written["session"]
         # Asked again after updateLabelingSession: the versions it started with still match.
         same = (set(versions) <= set(found["usedSchemaIds"])
                 and found["target"] == {"namespace": dataset[0], "name": dataset[1]}
@@ -106,14 +113,16 @@ class LabelingSessionService:
                 "or users (use updateLabelingSession to change its schemas)", field="name")
         return found
 
-    def update_schemas(self, session_id: str,
-                       schemas: list[tuple[str, int | None]]) -> dict[str, Any]:
+    def update_schemas(self, session_id: str, schemas: list[tuple[str, int | None]],
+                       receipt: Receipt | None = None) -> dict[str, Any]:
         """Switch the schema versions new labels are checked against (e.g. to a schema's new
         version midway). Earlier batches keep the versions they were labeled under."""
         if self.session(session_id) is None:
             raise NotFoundError(f"no labeling session {session_id!r}")
         versions = self._resolve(schemas)
-        self.db.write(lambda tx: store.set_active_schemas(tx, session_id, versions))
+        command = {"action": "setLabelingSessionSchemas", "sessionId": session_id,
+                   "schemaVersionIds": versions, "callId": str(uuid.uuid4())}
+        self.db.write(lambda tx: run_command(tx, command, receipt or Receipt.now()))
         found = self.session(session_id)
         assert found is not None
         return found
@@ -137,9 +146,13 @@ class LabelingSessionService:
         return self.db.read(lambda tx: store.session(tx, session_id))
 
     def add_labels(self, session_id: str, labels: list[LabelInput],
-                   batch_key: str | None = None) -> dict[str, Any]:
+                   batch_key: str | None = None, receipt: Receipt | None = None
+                   ) -> dict[str, Any]:
         """Check and write one batch. ``batch_key`` makes the call idempotent: a key already
-        used returns that batch (same labels) or is refused (different labels)."""
+        used returns that batch (same labels) or is refused (different labels). A label
+        without a time gets the time the call was received."""
+        receipt = receipt or Receipt.now()
+        received = datetime.fromtimestamp(receipt.received_at_ms / 1000, UTC)
         session = self.session(session_id)
         if session is None:
             raise NotFoundError(f"no labeling session {session_id!r}")
@@ -177,14 +190,18 @@ class LabelingSessionService:
                 "itemId": label.item_id, "schemaVersionId": schema["nodeId"],
                 "value": json.dumps(label.value, sort_keys=True), "source": label.source,
                 "author": label.author, "comment": label.comment,
-                "time": (label.time or datetime.now(UTC)).isoformat(),
+                "time": (label.time or received).isoformat(),
             })
         digest = hashlib.sha256(json.dumps(
             [[lb.item_id, lb.schema, lb.value, lb.source, lb.author, lb.comment,
               None if lb.time is None else lb.time.isoformat()] for lb in labels],
             sort_keys=True).encode()).hexdigest()
-        written = self.db.write(lambda tx: store.add_labels(tx, session_id, rows, batch_key,
-                                                            digest))
+        call_id = str(uuid.uuid4())
+        for index, row in enumerate(rows):  # derived, not random: a rebuild gives the same ids
+            row["labelId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call_id}#{index}"))
+        command = {"action": "addLabels", "sessionId": session_id, "labels": rows,
+                   "batchKey": batch_key, "labelsDigest": digest, "callId": call_id}
+        written = self.db.write(lambda tx: run_command(tx, command, receipt))
         if written["existing"] and written["labelsDigest"] != digest:
             raise InvalidRequestError(
                 f"batchKey {batch_key!r} was used for other labels ({written['version']})",

@@ -7,7 +7,6 @@ changed from the previous version. The Cypher lives in ``lineage_graph.db.labeli
 
 from __future__ import annotations
 
-import hashlib
 import json
 from enum import StrEnum
 from typing import Any
@@ -17,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.json_limits import json_problem
+from lineage_graph.labeling.commands import run_command
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 
@@ -114,32 +115,25 @@ class LabelingSchemaService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, definition: LabelingSchemaDefinition) -> dict[str, Any]:
-        """The version holding this definition: an existing one, or a new version n+1."""
+    def create(self, definition: LabelingSchemaDefinition, receipt: Receipt | None = None
+               ) -> dict[str, Any]:
+        """The version holding this definition: an existing one, or a new version n+1
+        (recorded with its projection: ``lineage_graph.labeling.commands``)."""
         unstorable = json_problem(json.loads(definition.canonical()))
         if unstorable is not None:
             raise InvalidRequestError(f"{unstorable.path}: {unstorable.problem}",
                                       field=unstorable.path)
-        canonical = definition.canonical()
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-        def work(tx: Any) -> dict[str, Any]:
-            existing, latest = store.lock_schema_and_find(tx, definition.name, digest)
-            if existing is not None:
-                return existing
-            previous = json.loads(latest["definition"]) if latest else None
-            current = json.loads(canonical)
-            return store.create_version(
-                tx, name=definition.name, definition=canonical, digest=digest,
-                version=(latest["version"] + 1) if latest else 1,
-                changes=changed_fields(previous, current),
-                fields={"type": str(definition.type), "title": definition.title,
-                        "instruction": definition.instruction,
-                        "inputKind": str(definition.input.kind),
-                        "enableComment": definition.enableComment},
-            )
-
-        return self.db.write(work)
+        command = {
+            "action": "createLabelingSchemaVersion",
+            "definition": json.loads(definition.canonical()),
+            "fields": {"type": str(definition.type), "title": definition.title,
+                       "instruction": definition.instruction,
+                       "inputKind": str(definition.input.kind),
+                       "enableComment": definition.enableComment},
+        }
+        written = self.db.write(lambda tx: run_command(tx, command, receipt or Receipt.now()))
+        version: dict[str, Any] = written["version"]
+        return version
 
     def get(self, name: str, version: int | None) -> dict[str, Any] | None:
         return self.db.read(lambda tx: store.schema_version(tx, name, version))
