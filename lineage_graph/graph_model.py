@@ -126,7 +126,8 @@ class Event(_Keyed):
     runId = StringProperty()
     receivedAt = DateTimeProperty()  # when the platform received it (in the chain hash, v2)
     warnings = ArrayProperty(StringProperty())
-    recordType = StringProperty()  # "openlineage", "scene" or "apiKey" (absent before v2)
+    # "openlineage", "scene", "labeling", "apiKey" or "checkpoint" (absent before v2)
+    recordType = StringProperty()
     keyId = StringProperty()  # the API key that sent it; absent: auth off, or the CLI
     subject = StringProperty()  # what an apiKey record is about: that key's id
     prevHash = StringProperty()  # the previous record's chainHash (64 zeros for the first)

@@ -318,3 +318,22 @@ def test_a_spooled_event_keeps_the_receipt_it_arrived_with(db: Database,
     [row] = _records(db)
     assert (row["ms"], row["keyId"]) == (1_700_000_000_123, "0123456789ab")
     assert verify_ledger(db).ok
+
+
+def test_a_checkpoint_is_a_record_and_its_node_is_checked(db: Database, tmp_path: Path) -> None:
+    from lineage_graph.ingest.checkpoints import generate_keypair, make_checkpoint
+    from lineage_graph.ingest.projection import check_projection
+    from lineage_graph.ingest.rebuild import rebuild
+
+    generate_keypair(tmp_path / "k", tmp_path / "k.pub")
+    n = _record(db)
+    checkpoint = make_checkpoint(db, tmp_path / "k")
+    rows = _records(db)
+    assert [r["recordType"] for r in rows][-1] == "checkpoint" and len(rows) == n + 1
+    assert json.loads(rows[-1]["raw"]) == checkpoint
+    assert verify_ledger(db).ok and check_projection(db, full=True).ok
+    rebuild(db)  # keeps the checkpoint node, replays around its record
+    assert check_projection(db, full=True).ok
+    _write(db, "MATCH (c:LedgerCheckpoint) DETACH DELETE c")
+    [(seq, what)] = check_projection(db, full=True).missing
+    assert (seq, what) == (n + 1, f"ledger checkpoint of record {n}")

@@ -34,6 +34,8 @@ CHECKS: dict[str, LiteralString] = {
                         "(found:LabelingSession {nodeId: row.a}) " + _MISSING,
     "label": "UNWIND $rows AS row OPTIONAL MATCH (:LabelingSession {nodeId: row.a})"
              "-[found:HAS_LABEL]->(:Label {labelId: row.b}) " + _MISSING,
+    "checkpoint": "UNWIND $rows AS row OPTIONAL MATCH "
+                  "(found:LedgerCheckpoint {seq: toInteger(row.a), head: row.b}) " + _MISSING,
     "api_key": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
                "WHERE found.secretHash = row.b " + _MISSING,
     "api_key_revoked": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "

@@ -5,6 +5,8 @@ head: the chain would verify. A checkpoint is the head at a moment (``seq``, ``h
 signed with an Ed25519 key kept outside the database; kept elsewhere (a file, a ticket, another
 system), it lets anyone with the public key check that the record up to ``seq`` is still the
 one that was signed. Make one periodically (``lineage-graph ledger checkpoint`` from cron).
+A checkpoint is itself a record of the chain (``recordType: checkpoint``), written with its
+``:LedgerCheckpoint`` node.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import neo4j
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lineage_graph.db import event_records
+from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
-from lineage_graph.ingest.ledger import LedgerReport, verify_ledger
+from lineage_graph.ingest.ledger import LedgerReport, Receipt, verify_ledger
 
 
 def generate_keypair(private_path: Path, public_path: Path) -> None:
@@ -49,7 +52,13 @@ def make_checkpoint(db: Database, private_key: Path) -> dict[str, Any]:
     checkpoint = {"seq": int(head["value"]), "head": head["head"],
                   "at": datetime.now(UTC).isoformat()}
     checkpoint["signature"] = base64.b64encode(key.sign(_message(checkpoint))).decode()
-    db.write(partial(event_records.store_checkpoint, checkpoint=checkpoint))
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        event_records.store_checkpoint(tx, checkpoint)
+        lineage_writes.record_change(tx, "checkpoint", "LedgerCheckpoint",
+                                     str(checkpoint["seq"]), checkpoint, Receipt.now().row())
+
+    db.write(work)
     return checkpoint
 
 

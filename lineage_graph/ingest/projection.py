@@ -88,6 +88,11 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
         else:
             add("api_key_revoked", f"revocation of API key {change['keyId']}", change["keyId"])
         return
+    if record_type == "checkpoint":
+        checkpoint = json.loads(raw)
+        add("checkpoint", f"ledger checkpoint of record {checkpoint['seq']}",
+            str(checkpoint["seq"]), checkpoint["head"])
+        return
     if record_type == "labeling":
         command = json.loads(raw)
         if command["action"] == "createLabelingSession":

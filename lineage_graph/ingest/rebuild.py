@@ -41,8 +41,8 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
             break
         plan = WritePlan()
         for row in batch:
-            if row["recordType"] == "apiKey":
-                continue  # API keys are not derived: rebuild keeps them (ledger verify checks)
+            if row["recordType"] in ("apiKey", "checkpoint"):
+                continue  # not derived: rebuild keeps keys and checkpoints (verify checks)
             if row["recordType"] in ("scene", "labeling"):
                 # Records apply in sequence: the events before this one first.
                 _apply(db, plan)
