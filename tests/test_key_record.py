@@ -53,6 +53,14 @@ FORGERIES = [
     ("a key's secret hash replaced",
      "MATCH (k:ApiKey {name: 'ci'}) SET k.secretHash = 'attacker'",
      "with its recorded secret hash"),
+    ("a key's scopes raised to admin",
+     "MATCH (k:ApiKey {name: 'ci'}) SET k.scopes = ['admin']", "secret hash, scopes and name"),
+    ("a forged key next to a revocation record retagged as its creation",
+     "MATCH (e:Event {kind: 'ApiKeyRevoked'}) SET e.kind = 'ApiKeyCreated', "
+     "e.subject = 'f0f0f0f0f0f0' "
+     "CREATE (:ApiKey {keyId: 'f0f0f0f0f0f0', name: 'backdoor', scopes: ['admin'], "
+     "secretHash: 'x', createdAt: datetime()})",
+     "API key f0f0f0f0f0f0 (backdoor): a key no record created"),
     ("a revocation removed", "MATCH (k:ApiKey {name: 'old'}) REMOVE k.revokedAt",
      "revocation of API key"),
 ]

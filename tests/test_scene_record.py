@@ -177,3 +177,34 @@ def test_rebuilding_the_demo_gives_the_same_graph(demo_graph: DemoGraph) -> None
         new = [repr(x) for x in now if x not in was]
         assert (gone, new) == ([], []), f"lost: {gone[:5]}\ngained: {new[:5]}"
     assert verify_ledger(db).ok and check_projection(db, full=True).ok
+
+
+def test_rebuild_replays_records_accepted_under_older_limits(db: Database) -> None:
+    """An event an older version accepted with NaN in a custom facet (Python emitters send
+    it) is replayed as it was first written, not refused halfway through a rebuild."""
+    from lineage_graph.ingest.ledger import Receipt
+    from lineage_graph.openlineage.parse import parse_event
+    from tests.events import T0, new_run_id, run_event
+
+    legacy = run_event("COMPLETE", new_run_id(), ("spark", "legacy"), T0,
+                       run_facets={"custom": {"_producer": "p", "_schemaURL": "https://x/y",
+                                              "loss": float("nan")}})
+    text = json.dumps(legacy)
+    assert "NaN" in text
+    IngestService(db).write_parsed([(0, parse_event(json.loads(text), text,
+                                                    check_values=False))], [Receipt.now()])
+    IngestService(db).ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
+    before = graph_snapshot(db)
+    rebuild(db)
+    assert graph_snapshot(db) == before
+    assert verify_ledger(db).ok
+
+
+def test_a_record_that_cannot_be_replayed_stops_rebuild_before_anything_is_deleted(
+        db: Database) -> None:
+    IngestService(db).ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
+    db.write(lambda tx: tx.run("MATCH (e:Event {seq: 2}) SET e.raw = '{broken'").consume())
+    before = graph_snapshot(db)
+    with pytest.raises(UnrecordedDataError, match="record 2 cannot be replayed"):
+        rebuild(db)
+    assert graph_snapshot(db) == before

@@ -37,7 +37,8 @@ CHECKS: dict[str, LiteralString] = {
     "checkpoint": "UNWIND $rows AS row OPTIONAL MATCH "
                   "(found:LedgerCheckpoint {seq: toInteger(row.a), head: row.b}) " + _MISSING,
     "api_key": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
-               "WHERE found.secretHash = row.b " + _MISSING,
+               "WHERE found.secretHash = row.b AND found.scopes = row.c "
+               "AND found.name = row.d " + _MISSING,
     "api_key_revoked": "UNWIND $rows AS row OPTIONAL MATCH (found:ApiKey {keyId: row.a}) "
                        "WHERE found.revokedAt IS NOT NULL " + _MISSING,
 }
@@ -50,9 +51,8 @@ RETURN e.seq AS seq, e.raw AS raw, e.recordType AS recordType
 ORDER BY e.seq
 """
 
-UNRECORDED_API_KEYS: LiteralString = """
+ALL_API_KEYS: LiteralString = """
 MATCH (k:ApiKey)
-WHERE NOT EXISTS { MATCH (:Event {recordType: 'apiKey', kind: 'ApiKeyCreated', subject: k.keyId}) }
 RETURN k.keyId AS keyId, k.name AS name
 ORDER BY keyId
 """
@@ -83,8 +83,8 @@ def api_key_records(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
     return [r.data() for r in tx.run(API_KEY_RECORDS)]
 
 
-def unrecorded_api_keys(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(UNRECORDED_API_KEYS)]
+def all_api_keys(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+    return [r.data() for r in tx.run(ALL_API_KEYS)]
 
 
 def sample_sequences(tx: neo4j.ManagedTransaction, size: int) -> list[int]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 
 from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
-from lineage_graph.errors import UnrecordedDataError
+from lineage_graph.errors import LineageGraphError, UnrecordedDataError
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.labeling.commands import apply_labeling_record
 from lineage_graph.openlineage.parse import parse_event_text
@@ -29,7 +30,7 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
             f"db rebuild would delete what the event record does not hold: {held} (written "
             "before such writes were recorded; re-ingest scenes to record them). Pass --force "
             "to rebuild anyway and lose them")
-    total = db.read(event_records.count_events)
+    total = _check_every_record_replays(db, chunk)
     with db.driver.session(database=db.name) as session:
         # CALL ... IN TRANSACTIONS needs an auto-commit transaction.
         session.run(event_records.DELETE_DERIVED_GRAPH).consume()
@@ -53,13 +54,33 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
                     db.write(partial(apply_labeling_record, raw=row["raw"],
                                      at_ms=row["receivedAtMs"]))
             else:
-                plan.add(parse_event_text(row["raw"]))
+                plan.add(parse_event_text(row["raw"], recorded=True))
         _apply(db, plan)
         done += len(batch)
         after = batch[-1]["seq"]
         if on_progress:
             on_progress(done, total)
     return done
+
+
+def _check_every_record_replays(db: Database, chunk: int) -> int:
+    """Read every record as the replay will, before anything is deleted: a record that cannot
+    be replayed stops the rebuild with the graph untouched. Returns the number of records."""
+    count, after = 0, 0
+    while batch := db.read(partial(event_records.events_after, after=after, limit=chunk)):
+        for row in batch:
+            try:
+                if row["recordType"] == "openlineage":
+                    parse_event_text(row["raw"], recorded=True)
+                else:
+                    json.loads(row["raw"])
+            except (LineageGraphError, ValueError) as exc:
+                raise UnrecordedDataError(
+                    f"record {row['seq']} cannot be replayed ({exc}); nothing was deleted"
+                ) from exc
+        count += len(batch)
+        after = batch[-1]["seq"]
+    return count
 
 
 def _apply(db: Database, plan: WritePlan) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,12 @@ class ParsedEvent:
         ]
 
 
-def parse_event_text(text: str) -> ParsedEvent:
+def parse_event_text(text: str, recorded: bool = False) -> ParsedEvent:
+    """``recorded``: the text is a record, accepted earlier (perhaps before today's limits on
+    values such as NaN or 64-bit integers, which Neo4j then stored inside facet JSON): read it
+    as it was read then, so replaying it cannot fail where the first write did not."""
+    if recorded:
+        return parse_event(json.loads(text), text, check_values=False)
     try:
         raw = loads(text, check=False)  # parse_event checks the values
     except JsonValueError as exc:
@@ -76,12 +82,12 @@ class UnparseableEvent:
     problem: str
 
 
-def parse_event(raw: Any, text: str | None = None) -> ParsedEvent:
+def parse_event(raw: Any, text: str | None = None, check_values: bool = True) -> ParsedEvent:
     if isinstance(raw, UnparseableEvent):
         raise InvalidEventError("", raw.problem)
     if not isinstance(raw, dict):
         raise InvalidEventError("", f"an event must be a JSON object, got {type(raw).__name__}")
-    unstorable = json_problem(raw)
+    unstorable = json_problem(raw) if check_values else None
     if unstorable is not None:  # before anything is acknowledged: Neo4j or JSON would refuse it
         raise InvalidEventError(unstorable.path, unstorable.problem)
     model = event_model_for(raw)
