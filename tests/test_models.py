@@ -107,3 +107,35 @@ def test_stored_in_since_is_the_earliest_event_whatever_the_batching(session_db:
         [since] = query(session_db, "MATCH ()-[s:STORED_IN]->() RETURN s.since.hour AS h")
         assert since == {"h": 6}
     assert graphs[0] == graphs[1] == graphs[2]
+
+
+def test_edges_do_not_depend_on_how_events_are_batched(session_db: Database) -> None:
+    """Found by an attacker review: a run shown under two jobs, and one model stored in two
+    datasets by two runs, got every edge from separate requests but one from a batch (or a
+    rebuild), and `ledger verify` then reported an untouched graph as tampered."""
+    from lineage_graph.ingest.projection import check_projection
+    from tests.conftest import graph_snapshot, wipe
+    from tests.events import T0, ds, facet, new_run_id, run_event
+
+    shared_run = new_run_id()
+    events = [run_event("START", shared_run, ("airflow", "a"), T0),
+              run_event("COMPLETE", shared_run, ("airflow", "b"), T0.replace(hour=1))]
+    for hour, target in ((2, "detector/v7"), (3, "mirror/v7")):
+        out = ds("s3://models", target)
+        out["facets"]["mlModel"] = facet("MlModelDatasetFacet", name="detector", version="v7",
+                                         digest="sha256:777")
+        events.append(run_event("COMPLETE", new_run_id(), ("train", "detector"),
+                                T0.replace(hour=hour), outputs=[out]))
+    graphs = []
+    for batches in ([events], [[e] for e in events], [[e] for e in reversed(events)]):
+        wipe(session_db)
+        for batch in batches:
+            IngestService(session_db).ingest_raw([(e, None) for e in batch])
+        graphs.append(graph_snapshot(session_db))
+        assert check_projection(session_db, full=True).missing == []
+    assert graphs[0] == graphs[1] == graphs[2]
+    assert query(session_db, "MATCH (:Job)-[h:HAS_RUN]->(:Run {runId: $r}) RETURN count(h) AS n",
+                 r=shared_run) == [{"n": 2}]
+    assert query(session_db, "MATCH (:Run)-[t:TRAINED]->(m:ModelVersion)-[s:STORED_IN]->() "
+                             "RETURN count(DISTINCT t) AS t, count(DISTINCT s) AS s") == [
+        {"t": 2, "s": 2}]

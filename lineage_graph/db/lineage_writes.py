@@ -97,8 +97,11 @@ SET r.startedAt = coalesce(r.startEventTime, r.firstEventTime)
 FOREACH (_ IN CASE WHEN row.codeKey IS NOT NULL
                     AND (r.codeKey IS NULL OR row.codeKey > r.codeKey) THEN [1] ELSE [] END |
   SET r.codeDigest = row.codeDigest, r.codeKey = row.codeKey)
-WITH r, row
-MATCH (j:Job {nodeId: row.jobId})
+"""
+
+MERGE_RUN_JOBS: LiteralString = """
+UNWIND $runJobs AS row
+MATCH (j:Job {nodeId: row.jobId}), (r:Run {runId: row.runId})
 MERGE (j)-[:HAS_RUN]->(r)
 """
 
@@ -262,15 +265,9 @@ SET link.since = datetime(row.since)
 # derivedFrom names base models by digest; links are made from whichever side arrives second.
 MERGE_MODELS: LiteralString = """
 UNWIND $models AS row
-MATCH (d:Dataset {nodeId: row.datasetId}), (r:Run {runId: row.runId})
 MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
 ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
 SET m.placeholder = false
-MERGE (r)-[:TRAINED]->(m)
-MERGE (m)-[stored:STORED_IN]->(d)
-ON CREATE SET stored.since = datetime(row.since)
-ON MATCH SET stored.since = CASE WHEN datetime(row.since) < stored.since
-                                 THEN datetime(row.since) ELSE stored.since END
 WITH m, row WHERE m.modelKey IS NULL OR row.sortKey >= m.modelKey
 SET m.modelKey = row.sortKey, m.digest = row.digest, m.framework = row.framework,
     m.format = row.format, m.derivedFrom = row.derivedFrom,
@@ -293,6 +290,17 @@ CALL (m) {
   MATCH (child:ModelVersion) WHERE m.digest IN child.derivedFrom AND child <> m
   MERGE (child)-[:DERIVED_FROM_MODEL]->(m)
 }
+"""
+
+MERGE_MODEL_LINKS: LiteralString = """
+UNWIND $modelLinks AS row
+MATCH (m:ModelVersion {nodeId: row.modelId}), (d:Dataset {nodeId: row.datasetId}),
+      (r:Run {runId: row.runId})
+MERGE (r)-[:TRAINED]->(m)
+MERGE (m)-[stored:STORED_IN]->(d)
+ON CREATE SET stored.since = datetime(row.since)
+ON MATCH SET stored.since = CASE WHEN datetime(row.since) < stored.since
+                                 THEN datetime(row.since) ELSE stored.since END
 """
 
 # A dataset carrying a labelingSchema facet was labeled under those schema versions. A version
@@ -406,6 +414,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_JOBS + "}\n"
     "CALL () {" + MERGE_DATASETS + "}\n"
     "CALL () {" + MERGE_RUNS + "}\n"
+    "CALL () {" + MERGE_RUN_JOBS + "}\n"
     "CALL () {" + MERGE_PARENTS + "}\n"
     "CALL () {" + MERGE_JOB_READS + "}\n"
     "CALL () {" + MERGE_JOB_WRITES + "}\n"
@@ -417,6 +426,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
     "CALL () {" + LINK_SCENE_VARIANTS + "}\n"
     "CALL () {" + MERGE_MODELS + "}\n"
+    "CALL () {" + MERGE_MODEL_LINKS + "}\n"
     "CALL () {" + LINK_LABELING_SCHEMAS + "}\n"
     "CALL () {" + MERGE_EVALUATIONS + "}\n"
     "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
@@ -425,10 +435,9 @@ APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
 RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD_EVENTS
 
 PLAN_KEYS = (
-    "namespaces", "jobs", "datasets", "runs", "parents", "jobReads", "jobWrites", "versions",
-    "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks", "models",
-    "schemaLinks", "evaluations",
-    "touchedRunIds", "versionedDatasetIds",
+    "namespaces", "jobs", "datasets", "runs", "runJobs", "parents", "jobReads", "jobWrites",
+    "versions", "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks",
+    "models", "modelLinks", "schemaLinks", "evaluations", "touchedRunIds", "versionedDatasetIds",
 )
 
 

@@ -79,6 +79,9 @@ class WritePlan:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     parents: set[tuple[str, str]] = field(default_factory=set)  # (child runId, parent runId)
+    # Every (job id, runId) an event or a parent facet showed: a run row keeps one job, but
+    # HAS_RUN must get every pair, as separate requests would give it.
+    run_jobs: set[tuple[str, str]] = field(default_factory=set)
     # Edges -> the earliest eventTime that showed them (``since``, for lineage asOf).
     job_reads: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (job, dataset)
     job_writes: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -92,6 +95,9 @@ class WritePlan:
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model versions by id
+    # (model id, dataset id, runId) -> the earliest event showing that run wrote the model
+    # there: every TRAINED / STORED_IN edge, as separate requests would give them.
+    model_links: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     schema_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
     evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by runId
 
@@ -197,6 +203,7 @@ class WritePlan:
         return did
 
     def _run(self, run_id: str, jid: str, event: RunEvent) -> None:
+        self.run_jobs.add((jid, run_id))
         t = event.eventTime
         row = self.runs.get(run_id)
         if row is None:
@@ -238,6 +245,7 @@ class WritePlan:
         parent_run = parent.run.runId
         parent_job = self._job(parent.job.namespace, parent.job.name)
         self.parents.add((run_id, parent_run))
+        self.run_jobs.add((parent_job, parent_run))
         if parent_run not in self.runs:
             # A placeholder: the parent run is known by reference until its own events arrive.
             self.runs[parent_run] = {
@@ -325,22 +333,19 @@ class WritePlan:
     def _model(self, did: str, run_id: str, facet: MlModelDatasetFacet, key: str,
                at: datetime) -> None:
         nid = model_version_id(facet.name, facet.version)
-        current = self.models.get(nid)
-        # STORED_IN.since is the earliest event that showed the model in this dataset (the
+        # STORED_IN.since is the earliest event that showed the model in that dataset (the
         # Cypher keeps the minimum across transactions), whichever facet wins: so within a
         # batch too, or the graph would depend on how events were batched.
-        earliest = (min(current["since"], at) if current is not None
-                    and current["datasetId"] == did else at)
+        link = (nid, did, run_id)
+        self.model_links[link] = min(self.model_links.get(link, at), at)
+        current = self.models.get(nid)
         if current is not None and current["sortKey"] >= key:
-            if current["datasetId"] == did:
-                current["since"] = earliest
             return
         tensors = None if facet.tensors is None else [
             {"name": name, "digest": tensor_key(digest)}
             for name, digest in sorted(facet.tensors.items())]
         self.models[nid] = {
             "nodeId": nid, "name": facet.name, "version": facet.version, "sortKey": key,
-            "since": earliest,
             "digest": facet.digest, "framework": facet.framework, "format": facet.format,
             "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
             "tensors": tensors,
@@ -414,6 +419,7 @@ class WritePlan:
             "runs": [_with_iso(r, "firstEventTime", "lastEventTime", "startEventTime",
                                "stateTime") for r in self.runs.values()],
             "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
+            "runJobs": [{"jobId": j, "runId": r} for j, r in sorted(self.run_jobs)],
             "jobReads": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
                          for (j, d), t in sorted(self.job_reads.items())],
             "jobWrites": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
@@ -433,7 +439,9 @@ class WritePlan:
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
             "sceneLinks": [_with_iso(r, "since") for r in self.scene_links.values()],
-            "models": [_with_iso(r, "since") for r in self.models.values()],
+            "models": list(self.models.values()),
+            "modelLinks": [{"modelId": m, "datasetId": d, "runId": r, "since": t.isoformat()}
+                           for (m, d, r), t in sorted(self.model_links.items())],
             "schemaLinks": [_with_iso(r, "since") for r in self.schema_links.values()],
             "evaluations": [_with_iso(r, "since") for r in self.evaluations.values()],
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
