@@ -461,13 +461,17 @@ def spool_retry(letter_id: Annotated[str, typer.Argument(
         help="Dead letter id (the event's sha256, or 8+ leading characters).")]) -> None:
     """Put a dead letter back into the spool: the drain applies it after what waits there."""
     from lineage_graph.ingest.dead_letters import DeadLetters
+    from lineage_graph.ingest.ledger import Receipt
     from lineage_graph.ingest.spool import Spool
 
     settings = _settings()
     letters = DeadLetters(settings.spool_dir)
     try:
         letter = letters.find(letter_id)
-        Spool(settings.spool_dir).append([(letter.id, letter.text)])
+        # The receipt it arrived with: when, and by whose key, stay in its record.
+        receipt = (Receipt(letter.received_at_ms, letter.key_id)
+                   if letter.received_at_ms is not None else None)
+        Spool(settings.spool_dir).append([(letter.id, letter.text)], receipt)
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
     letters.remove(letter)

@@ -240,3 +240,15 @@ def test_loads_raises_only_its_own_error() -> None:
     for text in ("[" * 100_000, "NaN", "1" * 5000, '{"a": }', "\ud800"):
         with pytest.raises(JsonValueError):
             loads(text)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_time_out_of_range_in_utc_is_422_naming_it(client: TestClient, db: Database,
+                                                     when: str) -> None:
+    event = {**_event(), "eventTime": when}
+    answer = client.post("/api/v1/lineage", json=event)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "eventTime"
+    batch = client.post("/api/v1/lineage/batch", json=[_event(), event])
+    assert [r["status"] for r in batch.json()["results"]] == ["accepted", "rejected"]
+    assert _stored(db) > 0  # only the good event of the batch

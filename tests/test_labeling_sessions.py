@@ -134,3 +134,20 @@ def test_training_on_the_labels_reaches_the_schema_versions(client: TestClient,
     kinds = {n["kind"] for n in found.nodes.values()}
     assert {"LABELING_SESSION", "LABELING_SCHEMA_VERSION"} <= kinds
     assert dataset_id("s3://frames", "warehouse/night") in found.nodes
+
+
+def test_an_event_naming_a_future_batch_cannot_block_labeling(client: TestClient,
+                                                              db: Database) -> None:
+    """Found by an attacker review: an event writing version "batch-1" of a session's labels
+    dataset made that batch's CREATE fail on every later addLabels."""
+    session = _session(client)
+    squatter = ds(LABELS_NAMESPACE, "session/march-frames", version="batch-1")
+    IngestService(db).ingest_raw([(run_event("COMPLETE", new_run_id(), ("x", "squat"),
+                                             datetime(2026, 3, 1, tzinfo=UTC),
+                                             outputs=[squatter]), None)])
+    added = _gql(client, ADD, s=session, l=[_label("defect", "dent")])
+    assert "errors" not in added, added
+    assert added["data"]["addLabels"]["datasetVersion"] == "batch-1"
+    found = _gql(client, "query($id: ID!) { labelingSession(id: $id) { labelCount } }",
+                 id=session)
+    assert found["data"]["labelingSession"]["labelCount"] == 1

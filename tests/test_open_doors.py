@@ -196,6 +196,8 @@ class _CountingDatabase:
             raise Neo4jUnavailableError("Neo4j at bolt://secret-host:7687 is unreachable")
         return self.real.read(work)
 
+    read_once = read  # the key service's lookups: one attempt each
+
     def write(self, work: Callable[..., T]) -> T:
         return self.real.write(work)
 
@@ -304,3 +306,60 @@ def test_down_never_signals_a_process_that_is_not_this_neo4j(tmp_path: Path) -> 
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_an_unseen_key_fails_fast_while_neo4j_is_down(neo4j_server: Settings) -> None:
+    """Found by an attacker review: each made-up key held one of ingestion's threads for the
+    driver's whole retry time while Neo4j was down; four of them blocked every emitter."""
+    import threading
+
+    down = replace(neo4j_server, neo4j_uri="bolt://127.0.0.1:1", neo4j_password="x",
+                   neo4j_retry_seconds=600)
+    outcome: list[BaseException] = []
+
+    def authenticate(service: ApiKeyService) -> None:
+        try:
+            service.authenticate(f"lg_{'a' * 12}_{'b' * 43}")
+        except Neo4jUnavailableError as exc:
+            outcome.append(exc)
+
+    with Database(down) as db:
+        lookup = threading.Thread(target=authenticate, args=(ApiKeyService(db),))
+        lookup.start()
+        lookup.join(timeout=60)  # retries would take 600 s
+        assert not lookup.is_alive(), "the lookup was retried"
+    assert len(outcome) == 1
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+def test_a_proxied_request_to_an_api_without_keys_is_refused(client: TestClient, db: Database,
+                                                             header: str) -> None:
+    """Found by an attacker review: a proxy on this machine (nginx proxy_pass to
+    127.0.0.1:5000) passes the Host check and would publish an API without keys."""
+    answer = client.post("/api/v1/lineage", json=_event(), headers={header: "203.0.113.9"})
+    assert answer.status_code == 421
+    assert "LINEAGE_GRAPH_AUTH=on" in answer.json()["message"]
+    assert _events_stored(db) == 0
+
+
+def test_a_request_to_a_non_loopback_address_is_refused_with_auth_off(
+        db: Database, neo4j_server: Settings) -> None:
+    """An app served on 0.0.0.0 some other way than `serve` (which turns auth on)."""
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(neo4j_server), base_url="http://192.0.2.10") as client:
+        answer = client.post("/api/v1/lineage", json=_event(), headers={"Host": "localhost"})
+        assert answer.status_code == 421
+        assert "serves loopback only" in answer.json()["message"]
+    assert _events_stored(db) == 0
+
+
+def test_graphql_has_no_websocket_route(client: TestClient) -> None:
+    """The request guards and authentication are HTTP middleware: a WebSocket route would
+    bypass both, so there is none (no subscriptions are served)."""
+    from starlette.testclient import WebSocketDenialResponse
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises((WebSocketDisconnect, WebSocketDenialResponse)), \
+            client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]):
+        pass

@@ -23,7 +23,7 @@ from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definiti
 from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.store import store_scene
-from tests.conftest import SHARED, DemoGraph, graph_snapshot, query
+from tests.conftest import REBUILD_VOLATILE, SHARED, DemoGraph, graph_snapshot, query
 from tests.events import model_training
 from tests.test_cli import cli
 from tests.test_evaluations import V2_METRICS, WAREHOUSE, _eval_run
@@ -57,14 +57,14 @@ def test_a_different_document_under_an_existing_content_hash_is_409(client: Test
                                                                     db: Database) -> None:
     doc = _doc()
     assert client.post("/api/v1/scenes", json=doc).status_code == 201
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     forged = copy.deepcopy(doc)
     forged["defaultPrims"][0]["type"] = "Forged"  # same layers, same hash, other prims
     answer = client.post("/api/v1/scenes", json=forged)
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"] == "conflict"
     assert doc["contentHash"] in answer.json()["message"]
-    assert graph_snapshot(db) == before and len(_scene_records(db)) == 1
+    assert graph_snapshot(db, REBUILD_VOLATILE) == before and len(_scene_records(db)) == 1
 
 
 def test_the_content_hash_is_recomputed_from_the_layers(client: TestClient,
@@ -88,12 +88,12 @@ def test_rebuild_replays_scenes_and_events_into_the_same_graph(db: Database) -> 
     store_scene(db, _doc())
     ingest.ingest_raw([(e, None) for e in [*model_training("v2", "sha256:bbb"),
                                            _eval_run("v2", V2_METRICS)]])
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     assert query(db, "MATCH (v:SceneVariant)<-[:FOR_SCENE_VARIANT]-(:Metric) "
                      "RETURN count(*) > 0 AS linked") == [{"linked": True}]
     replayed = rebuild(db, chunk=3)
     assert replayed == query(db, "MATCH (e:Event) RETURN count(e) AS n")[0]["n"]
-    assert graph_snapshot(db) == before
+    assert graph_snapshot(db, REBUILD_VOLATILE) == before
     assert verify_ledger(db).ok
 
 
@@ -108,12 +108,12 @@ def test_rebuild_refuses_to_delete_what_the_record_does_not_hold(db: Database) -
                                ).consume())
     db.write(lambda tx: tx.run("MATCH (s:Sequence {name: 'event'}) "
                                "SET s.value = s.value - 1").consume())
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     with pytest.raises(UnrecordedDataError) as refused:
         rebuild(db)
     assert "1 LabelingSchemaVersion" in str(refused.value)
     assert "--force" in str(refused.value)
-    assert graph_snapshot(db) == before  # nothing deleted
+    assert graph_snapshot(db, REBUILD_VOLATILE) == before  # nothing deleted
     rebuild(db, force=True)  # on purpose: what the record holds comes back, the rest is gone
     assert query(db, "MATCH (s:LabelingSchemaVersion) RETURN count(s) AS n") == [{"n": 0}]
     assert query(db, "MATCH (m:ModelVersion) RETURN count(m) AS n") == [{"n": 1}]
@@ -167,11 +167,11 @@ def test_rebuilding_the_demo_gives_the_same_graph(demo_graph: DemoGraph) -> None
     labels, two trainings, evaluations per scene variant) is rebuilt from the record alone:
     every node and relationship with its properties comes back equal."""
     db = demo_graph.db
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     kinds = query(db, "MATCH (e:Event) RETURN e.recordType AS kind, count(*) AS n")
     assert {k["kind"] for k in kinds} >= {"openlineage", "scene", "labeling"}
     rebuild(db, chunk=50)
-    after = graph_snapshot(db)
+    after = graph_snapshot(db, REBUILD_VOLATILE)
     for was, now in zip(before, after, strict=True):  # nodes, then relationships
         gone = [repr(x) for x in was if x not in now]
         new = [repr(x) for x in now if x not in was]
@@ -194,9 +194,9 @@ def test_rebuild_replays_records_accepted_under_older_limits(db: Database) -> No
     IngestService(db).write_parsed([(0, parse_event(json.loads(text), text,
                                                     check_values=False))], [Receipt.now()])
     IngestService(db).ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     rebuild(db)
-    assert graph_snapshot(db) == before
+    assert graph_snapshot(db, REBUILD_VOLATILE) == before
     assert verify_ledger(db).ok
 
 
@@ -204,7 +204,7 @@ def test_a_record_that_cannot_be_replayed_stops_rebuild_before_anything_is_delet
         db: Database) -> None:
     IngestService(db).ingest_raw([(e, None) for e in model_training("v1", "sha256:aaa")])
     db.write(lambda tx: tx.run("MATCH (e:Event {seq: 2}) SET e.raw = '{broken'").consume())
-    before = graph_snapshot(db)
+    before = graph_snapshot(db, REBUILD_VOLATILE)
     with pytest.raises(UnrecordedDataError, match="record 2 cannot be replayed"):
         rebuild(db)
-    assert graph_snapshot(db) == before
+    assert graph_snapshot(db, REBUILD_VOLATILE) == before

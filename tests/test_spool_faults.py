@@ -240,3 +240,75 @@ def test_health_and_metrics_count_dead_letters(client: TestClient, neo4j_server:
         assert "lineage_graph_dead_letters 1.0" in metrics
     finally:
         state.durable.dead_letters.remove(state.durable.dead_letters.find("a" * 64))
+
+
+def test_a_reader_never_sees_an_append_that_is_then_undone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by an attacker review: the drain read without the append lock, so it could
+    apply complete lines of an append that failed afterwards (answered 503, cut back)."""
+    import threading
+    import time
+
+    spool = Spool(tmp_path)
+    spool.append([_record(_event("kept"))])
+    real_write = os.write
+    seen: list[list[str]] = []
+
+    def write_then_fail(fd: int, data: Any) -> int:
+        real_write(fd, bytes(data))  # every line of the append lands...
+        reader = threading.Thread(target=lambda: seen.append(
+            [json.loads(e.text)["job"]["name"] for e in Spool(tmp_path).pending(10)]))
+        reader.start()
+        time.sleep(0.3)  # ...and a drain reads meanwhile...
+        raise OSError(errno.EIO, "the fsync-less write failed")  # ...then it is undone
+
+    monkeypatch.setattr(spool_module.os, "write", write_then_fail)
+    with pytest.raises(SpoolWriteError):
+        spool.append([_record(_event("undone"))])
+    monkeypatch.undo()
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen == [["kept"]]
+
+
+def test_a_chunk_failing_while_neo4j_answers_does_not_block_the_drain(db: Database,
+                                                                       tmp_path: Path) -> None:
+    """Found by an attacker review: a lasting transient error (a transaction too large for
+    Neo4j's memory pool) read as "Neo4j down", so the drain retried the same chunk for ever."""
+    from lineage_graph.errors import Neo4jUnavailableError
+
+    class TooLarge(IngestService):
+        def ingest_raw(self, raws: Any, receipts: Any = None) -> BatchResult:
+            if len(raws) > 1 or raws[0][0]["job"]["name"] == "huge":
+                raise Neo4jUnavailableError("Neo4j is not taking work: MemoryPoolOutOfMemory")
+            return super().ingest_raw(raws, receipts)
+
+    spool = Spool(tmp_path)
+    huge = _event("huge")
+    spool.append([_record(_event("one")), _record(huge), _record(_event("two"))])
+    done = DurableIngest(TooLarge(db), spool, db).drain()
+    assert done is not None and (done.applied, done.rejected) == (2, 1)
+    assert _runs(db) == {"one", "two"} and not spool.has_pending()
+    [letter] = DeadLetters(tmp_path).list()
+    assert letter.id == _record(huge)[0] and "while Neo4j answered" in letter.reason
+
+
+def test_a_retried_dead_letter_keeps_the_receipt_it_arrived_with(
+        neo4j_server: Settings, db: Database, tmp_path: Path) -> None:
+    from lineage_graph.ingest.ledger import Receipt
+
+    spool = Spool(tmp_path)
+    poison = _poison()
+    text = json.dumps(poison)
+    import hashlib
+
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    spool.append([(sha, text)], Receipt(1_700_000_000_000, "0123456789ab"))
+    DurableIngest(IngestService(db), spool, db).drain()
+    [letter] = DeadLetters(tmp_path).list()
+    assert (letter.received_at_ms, letter.key_id) == (1_700_000_000_000, "0123456789ab")
+    env = {"LINEAGE_GRAPH_SPOOL_DIR": str(tmp_path)}
+    assert cli(neo4j_server, "spool", "retry", sha, **env).returncode == 0
+    [again] = spool.pending(10)
+    assert again.receipt == Receipt(1_700_000_000_000, "0123456789ab")

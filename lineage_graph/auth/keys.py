@@ -77,10 +77,9 @@ class ApiKeyService:
         change = {"action": "create", **params}
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
-            created = store.create_key(tx, **params)
-            lineage_writes.record_change(tx, "apiKey", "ApiKeyCreated", key_id, change,
-                                         (receipt or Receipt.now()).row())
-            return created
+            return lineage_writes.record_change(
+                tx, "apiKey", "ApiKeyCreated", key_id, change, (receipt or Receipt.now()).row(),
+                lambda: (store.create_key(tx, **params), True))
 
         return self.db.write(work), f"{_PREFIX}{key_id}_{secret}"
 
@@ -91,12 +90,13 @@ class ApiKeyService:
         """Revoke and record it (once: revoking again records nothing new)."""
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
-            found = store.revoke_key(tx, key_id=key_id)
-            if found is not None:  # revoking again records nothing new (the same change)
-                lineage_writes.record_change(tx, "apiKey", "ApiKeyRevoked", key_id,
-                                             {"action": "revoke", "keyId": key_id},
-                                             (receipt or Receipt.now()).row())
-            return found
+            def revoke() -> tuple[dict[str, Any] | None, bool]:
+                found = store.revoke_key(tx, key_id=key_id)
+                return found, found is not None  # again: the same change, recorded once
+
+            return lineage_writes.record_change(
+                tx, "apiKey", "ApiKeyRevoked", key_id, {"action": "revoke", "keyId": key_id},
+                (receipt or Receipt.now()).row(), revoke)
 
         found = self.db.write(work)
         if found is None:
@@ -128,7 +128,9 @@ class ApiKeyService:
                 self._touch(key_id)
                 return cached[1]
         try:
-            row = self.db.read(partial(store.find_key, key_id=key_id))
+            # One attempt: a made-up key must not hold a thread through the driver's retries
+            # while Neo4j is down.
+            row = self.db.read_once(partial(store.find_key, key_id=key_id))
         except Neo4jUnavailableError:
             # Ingestion goes on while Neo4j is down (events are spooled): a key seen before
             # still counts, as it was when last read. An unseen key cannot be checked.

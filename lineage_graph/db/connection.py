@@ -66,6 +66,16 @@ class Database:
         timed = neo4j.unit_of_work(timeout=self.settings.query_timeout_seconds)(work)
         return self.in_session(lambda s: s.execute_read(timed))
 
+    def read_once(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Like :meth:`read`, in one attempt: no retries. For lookups on the request path
+        (API keys) that must fail fast while Neo4j is down rather than hold a thread for
+        LINEAGE_GRAPH_NEO4J_RETRY_SECONDS."""
+        def attempt(session: neo4j.Session) -> T:
+            with session.begin_transaction(timeout=self.settings.query_timeout_seconds) as tx:
+                return work(tx)  # type: ignore[arg-type]  # same run() as a managed one
+
+        return self.in_session(attempt)
+
     def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` in one write transaction, retried by the driver on transient errors."""
         return self.in_session(lambda s: s.execute_write(work))

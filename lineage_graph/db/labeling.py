@@ -148,11 +148,14 @@ RETURN s.batches AS batch, labels.namespace AS namespace, labels.name AS name,
 # versions its labels use (a training run reading it reaches them in lineage).
 ADD_LABELS: LiteralString = """
 MATCH (s:LabelingSession {nodeId: $sessionId})-[:PRODUCES]->(labels:Dataset)
-CREATE (dv:DatasetVersion {nodeId: $versionId, datasetId: labels.nodeId, version: $version,
-                           createdAt: datetime({epochMillis: $atMs}), batchKey: $batchKey,
-                           labelsDigest: $labelsDigest})
-CREATE (dv)-[:VERSION_OF]->(labels)
-CREATE (s)-[:PRODUCED_VERSION]->(dv)
+// MERGE: an event may have named this version already (a run that read or wrote
+// "batch-N" of the labels dataset); a CREATE would then fail for ever.
+MERGE (dv:DatasetVersion {nodeId: $versionId})
+ON CREATE SET dv.datasetId = labels.nodeId, dv.version = $version
+SET dv.createdAt = coalesce(dv.createdAt, datetime({epochMillis: $atMs})),
+    dv.batchKey = $batchKey, dv.labelsDigest = $labelsDigest
+MERGE (dv)-[:VERSION_OF]->(labels)
+MERGE (s)-[:PRODUCED_VERSION]->(dv)
 WITH s, dv
 UNWIND $labels AS row
 MATCH (v:LabelingSchemaVersion {nodeId: row.schemaVersionId})

@@ -8,13 +8,16 @@ are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-inde
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeVar
 
 import neo4j
 
 from lineage_graph.ingest.ledger import chain_events
 from lineage_graph.openlineage.canonical import canonical_json
+
+T = TypeVar("T")
 
 # Taking the write lock on the sequence node serializes writers, so sequence numbers are
 # gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
@@ -480,20 +483,23 @@ def record_only(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]],
 
 
 def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
-                  subject: str | None, change: dict[str, Any], receipt: dict[str, Any]
-                  ) -> int | None:
-    """Record one change made in this transaction (an API key, a labeling call): its
-    canonical JSON is the record. The same change twice is recorded once (None the second
-    time); changes that may repeat carry a call id to stay distinct."""
+                  subject: str | None, change: dict[str, Any], receipt: dict[str, Any],
+                  apply: Callable[[], tuple[T, bool]]) -> T:
+    """Make one recorded change (an API key, a labeling call, a checkpoint): take the sequence
+    lock first (the order every writer takes, ingestion included: no lock-order deadlock), run
+    ``apply`` (its result, and whether it wrote anything), and record the change's canonical
+    JSON if it did. The same change twice is recorded once; changes that may repeat carry a
+    call id to stay distinct."""
     raw = canonical_json(change)
     sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
     state = lock_and_find_existing(tx, [sha])
-    if sha in state.existing:
-        return None
-    return record_only(tx, [{
-        "recordType": record_type, "kind": kind, "subject": subject, **receipt, "sha256": sha,
-        "raw": raw, "eventType": None, "eventTime": None, "runId": None, "warnings": []}],
-        state)[sha]
+    result, changed = apply()
+    if changed and sha not in state.existing:
+        record_only(tx, [{
+            "recordType": record_type, "kind": kind, "subject": subject, **receipt,
+            "sha256": sha, "raw": raw, "eventType": None, "eventTime": None, "runId": None,
+            "warnings": []}], state)
+    return result
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:

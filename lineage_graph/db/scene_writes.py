@@ -15,7 +15,7 @@ ON CREATE SET sv.sceneId = $version.sceneId, sv.version = $version.version,
               sv.contentHash = $version.contentHash, sv.rootLayer = $version.rootLayer,
               sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
               sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
-              sv.namespace = 'usd', sv.ingestedAt = datetime()
+              sv.namespace = 'usd', sv.ingestedAt = datetime({epochMillis: $version.ingestedAtMs})
 // Versions stored before documents were recorded adopt the first document recorded for them.
 SET sv.documentSha256 = coalesce(sv.documentSha256, $version.documentSha256)
 MERGE (scene)-[:HAS_VERSION]->(sv)

@@ -54,9 +54,13 @@ def make_checkpoint(db: Database, private_key: Path) -> dict[str, Any]:
     checkpoint["signature"] = base64.b64encode(key.sign(_message(checkpoint))).decode()
 
     def work(tx: neo4j.ManagedTransaction) -> None:
-        event_records.store_checkpoint(tx, checkpoint)
+        def store() -> tuple[None, bool]:
+            event_records.store_checkpoint(tx, checkpoint)
+            return None, True
+
         lineage_writes.record_change(tx, "checkpoint", "LedgerCheckpoint",
-                                     str(checkpoint["seq"]), checkpoint, Receipt.now().row())
+                                     str(checkpoint["seq"]), checkpoint, Receipt.now().row(),
+                                     store)
 
     db.write(work)
     return checkpoint

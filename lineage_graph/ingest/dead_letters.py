@@ -36,6 +36,8 @@ class DeadLetter:
     reason: str
     at: float  # unix time it was set aside
     text: str  # the event as received
+    received_at_ms: int | None = None  # its receipt, kept for `spool retry`
+    key_id: str | None = None
 
     def summary(self) -> dict[str, object]:
         return {"id": self.id, "reason": self.reason, "at": self.at}
@@ -46,17 +48,21 @@ class DeadLetters:
         self.directory = directory
         self.path = directory / _FILE
 
-    def add(self, entries: list[tuple[str, str, str]]) -> None:
-        """Set ``(sha256, text, reason)`` aside durably; an id already here is kept once."""
+    def add(self, entries: list[tuple[str, str, str]],
+            receipts: list[tuple[int | None, str | None]] | None = None) -> None:
+        """Set ``(sha256, text, reason)`` aside durably, with each one's receipt
+        ``(receivedAtMs, keyId)`` when known; an id already here is kept once."""
         if not entries:
             return
         with self._locked():
             current = self.list()
             known = {d.id for d in current}
             fresh: dict[str, DeadLetter] = {}
-            for sha, text, reason in entries:
+            for index, (sha, text, reason) in enumerate(entries):
+                received, key = receipts[index] if receipts else (None, None)
                 if sha not in known:
-                    fresh.setdefault(sha, DeadLetter(sha, reason, time.time(), text))
+                    fresh.setdefault(sha, DeadLetter(sha, reason, time.time(), text, received,
+                                                     key))
             if fresh:
                 self._rewrite([*current, *fresh.values()])
 

@@ -128,15 +128,20 @@ class DurableIngest:
                     done.quarantined += len(corrupt)
                 records = [e for e in pending if e.corrupt is None]
                 result = self._apply(records)
-                refused = [(records[o.index].sha256, records[o.index].text,
-                            o.error or "refused") for o in result.outcomes
-                           if o.status == "rejected"]
+                refused: list[tuple[str, str, str]] = []
+                receipts: list[tuple[int | None, str | None]] = []
+                for outcome in result.outcomes:
+                    if outcome.status == "rejected":
+                        record = records[outcome.index]
+                        refused.append((record.sha256, record.text, outcome.error or "refused"))
+                        receipts.append((record.receipt.received_at_ms, record.receipt.key_id)
+                                        if record.receipt else (None, None))
                 if refused:
                     # Validated before it was spooled, so only the database refused it: set it
                     # aside (durably, before the offset moves) and go on with the rest.
                     log.error("%d spooled events refused; kept as dead letters: %s",
                               len(refused), "; ".join(r[2] for r in refused)[:1000])
-                    self.dead_letters.add(refused)
+                    self.dead_letters.add(refused, receipts)
                     METRICS.dead_lettered.inc(len(refused))
                 self.spool.commit(pending)
                 done.add(result)
@@ -145,8 +150,11 @@ class DurableIngest:
                     progress(done)
 
     def _apply(self, records: list[SpooledEvent]) -> BatchResult:
-        """Write spooled records; a chunk whose write times out is retried one event at a time,
-        and an event that times out alone is refused (a dead letter), not retried forever."""
+        """Write spooled records. A chunk whose write times out, or keeps failing as if Neo4j
+        were unavailable while Neo4j answers (a transaction too large for its memory pool), is
+        retried one event at a time, and an event that still fails alone is refused (a dead
+        letter), never retried forever. While Neo4j does not answer, the error propagates and
+        the drain stops (nothing is set aside)."""
         raws = [_raw(e.text) for e in records]
         # The receipt taken when the event arrived (drain time for records spooled before
         # receipts were kept).
@@ -155,12 +163,21 @@ class DurableIngest:
             return self.ingest.ingest_raw(raws, receipts)
         except QueryTimeoutError:
             log.warning("a spooled chunk of %d timed out; applying it event by event", len(raws))
+        except Neo4jUnavailableError:
+            if not self.db.ping():
+                raise
+            log.warning("a spooled chunk of %d keeps failing while Neo4j answers; applying it "
+                        "event by event", len(raws))
         outcomes: list[EventOutcome] = []
         for index, raw in enumerate(raws):
             try:
                 [outcome] = self.ingest.ingest_raw([raw], receipts[index]).outcomes
             except QueryTimeoutError as exc:
                 outcome = EventOutcome(0, "rejected", error=str(exc))
+            except Neo4jUnavailableError as exc:
+                if not self.db.ping():
+                    raise
+                outcome = EventOutcome(0, "rejected", error=f"{exc} (while Neo4j answered)")
             outcome.index = index
             outcomes.append(outcome)
         return BatchResult(outcomes)

@@ -49,7 +49,8 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
                 _apply(db, plan)
                 plan = WritePlan()
                 if row["recordType"] == "scene":
-                    db.write(partial(apply_scene_record, raw=row["raw"]))
+                    db.write(partial(apply_scene_record, raw=row["raw"],
+                                     at_ms=row["receivedAtMs"]))
                 else:
                     db.write(partial(apply_labeling_record, raw=row["raw"],
                                      at_ms=row["receivedAtMs"]))

@@ -128,15 +128,19 @@ class Spool:
         with self._lock:
             size, offset = self._size(), self._applied_offset()
             if self._counted is None or self._counted[:2] != (size, offset):
-                self._counted = (size, offset,
-                                 sum(1 for e in self._read(offset) if e.corrupt is None))
+                self._counted = (size, offset, sum(1 for e in self._read(offset, size)
+                                                   if e.corrupt is None))
             return self._counted[2]
 
     def pending(self, limit: int) -> list[SpooledEvent]:
         """The next ``limit`` lines not applied yet, in order; corrupt ones included (marked),
         so committing the list moves past them."""
         found: list[SpooledEvent] = []
-        for event in self._read(self._applied_offset()):
+        with self._file_lock():
+            # Only bytes of appends that completed: an append failing half-way (cut back
+            # afterwards, answered 503) must never be read, let alone applied.
+            size = self._size()
+        for event in self._read(self._applied_offset(), size):
             found.append(event)
             if len(found) >= limit:
                 break
@@ -200,14 +204,16 @@ class Spool:
         except FileNotFoundError:
             return 0
 
-    def _read(self, offset: int) -> Iterator[SpooledEvent]:
+    def _read(self, offset: int, size: int) -> Iterator[SpooledEvent]:
+        """Complete lines from ``offset`` up to ``size`` (a size taken under the append
+        lock)."""
         if not self.records_path.exists():
             return
         with open(self.records_path, "rb") as fh:
             fh.seek(offset)
             position = offset
             for line in fh:
-                if not line.endswith(b"\n"):
+                if position + len(line) > size or not line.endswith(b"\n"):
                     return  # being written, or cut short by a crash: not acknowledged
                 position += len(line)
                 yield _record(line, position)

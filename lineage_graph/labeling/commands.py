@@ -31,11 +31,12 @@ Command = dict[str, Any]
 def run_command(tx: neo4j.ManagedTransaction, command: Command, receipt: Receipt
                 ) -> dict[str, Any]:
     """Apply a command and, if it changed the graph, record it. Returns what it applied."""
-    result = apply_command(tx, command, receipt.received_at_ms)
-    if result.get("changed"):
-        lineage_writes.record_change(tx, "labeling", command["action"], _subject(command),
-                                     command, receipt.row())
-    return result
+    def apply() -> tuple[dict[str, Any], bool]:
+        result = apply_command(tx, command, receipt.received_at_ms)
+        return result, bool(result.get("changed"))
+
+    return lineage_writes.record_change(tx, "labeling", command["action"], _subject(command),
+                                        command, receipt.row(), apply)
 
 
 def apply_command(tx: neo4j.ManagedTransaction, command: Command, at_ms: int

@@ -22,7 +22,10 @@ def _as_utc(value: datetime) -> datetime:
     # Emitters send naive timestamps (the spec's own examples do); read them as UTC.
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError("time out of range once converted to UTC") from exc
 
 
 EventTime = Annotated[datetime, AfterValidator(_as_utc)]

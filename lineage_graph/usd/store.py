@@ -115,9 +115,11 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     The document is validated (its content hash recomputed from its layers) first."""
     doc = validate_scene_document(doc)
     canonical, sha = scene_record(doc)
+    receipt = receipt or Receipt.now()
     params = scene_parameters(doc)
-    params["version"]["documentSha256"] = sha
-    row = {"recordType": "scene", "subject": None, **(receipt or Receipt.now()).row(),
+    # Times come from the record, so a rebuild keeps which version is the latest.
+    params["version"].update(documentSha256=sha, ingestedAtMs=receipt.received_at_ms)
+    row = {"recordType": "scene", "subject": None, **receipt.row(),
            "sha256": sha,
            "raw": canonical, "kind": "SceneDocument", "eventType": None, "eventTime": None,
            "runId": None, "warnings": []}
@@ -144,9 +146,9 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     )
 
 
-def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str) -> None:
-    """Project a recorded scene document again (``db rebuild``)."""
+def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str, at_ms: int) -> None:
+    """Project a recorded scene document again (``db rebuild``), as of its record's time."""
     doc = json.loads(raw)
     params = scene_parameters(doc)
-    params["version"]["documentSha256"] = scene_record(doc)[1]
+    params["version"].update(documentSha256=scene_record(doc)[1], ingestedAtMs=at_ms)
     scene_writes.store_scene(tx, params)

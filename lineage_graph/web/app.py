@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 
 from lineage_graph import __version__
@@ -83,8 +84,12 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     # Added last, so it runs first: a refused body type or host never costs a key lookup.
     install_guards(app, settings, auth_enabled)
     app.include_router(router)
-    app.include_router(GraphQLRouter(build_schema(settings), context_getter=graphql_context),
-                       prefix="/graphql")
+    # No subscriptions, so no WebSocket route: the request guards and authentication are HTTP
+    # middleware and would not see one (strawberry registers it whatever the protocols).
+    graphql = GraphQLRouter(build_schema(settings), context_getter=graphql_context,
+                            subscription_protocols=())
+    graphql.routes = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
+    app.include_router(graphql, prefix="/graphql")
     install_error_handlers(app)
     return app
 

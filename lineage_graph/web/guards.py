@@ -13,6 +13,7 @@ capped at LINEAGE_GRAPH_GRAPHQL_MAX_BYTES (413) and checked like every other JSO
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -50,8 +51,24 @@ def body_type_problem(request: Request) -> UnsupportedMediaTypeError | None:
         + " or ".join(sorted(accepted)), field="Content-Type")
 
 
+_FORWARDING = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
 def host_problem(request: Request, allowed: frozenset[str]) -> MisdirectedRequestError | None:
-    """The error for a Host header that names neither this machine nor an allowed host."""
+    """With auth off: the error for a request that did not come from this machine to a
+    loopback address: a Host naming neither this machine nor an allowed host, a connection on a
+    non-loopback local address (an app served on 0.0.0.0 outside `serve`), or a request a
+    proxy forwarded (a proxy on this machine would otherwise publish an API without keys)."""
+    server = request.scope.get("server") or ("", 0)
+    if _is_ip(server[0]) and not is_loopback_host(server[0]):
+        return MisdirectedRequestError(
+            f"this API has no authentication and serves loopback only; the request came to "
+            f"{server[0]} (set LINEAGE_GRAPH_AUTH=on to serve other addresses)")
+    forwarded = [h for h in _FORWARDING if h in request.headers]
+    if forwarded:
+        return MisdirectedRequestError(
+            f"a proxy forwarded this request ({forwarded[0]}) to an API without "
+            "authentication: set LINEAGE_GRAPH_AUTH=on behind a proxy", field=forwarded[0])
     header = request.headers.get("host", "")
     host = _host_without_port(header)
     if host and (is_loopback_host(host) or host in allowed):
@@ -81,6 +98,14 @@ async def graphql_body_problem(request: Request, max_bytes: int) -> LineageGraph
         where = f" at {exc.path}" if exc.path else ""
         return InvalidRequestError(f"GraphQL body{where}: {exc.problem}", field=exc.path or None)
     return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_without_port(header: str) -> str:
