@@ -36,6 +36,11 @@ class InvalidRequestError(LineageGraphError):
         super().__init__(message)
 
 
+class TransactionTooLargeError(InvalidRequestError):
+    """The write needs more memory than Neo4j allows one transaction: it will never fit as is
+    (not a passing unavailability); nothing was written."""
+
+
 class NotFoundError(LineageGraphError):
     """A node the caller named does not exist."""
 

@@ -22,6 +22,7 @@ from lineage_graph.ingest.service import IngestService
 from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definition
 from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
+from lineage_graph.usd.record import expand
 from lineage_graph.usd.store import store_scene
 from tests.conftest import REBUILD_VOLATILE, SHARED, DemoGraph, graph_snapshot, query
 from tests.events import model_training
@@ -45,9 +46,17 @@ def test_a_scene_document_is_a_record_in_the_chain(db: Database) -> None:
     store_scene(db, doc)
     store_scene(db, doc)  # the same document again: no second record
     [record] = _scene_records(db)
-    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert record["raw"] == canonical and record["kind"] == "SceneDocument"
-    assert record["sha"] == hashlib.sha256(canonical.encode()).hexdigest()
+    compact = json.loads(record["raw"])
+    assert compact["format"] == "lineage-graph.scene-record/1"
+    assert record["kind"] == "SceneDocument"
+    assert record["sha"] == hashlib.sha256(record["raw"].encode()).hexdigest()
+    # Lossless: the recorded form gives the document back (prim lists in path order), and it
+    # is smaller than the document, whose variants repeat every prim.
+    sort = {"key": lambda p: p["path"]}
+    assert expand(compact) == {**doc, "defaultPrims": sorted(doc["defaultPrims"], **sort),
+                               "variants": [{**v, "prims": sorted(v["prims"], **sort)}
+                                            for v in doc["variants"]]}
+    assert len(record["raw"]) < len(json.dumps(doc)) / 2
     assert verify_ledger(db).ok
     [stored] = query(db, "MATCH (v:SceneVersion) RETURN v.documentSha256 AS sha")
     assert stored["sha"] == record["sha"]

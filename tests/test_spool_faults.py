@@ -312,3 +312,21 @@ def test_a_retried_dead_letter_keeps_the_receipt_it_arrived_with(
     assert cli(neo4j_server, "spool", "retry", sha, **env).returncode == 0
     [again] = spool.pending(10)
     assert again.receipt == Receipt(1_700_000_000_000, "0123456789ab")
+
+
+def test_neo4j_out_of_transaction_memory_is_too_large_not_unavailable(db: Database) -> None:
+    """Found by re-running the scene benchmark: Neo4j classifies a transaction over its memory
+    limit as transient, so it read as "Neo4j down" (503, and a drain retrying for ever) though
+    the same write fails every time."""
+    from neo4j.exceptions import Neo4jError
+
+    from lineage_graph.errors import Neo4jUnavailableError, TransactionTooLargeError
+
+    def refused(_: Any) -> None:
+        raise Neo4jError._hydrate_neo4j(  # the driver's own constructor of server errors
+            code="Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+            message="The allocation of an extra 3.0 MiB would use more than the limit 716.8 MiB")
+
+    with pytest.raises(TransactionTooLargeError, match=r"dbms\.memory\.transaction\.total\.max"):
+        db.in_session(refused)
+    assert not issubclass(TransactionTooLargeError, Neo4jUnavailableError)

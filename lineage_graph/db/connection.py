@@ -14,7 +14,11 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage_graph.errors import Neo4jUnavailableError, QueryTimeoutError
+from lineage_graph.errors import (
+    Neo4jUnavailableError,
+    QueryTimeoutError,
+    TransactionTooLargeError,
+)
 from lineage_graph.settings import Settings
 
 T = TypeVar("T")
@@ -90,6 +94,11 @@ class Database:
                 f"Neo4j at {self.settings.bolt_uri} is unreachable"
             ) from exc
         except TransientError as exc:
+            if "MemoryPoolOutOfMemoryError" in (exc.code or ""):
+                # Transient by Neo4j's classification, but the same write fails every time.
+                raise TransactionTooLargeError(
+                    "the write needs more memory than Neo4j allows one transaction (setting "
+                    "dbms.memory.transaction.total.max): split it, or raise that limit") from exc
             # Still failing after the driver's retries (LINEAGE_GRAPH_NEO4J_RETRY_SECONDS):
             # a database shutting down or starting, a lock that never came free.
             raise Neo4jUnavailableError(

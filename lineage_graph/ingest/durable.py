@@ -18,7 +18,12 @@ from typing import Any
 
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
-from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError, QueryTimeoutError
+from lineage_graph.errors import (
+    InvalidEventError,
+    Neo4jUnavailableError,
+    QueryTimeoutError,
+    TransactionTooLargeError,
+)
 from lineage_graph.ingest.dead_letters import DeadLetters
 from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome, IngestService
@@ -161,8 +166,9 @@ class DurableIngest:
         receipts = [e.receipt or Receipt.now() for e in records]
         try:
             return self.ingest.ingest_raw(raws, receipts)
-        except QueryTimeoutError:
-            log.warning("a spooled chunk of %d timed out; applying it event by event", len(raws))
+        except (QueryTimeoutError, TransactionTooLargeError) as exc:
+            log.warning("a spooled chunk of %d failed (%s); applying it event by event",
+                        len(raws), exc)
         except Neo4jUnavailableError:
             if not self.db.ping():
                 raise
@@ -172,7 +178,7 @@ class DurableIngest:
         for index, raw in enumerate(raws):
             try:
                 [outcome] = self.ingest.ingest_raw([raw], receipts[index]).outcomes
-            except QueryTimeoutError as exc:
+            except (QueryTimeoutError, TransactionTooLargeError) as exc:
                 outcome = EventOutcome(0, "rejected", error=str(exc))
             except Neo4jUnavailableError as exc:
                 if not self.db.ping():

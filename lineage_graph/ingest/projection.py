@@ -27,6 +27,7 @@ from lineage_graph.db import event_records, projection_checks
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.openlineage.parse import parse_event_text
+from lineage_graph.usd.record import expand
 from lineage_graph.usd.store import scene_parameters
 
 Expected = dict[str, list[dict[str, Any]]]  # check name -> rows {seq, what, a, b}
@@ -108,7 +109,7 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
                     command["sessionId"], label["labelId"])
         return  # a schema version's number and a session's schema switch are not presence
     if record_type == "scene":
-        doc = json.loads(raw)
+        doc = expand(json.loads(raw))
         params = scene_parameters(doc)
         version = params["version"]["nodeId"]
         where = f"scene {doc['sceneId']}@{doc['version']}"

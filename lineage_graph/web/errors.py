@@ -19,6 +19,7 @@ from lineage_graph.errors import (
     NotFoundError,
     QueryTimeoutError,
     SpoolWriteError,
+    TransactionTooLargeError,
 )
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class MisdirectedRequestError(InvalidRequestError):
 
 HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
     (PayloadTooLargeError, 413, "payload_too_large"),
+    (TransactionTooLargeError, 413, "too_large_for_one_transaction"),
     (UnsupportedMediaTypeError, 415, "unsupported_media_type"),
     (LengthRequiredError, 411, "length_required"),
     (MisdirectedRequestError, 421, "misdirected_request"),
