@@ -14,7 +14,6 @@ sha256 (an event is a dead letter at most once).
 from __future__ import annotations
 
 import builtins
-import fcntl
 import json
 import os
 import time
@@ -24,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lineage_graph.errors import NotFoundError
+from lineage_graph.ingest.local_files import exclusive_lock, fsync_dir
 
 _FILE = "dead-letters.ndjson"
 _DISCARDED = "discarded.ndjson"
@@ -95,13 +95,8 @@ class DeadLetters:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """The drain (in the API) and the CLI may change the file at the same time."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.directory / _LOCK, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive_lock(self.directory / _LOCK):
+            yield
 
     def record_discard(self, letter: DeadLetter) -> None:
         """Keep what an operator discarded, with when: a discard is never silent."""
@@ -122,8 +117,4 @@ class DeadLetters:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(self.directory)

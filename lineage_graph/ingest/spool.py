@@ -33,6 +33,7 @@ from pathlib import Path
 
 from lineage_graph.errors import SpoolWriteError
 from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ingest.local_files import exclusive_lock, fsync_dir
 
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"
@@ -90,7 +91,7 @@ class Spool:
             finally:
                 os.close(fd)
             if created:
-                _fsync_dir(self.directory)  # the new file's name must survive a crash too
+                fsync_dir(self.directory)  # the new file's name must survive a crash too
 
     def quarantine(self, events: list[SpooledEvent]) -> None:
         """Keep corrupt lines aside (``quarantine.ndjson``) before the drain commits past them:
@@ -109,7 +110,7 @@ class Spool:
             finally:
                 os.close(fd)
             if created:
-                _fsync_dir(self.directory)
+                fsync_dir(self.directory)
 
     def quarantined(self) -> list[dict[str, object]]:
         """The quarantined lines, oldest first."""
@@ -183,14 +184,8 @@ class Spool:
     def _file_lock(self) -> Iterator[None]:
         """Appends and the truncation of a fully applied file exclude each other, in this
         process and across processes (the API appending while the CLI drains)."""
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with open(self.directory / _LOCK, "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._lock, exclusive_lock(self.directory / _LOCK):
+            yield
 
     def _size(self) -> int:
         try:
@@ -256,14 +251,6 @@ def _cut_back(fd: int, size: int) -> None:
         pass
 
 
-def _fsync_dir(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _write_durably(path: Path, content: str) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as fh:
@@ -271,4 +258,4 @@ def _write_durably(path: Path, content: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
