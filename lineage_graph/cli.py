@@ -272,7 +272,7 @@ def db_rebuild(
         _ensure_neo4j(settings)
         with _database(settings) as db, _progress() as progress:
             migrate(db)
-            task = progress.add_task("replaying events", total=None)
+            task = progress.add_task("replaying records", total=None)
             replayed = rebuild(
                 db, settings.write_chunk_events,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -280,7 +280,7 @@ def db_rebuild(
             )
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"rebuilt the graph from {replayed} recorded events")  # scene documents included
+    out.print(f"rebuilt the graph from {replayed} records")
 
 
 # -- ingest --------------------------------------------------------------------------------------
@@ -583,7 +583,7 @@ def ledger_verify(
     assert projection is not None
     scope = "every record" if full else f"a sample of {projection.checked} records"
     if projection.ok:
-        out.print(f"graph ok: it holds what {scope} project to", highlight=False)
+        out.print(f"graph ok: it holds the projection of {scope}", highlight=False)
         return
     console.print(f"[red]graph differs from the record[/red] ({scope} checked):",
                   highlight=False)

@@ -81,7 +81,7 @@ def test_db_migrate_and_rebuild(neo4j_server: Settings, db: Database, tmp_path: 
     assert migrate.returncode == 0 and "schema up to date" in migrate.stdout
     rebuilt = cli(neo4j_server, "db", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert f"from {len(events)} recorded events" in rebuilt.stdout
+    assert f"from {len(events)} records" in rebuilt.stdout
     assert query(db, "MATCH (r:Run) RETURN count(r) AS n") == [{"n": 3}]
 
 
