@@ -79,7 +79,9 @@ class DurableIngest:
                 METRICS.neo4j_errors.inc()
         self.spool.append([(parsed.sha256, parsed.text)], receipt)
         METRICS.spooled.inc()
-        return EventOutcome(0, "spooled", sha256=parsed.sha256, warnings=parsed.warnings())
+        outcome = EventOutcome(0, "spooled", sha256=parsed.sha256, warnings=parsed.warnings())
+        METRICS.count_outcomes([outcome])
+        return outcome
 
     def ingest_raw(self, raws: Sequence[tuple[Any, str | None]],
                    receipt: Receipt | None = None) -> BatchResult:
@@ -108,7 +110,7 @@ class DurableIngest:
                                          warnings=parsed.warnings()))
         self.spool.append(to_spool, receipt)
         METRICS.spooled.inc(len(to_spool))
-        METRICS.count_outcomes([o for o in outcomes if o.status == "rejected"])
+        METRICS.count_outcomes(outcomes)
         return BatchResult(outcomes)
 
     def drain(self, batch: int = 500, progress: Callable[[DrainResult], None] | None = None,
