@@ -456,43 +456,35 @@ def spool_status(
         raise typer.Exit(code=1)
 
 
+LetterId = Annotated[str, typer.Argument(
+    help="Dead letter id (the event's sha256, or 8+ leading characters).")]
+
+
 @spool_app.command("retry")
-def spool_retry(letter_id: Annotated[str, typer.Argument(
-        help="Dead letter id (the event's sha256, or 8+ leading characters).")]) -> None:
+def spool_retry(letter_id: LetterId) -> None:
     """Put a dead letter back into the spool: the drain applies it after what waits there."""
     from lineage_graph.ingest.dead_letters import DeadLetters
-    from lineage_graph.ingest.ledger import Receipt
     from lineage_graph.ingest.spool import Spool
 
     settings = _settings()
-    letters = DeadLetters(settings.spool_dir)
     try:
-        letter = letters.find(letter_id)
-        # The receipt it arrived with: when, and by whose key, stay in its record.
-        receipt = (Receipt(letter.received_at_ms, letter.key_id)
-                   if letter.received_at_ms is not None else None)
-        Spool(settings.spool_dir).append([(letter.id, letter.text)], receipt)
+        letter = DeadLetters(settings.spool_dir).retry(letter_id, Spool(settings.spool_dir))
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
-    letters.remove(letter)
     out.print(f"dead letter {letter.id} is back in the spool; `lineage-graph spool drain` (or a "
               "running API) applies it", highlight=False)
 
 
 @spool_app.command("discard")
-def spool_discard(letter_id: Annotated[str, typer.Argument(
-        help="Dead letter id (the event's sha256, or 8+ leading characters).")]) -> None:
+def spool_discard(letter_id: LetterId) -> None:
     """Drop a dead letter on purpose; it is kept, with the time, in discarded.ndjson."""
     from lineage_graph.ingest.dead_letters import DeadLetters
 
     settings = _settings()
-    letters = DeadLetters(settings.spool_dir)
     try:
-        letter = letters.find(letter_id)
+        letter = DeadLetters(settings.spool_dir).discard(letter_id)
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
-    letters.record_discard(letter)
-    letters.remove(letter)
     out.print(f"dead letter {letter.id} discarded (kept in "
               f"{settings.spool_dir / 'discarded.ndjson'})", highlight=False)
 

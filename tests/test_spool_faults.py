@@ -233,13 +233,13 @@ def test_operators_list_retry_and_discard_dead_letters(
 def test_health_and_metrics_count_dead_letters(client: TestClient, neo4j_server: Settings,
                                                tmp_path: Path) -> None:
     state = client.app.state.lineage  # type: ignore[attr-defined]
-    state.durable.dead_letters.add([("a" * 64, "{}", "refused by the database")])
+    state.durable.dead_letters.add([("a" * 64, "{}", "refused by the database", None)])
     try:
         assert client.get("/healthz").json()["spool"]["deadLetters"] == 1
         metrics = client.get("/metrics").text
         assert "lineage_graph_dead_letters 1.0" in metrics
     finally:
-        state.durable.dead_letters.remove(state.durable.dead_letters.find("a" * 64))
+        state.durable.dead_letters.discard("a" * 64)
 
 
 def test_a_reader_never_sees_an_append_that_is_then_undone(

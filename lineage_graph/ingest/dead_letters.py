@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lineage_graph.errors import NotFoundError
-from lineage_graph.ingest.local_files import exclusive_lock, fsync_dir
+from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ingest.local_files import append_durably, exclusive_lock, replace_durably
+from lineage_graph.ingest.spool import Spool
 
 _FILE = "dead-letters.ndjson"
 _DISCARDED = "discarded.ndjson"
@@ -39,6 +40,13 @@ class DeadLetter:
     received_at_ms: int | None = None  # its receipt, kept for `spool retry`
     key_id: str | None = None
 
+    @property
+    def receipt(self) -> Receipt | None:
+        """When, and by whose key, it arrived (None for records spooled without one)."""
+        if self.received_at_ms is None:
+            return None
+        return Receipt(self.received_at_ms, self.key_id)
+
     def summary(self) -> dict[str, object]:
         return {"id": self.id, "reason": self.reason, "at": self.at}
 
@@ -48,21 +56,21 @@ class DeadLetters:
         self.directory = directory
         self.path = directory / _FILE
 
-    def add(self, entries: list[tuple[str, str, str]],
-            receipts: list[tuple[int | None, str | None]] | None = None) -> None:
-        """Set ``(sha256, text, reason)`` aside durably, with each one's receipt
-        ``(receivedAtMs, keyId)`` when known; an id already here is kept once."""
+    def add(self, entries: builtins.list[tuple[str, str, str, Receipt | None]]) -> None:
+        """Set ``(sha256, text, reason, receipt)`` aside durably; an id already here is kept
+        once."""
         if not entries:
             return
         with self._locked():
             current = self.list()
             known = {d.id for d in current}
             fresh: dict[str, DeadLetter] = {}
-            for index, (sha, text, reason) in enumerate(entries):
-                received, key = receipts[index] if receipts else (None, None)
+            for sha, text, reason, receipt in entries:
                 if sha not in known:
-                    fresh.setdefault(sha, DeadLetter(sha, reason, time.time(), text, received,
-                                                     key))
+                    fresh.setdefault(sha, DeadLetter(
+                        sha, reason, time.time(), text,
+                        receipt.received_at_ms if receipt else None,
+                        receipt.key_id if receipt else None))
             if fresh:
                 self._rewrite([*current, *fresh.values()])
 
@@ -86,9 +94,24 @@ class DeadLetters:
                                 "more of the id")
         return matches[0]
 
-    def remove(self, letter: DeadLetter) -> None:
-        """Remove an entry once what replaces it (a spool record, a discard record) is on disk:
+    def retry(self, letter_id: str, spool: Spool) -> DeadLetter:
+        """Put a letter back into the spool with the receipt it arrived with, then remove it:
         a crash in between leaves it in both places, never in neither."""
+        letter = self.find(letter_id)
+        spool.append([(letter.id, letter.text)], letter.receipt)
+        self._remove(letter)
+        return letter
+
+    def discard(self, letter_id: str) -> DeadLetter:
+        """Drop a letter on purpose; it is kept, with the time, in ``discarded.ndjson`` first
+        (a discard is never silent)."""
+        letter = self.find(letter_id)
+        line = json.dumps({**asdict(letter), "discardedAt": time.time()}, ensure_ascii=False)
+        append_durably(self.directory / _DISCARDED, (line + "\n").encode("utf-8"))
+        self._remove(letter)
+        return letter
+
+    def _remove(self, letter: DeadLetter) -> None:
         with self._locked():
             self._rewrite([d for d in self.list() if d.id != letter.id])
 
@@ -98,23 +121,6 @@ class DeadLetters:
         with exclusive_lock(self.directory / _LOCK):
             yield
 
-    def record_discard(self, letter: DeadLetter) -> None:
-        """Keep what an operator discarded, with when: a discard is never silent."""
-        line = json.dumps({**asdict(letter), "discardedAt": time.time()}, ensure_ascii=False)
-        fd = os.open(self.directory / _DISCARDED, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _rewrite(self, entries: builtins.list[DeadLetter]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for entry in entries:
-                fh.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.directory)
+        replace_durably(self.path, "".join(json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+                                           for entry in entries))

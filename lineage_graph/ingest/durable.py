@@ -135,20 +135,15 @@ class DurableIngest:
                     done.quarantined += len(corrupt)
                 records = [e for e in pending if e.corrupt is None]
                 result = self._apply(records)
-                refused: list[tuple[str, str, str]] = []
-                receipts: list[tuple[int | None, str | None]] = []
-                for outcome in result.outcomes:
-                    if outcome.status == "rejected":
-                        record = records[outcome.index]
-                        refused.append((record.sha256, record.text, outcome.error or "refused"))
-                        receipts.append((record.receipt.received_at_ms, record.receipt.key_id)
-                                        if record.receipt else (None, None))
+                refused = [(records[o.index].sha256, records[o.index].text,
+                            o.error or "refused", records[o.index].receipt)
+                           for o in result.outcomes if o.status == "rejected"]
                 if refused:
                     # Validated before it was spooled, so only the database refused it: set it
                     # aside (durably, before the offset moves) and go on with the rest.
                     log.error("%d spooled events refused; kept as dead letters: %s",
                               len(refused), "; ".join(r[2] for r in refused)[:1000])
-                    self.dead_letters.add(refused, receipts)
+                    self.dead_letters.add(refused)
                     METRICS.dead_lettered.inc(len(refused))
                 self.spool.commit(pending)
                 done.add(result)

@@ -33,7 +33,13 @@ from pathlib import Path
 
 from lineage_graph.errors import SpoolWriteError
 from lineage_graph.ingest.ledger import Receipt
-from lineage_graph.ingest.local_files import exclusive_lock, fsync_dir
+from lineage_graph.ingest.local_files import (
+    append_durably,
+    exclusive_lock,
+    fsync_dir,
+    replace_durably,
+    write_all,
+)
 
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"
@@ -80,7 +86,7 @@ class Spool:
                     # (quarantined by the drain) instead of swallowing the next record.
                     data = b"\n" + data
                 try:
-                    _write_all(fd, data)
+                    write_all(fd, data)
                     os.fsync(fd)
                 except OSError as exc:
                     _cut_back(fd, start)
@@ -101,16 +107,7 @@ class Spool:
         data = "".join(json.dumps({"at": time.time(), "reason": e.corrupt, "line": e.text},
                                   ensure_ascii=False) + "\n" for e in events).encode("utf-8")
         with self._file_lock():
-            path = self.directory / _QUARANTINE
-            created = not path.exists()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if created:
-                fsync_dir(self.directory)
+            append_durably(self.directory / _QUARANTINE, data)
 
     def quarantined(self) -> list[dict[str, object]]:
         """The quarantined lines, oldest first."""
@@ -157,12 +154,12 @@ class Spool:
             if end >= self._size():
                 # Everything applied. The offset goes first: a crash between the two steps
                 # replays records (answered as duplicates) rather than skipping new ones.
-                _write_durably(self.directory / _OFFSET, "0")
+                replace_durably(self.directory / _OFFSET, "0")
                 with open(self.records_path, "r+b") as fh:
                     fh.truncate(0)
                     os.fsync(fh.fileno())
             else:
-                _write_durably(self.directory / _OFFSET, str(end))
+                replace_durably(self.directory / _OFFSET, str(end))
 
     @contextmanager
     def draining(self, wait: bool = True) -> Iterator[bool]:
@@ -231,16 +228,6 @@ def _record(line: bytes, end: int) -> SpooledEvent:
                         corrupt=problem)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """``os.write`` may write less than asked (a signal, a nearly full disk): loop."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
-
-
 def _cut_back(fd: int, size: int) -> None:
     """Remove what a failed append wrote. If even that fails, the next append ends the torn
     bytes with a newline and the drain quarantines them."""
@@ -249,13 +236,3 @@ def _cut_back(fd: int, size: int) -> None:
         os.fsync(fd)
     except OSError:
         pass
-
-
-def _write_durably(path: Path, content: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
