@@ -208,7 +208,7 @@ class WritePlan:
         row = self.runs.get(run_id)
         if row is None:
             row = {
-                "runId": run_id, "nodeId": run_node_id(run_id), "jobId": jid,
+                "runId": run_id, "nodeId": run_node_id(run_id),
                 "stateKey": None, "state": None, "stateTime": None,
                 "firstEventTime": t, "lastEventTime": t, "startEventTime": None,
                 "codeKey": None, "codeDigest": None,
@@ -249,7 +249,7 @@ class WritePlan:
         if parent_run not in self.runs:
             # A placeholder: the parent run is known by reference until its own events arrive.
             self.runs[parent_run] = {
-                "runId": parent_run, "nodeId": run_node_id(parent_run), "jobId": parent_job,
+                "runId": parent_run, "nodeId": run_node_id(parent_run),
                 "stateKey": None, "state": None, "stateTime": None,
                 "firstEventTime": None, "lastEventTime": None, "startEventTime": None,
                 "codeKey": None, "codeDigest": None,
@@ -347,8 +347,7 @@ class WritePlan:
         self.models[nid] = {
             "nodeId": nid, "name": facet.name, "version": facet.version, "sortKey": key,
             "digest": facet.digest, "framework": facet.framework, "format": facet.format,
-            "derivedFrom": sorted(set(facet.derivedFrom)), "datasetId": did, "runId": run_id,
-            "tensors": tensors,
+            "derivedFrom": sorted(set(facet.derivedFrom)), "tensors": tensors,
         }
 
     def _schema_link(self, did: str, facet: LabelingSchemaDatasetFacet, key: str,

@@ -132,9 +132,9 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
     names = {d["nodeId"]: f"{d['namespace']}:{d['name']}" for d in params["datasets"]}
     for dataset_id, name in names.items():
         add("dataset", f"dataset {name}", dataset_id)
-    for run in params["runs"]:
-        if run.get("jobId"):
-            add("job_run", f"run {run['runId']} of its job", run["jobId"], run["runId"])
+    for pair in params["runJobs"]:
+        add("job_run", f"run {pair['runId']} of job {pair['jobId']}", pair["jobId"],
+            pair["runId"])
     for read in params["runReads"]:
         add("run_read", f"run {read['runId']} READ {names[read['datasetId']]}",
             read["runId"], read["datasetId"])
