@@ -482,6 +482,14 @@ def record_only(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]],
         RECORD_EVENTS, events=chained, head=head, lastSeq=state.base + len(events))}
 
 
+def change_record(record_type: str, kind: str, subject: str | None, receipt: dict[str, Any],
+                  sha256: str, raw: str) -> dict[str, Any]:
+    """The row of a record that is not an OpenLineage event (RECORD_EVENTS' columns)."""
+    return {"recordType": record_type, "kind": kind, "subject": subject, **receipt,
+            "sha256": sha256, "raw": raw, "eventType": None, "eventTime": None, "runId": None,
+            "warnings": []}
+
+
 def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
                   subject: str | None, change: dict[str, Any], receipt: dict[str, Any],
                   apply: Callable[[], tuple[T, bool]]) -> T:
@@ -495,10 +503,7 @@ def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
     state = lock_and_find_existing(tx, [sha])
     result, changed = apply()
     if changed and sha not in state.existing:
-        record_only(tx, [{
-            "recordType": record_type, "kind": kind, "subject": subject, **receipt,
-            "sha256": sha, "raw": raw, "eventType": None, "eventTime": None, "runId": None,
-            "warnings": []}], state)
+        record_only(tx, [change_record(record_type, kind, subject, receipt, sha, raw)], state)
     return result
 
 

@@ -160,11 +160,9 @@ class SharedVerification:
         self.db = db
         self._verify = verify
         self._running: asyncio.Future[LedgerReport] | None = None
-        self.started = 0  # verifications actually run (for /metrics-style introspection)
 
     async def verify(self) -> LedgerReport:
         if self._running is None or self._running.done():
-            self.started += 1
             self._running = asyncio.ensure_future(asyncio.to_thread(self._verify, self.db))
         # shield: one caller giving up (a dropped connection) must not cancel the others' run.
         return await asyncio.shield(self._running)

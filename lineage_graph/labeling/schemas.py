@@ -119,13 +119,14 @@ class LabelingSchemaService:
                ) -> dict[str, Any]:
         """The version holding this definition: an existing one, or a new version n+1
         (recorded with its projection: ``lineage_graph.labeling.commands``)."""
-        unstorable = json_problem(json.loads(definition.canonical()))
+        as_json = json.loads(definition.canonical())
+        unstorable = json_problem(as_json)
         if unstorable is not None:
             raise InvalidRequestError(f"{unstorable.path}: {unstorable.problem}",
                                       field=unstorable.path)
         command = {
             "action": "createLabelingSchemaVersion",
-            "definition": json.loads(definition.canonical()),
+            "definition": as_json,
             "fields": {"type": str(definition.type), "title": definition.title,
                        "instruction": definition.instruction,
                        "inputKind": str(definition.input.kind),

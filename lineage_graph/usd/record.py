@@ -10,7 +10,6 @@ what is projected, so a replay writes exactly what the first write did.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from lineage_graph.openlineage.canonical import canonical_json
@@ -44,12 +43,6 @@ def expand(record: dict[str, Any]) -> dict[str, Any]:
         prims = [p for p in default if p["path"] not in removed] + diff["adds"]
         variants.append({"selections": diff["selections"], "prims": sorted(prims, key=_path)})
     return {**document, "variants": variants}
-
-
-def scene_record(doc: dict[str, Any]) -> tuple[str, str]:
-    """The record's text (canonical JSON of the compact form) and its sha256."""
-    text = canonical_json(compact(doc))
-    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _path(prim: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ prims x variants.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,9 @@ from lineage_graph.db.connection import Database
 from lineage_graph.errors import ConflictError
 from lineage_graph.ids import scene_part_id, scene_variant_id, scene_version_id
 from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.usd import record
 from lineage_graph.usd.document import validate_scene_document
-from lineage_graph.usd.record import scene_record
 
 
 @dataclass(frozen=True)
@@ -107,17 +108,16 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
                 ) -> StoredScene:
     """Record one scene document and write its projection, in one transaction; idempotent.
     The document is validated (its content hash recomputed from its layers) first."""
-    doc = validate_scene_document(doc)
-    canonical, sha = scene_record(doc)
-    doc = record.expand(json.loads(canonical))  # projected as a replay will project it
+    compact = record.compact(validate_scene_document(doc))
+    canonical = canonical_json(compact)
+    sha = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    doc = record.expand(compact)  # projected as a replay will project it
     receipt = receipt or Receipt.now()
     params = scene_parameters(doc)
     # Times come from the record, so a rebuild keeps which version is the latest.
     params["version"].update(documentSha256=sha, ingestedAtMs=receipt.received_at_ms)
-    row = {"recordType": "scene", "subject": None, **receipt.row(),
-           "sha256": sha,
-           "raw": canonical, "kind": "SceneDocument", "eventType": None, "eventTime": None,
-           "runId": None, "warnings": []}
+    row = lineage_writes.change_record("scene", "SceneDocument", None, receipt.row(), sha,
+                                       canonical)
 
     def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool]:
         state = lineage_writes.lock_and_find_existing(tx, [sha])
@@ -143,7 +143,7 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
 
 def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str, at_ms: int) -> None:
     """Project a recorded scene document again (``db rebuild``), as of its record's time."""
-    doc = record.expand(json.loads(raw))
-    params = scene_parameters(doc)
-    params["version"].update(documentSha256=scene_record(doc)[1], ingestedAtMs=at_ms)
+    params = scene_parameters(record.expand(json.loads(raw)))
+    params["version"].update(documentSha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+                             ingestedAtMs=at_ms)
     scene_writes.store_scene(tx, params)
