@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 
 from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.web.auth import request_receipt
 from lineage_graph.web.state import AppState
 
 T = TypeVar("T")
@@ -19,10 +20,8 @@ ListLimit = Annotated[int | None, strawberry.argument(
 
 
 def receipt(info: strawberry.Info[Any, Any]) -> Receipt:
-    """When this request arrived and which API key sent it: what the records of its writes
-    carry (None for the key with auth off)."""
-    key = getattr(getattr(info.context.get("request"), "state", None), "api_key", None)
-    return Receipt.now(key.key_id if key is not None else None)
+    """The receipt of this request (web.auth.request_receipt): its writes' records carry it."""
+    return request_receipt(info.context.get("request"))
 
 
 def services(info: strawberry.Info[Any, Any]) -> AppState:

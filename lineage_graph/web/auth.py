@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from lineage_graph.auth.keys import ApiKey
 from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError
+from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.web.errors import error_response
 from lineage_graph.web.state import AppState
 
@@ -71,6 +72,13 @@ def install_auth(app: FastAPI, state: Callable[[], AppState | None]) -> None:
                 status_code=403)
         request.state.api_key = key
         return await call_next(request)
+
+
+def request_receipt(request: Request | None) -> Receipt:
+    """Taken as a request arrives: when, and which API key sent it (None with auth off). The
+    records of its writes carry it."""
+    key: ApiKey | None = getattr(getattr(request, "state", None), "api_key", None)
+    return Receipt.now(key.key_id if key is not None else None)
 
 
 def require_scope(request: Request | None, scope: str) -> None:

@@ -18,6 +18,7 @@ from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import StoredScene, store_scene
+from lineage_graph.web.auth import request_receipt
 from lineage_graph.web.body import read_text
 from lineage_graph.web.errors import PayloadTooLargeError
 from lineage_graph.web.state import AppState
@@ -54,12 +55,6 @@ async def _ingesting(state: AppState, fn: Callable[..., T], *args: Any) -> T:
     """Run ingestion work (parsing included: a large body must not hold the event loop) on
     ingestion's own threads."""
     return await asyncio.get_running_loop().run_in_executor(state.ingest_pool, fn, *args)
-
-
-def _receipt(request: Request) -> Receipt:
-    """Taken as the request arrives: when, and which API key sent it (None with auth off)."""
-    key = getattr(request.state, "api_key", None)
-    return Receipt.now(key.key_id if key is not None else None)
 
 
 def _parse_and_ingest_one(state: AppState, text: str, receipt: Receipt) -> EventOutcome:
@@ -104,7 +99,7 @@ def _split_and_ingest_batch(state: AppState, text: str, receipt: Receipt) -> Bat
 )
 async def post_lineage(request: Request) -> JSONResponse:
     state = _state(request)
-    receipt = _receipt(request)
+    receipt = request_receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
     outcome = await _ingesting(state, _parse_and_ingest_one, state, text, receipt)
     # "rejected" here means the database refused an event that passed validation.
@@ -123,7 +118,7 @@ async def post_lineage(request: Request) -> JSONResponse:
 )
 async def post_lineage_batch(request: Request) -> JSONResponse:
     state = _state(request)
-    receipt = _receipt(request)
+    receipt = request_receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
     result = await _ingesting(state, _split_and_ingest_batch, state, text, receipt)
     return JSONResponse({"summary": result.summary(),
@@ -157,7 +152,7 @@ SCENE_BODY = {
 )
 async def post_scene(request: Request) -> JSONResponse:
     state = _state(request)
-    receipt = _receipt(request)
+    receipt = request_receipt(request)
     text = await read_text(request, state.settings.max_body_bytes)
     stored = await _ingesting(state, _parse_and_store_scene, state, text, receipt)
     return JSONResponse({
