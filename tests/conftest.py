@@ -64,6 +64,16 @@ def neo4j_server(settings: Settings) -> Iterator[Settings]:
         manager.down()
 
 
+def require_managed(settings: Settings, why: str) -> None:
+    """Skip a test that needs the managed Neo4j when NEO4J_URI names another server, except
+    in CI (CI=true, set by .ci/run), where every test must run: there it fails instead."""
+    if settings.managed:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}, and CI must run every test: unset NEO4J_URI")
+    pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def session_db(neo4j_server: Settings) -> Iterator[Database]:
     db = Database(neo4j_server)

@@ -15,7 +15,7 @@ import pytest
 from lineage_graph.db.connection import Database
 from lineage_graph.neo4j_server import ManagedNeo4j
 from lineage_graph.settings import Settings
-from tests.conftest import query
+from tests.conftest import query, require_managed
 from tests.events import T0, new_run_id, pipeline, run_event
 from tests.serving import served_api
 
@@ -86,8 +86,7 @@ def test_db_migrate_and_rebuild(neo4j_server: Settings, db: Database, tmp_path: 
 
 
 def test_neo4j_up_is_idempotent_and_status_reports(neo4j_server: Settings) -> None:
-    if not neo4j_server.managed:
-        pytest.skip("NEO4J_URI points at an unmanaged server")
+    require_managed(neo4j_server, "NEO4J_URI points at an unmanaged server")
     before = ManagedNeo4j(neo4j_server).status()
     up = cli(neo4j_server, "neo4j", "up")
     assert up.returncode == 0
@@ -98,8 +97,7 @@ def test_neo4j_up_is_idempotent_and_status_reports(neo4j_server: Settings) -> No
 
 
 def test_password_is_private_and_never_logged(neo4j_server: Settings) -> None:
-    if not neo4j_server.managed:
-        pytest.skip("NEO4J_URI points at an unmanaged server")
+    require_managed(neo4j_server, "NEO4J_URI points at an unmanaged server")
     manager = ManagedNeo4j(neo4j_server)
     mode = stat.S_IMODE(manager.password_file.stat().st_mode)
     assert mode == 0o600
@@ -157,8 +155,7 @@ def test_nothing_is_managed_when_neo4j_uri_is_set(neo4j_server: Settings, tmp_pa
 
 def test_neo4j_lifecycle_up_status_down(neo4j_server: Settings, tmp_path: Path) -> None:
     """A second managed instance, sharing the jar cache: up, idempotent up, status, down."""
-    if not neo4j_server.managed:
-        pytest.skip("NEO4J_URI points at an unmanaged server")
+    require_managed(neo4j_server, "NEO4J_URI points at an unmanaged server")
     env = {"LINEAGE_GRAPH_NEO4J_INSTANCE": "lifecycle-test",
            "LINEAGE_GRAPH_NEO4J_BOLT_PORT": "7698", "LINEAGE_GRAPH_NEO4J_HTTP_PORT": "7497",
            "LINEAGE_GRAPH_NEO4J_HEAP": "512m", "LINEAGE_GRAPH_NEO4J_PAGECACHE": "64m"}

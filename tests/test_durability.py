@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.settings import Settings
-from tests.conftest import query
+from tests.conftest import query, require_managed
 from tests.events import T0, ds, new_run_id, run_event
 from tests.serving import api_process
 
@@ -43,8 +42,7 @@ def _wait_for(predicate: Any, seconds: float, what: str) -> None:
 
 def test_no_acknowledged_event_is_lost_or_applied_twice(
         db: Database, neo4j_server: Settings, tmp_path: Path) -> None:
-    if not neo4j_server.managed:
-        pytest.skip("stopping Neo4j needs the managed test instance")
+    require_managed(neo4j_server, "stopping Neo4j needs the managed test instance")
     from lineage_graph.neo4j_server import ManagedNeo4j
 
     server = ManagedNeo4j(neo4j_server)

@@ -25,7 +25,7 @@ from lineage_graph.db.connection import Database, resolve_password
 from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.neo4j_server.manager import ManagedNeo4j
 from lineage_graph.settings import Settings, is_loopback_host
-from tests.conftest import LOCAL_BASE_URL, query
+from tests.conftest import LOCAL_BASE_URL, query, require_managed
 from tests.events import T0, new_run_id, run_event
 from tests.serving import free_port
 
@@ -275,8 +275,7 @@ def test_the_password_never_appears_on_a_command_line(tmp_path: Path,
 
 
 def test_the_managed_instance_is_private(neo4j_server: Settings) -> None:
-    if not neo4j_server.managed:
-        pytest.skip("NEO4J_URI names an external server")
+    require_managed(neo4j_server, "NEO4J_URI names an external server")
     manager = ManagedNeo4j(neo4j_server)
     assert manager.status().running
     pid = manager.status().pid
