@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from lineage_graph.db.connection import Database
 from tests.conftest import query
@@ -32,7 +33,8 @@ def test_every_operation_answers_without_server_errors(api_url: str, db: Databas
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def call(case: Any) -> None:
-            case.call_and_validate(base_url=api_url, checks=[not_a_server_error])
+            case.call_and_validate(base_url=api_url, checks=[
+                not_a_server_error, status_code_conformance, content_type_conformance])
             calls.append(case.operation.label)
 
         call()
@@ -74,6 +76,7 @@ def test_generated_events_never_cause_server_errors(api_url: str, db: Database,
         single = client.post("/api/v1/lineage", content=json.dumps(events[0]),
                              headers={"Content-Type": "application/json"})
         assert single.status_code in (201, 400, 422), single.text
+        assert single.headers["content-type"] == "application/json"
         body = single.json()
         if single.status_code == 201:
             assert body["status"] in ("accepted", "duplicate")
@@ -81,6 +84,7 @@ def test_generated_events_never_cause_server_errors(api_url: str, db: Database,
             assert set(body) >= {"error", "message"}
         batch = client.post("/api/v1/lineage/batch", json=events)
         assert batch.status_code == 200, batch.text
+        assert batch.headers["content-type"] == "application/json"
         results = batch.json()["results"]
         assert [r["index"] for r in results] == list(range(len(events)))
         for result in results:

@@ -41,6 +41,12 @@ def _scenario() -> list[dict[str, Any]]:
         run_event("OTHER", flaky, job, T0 + timedelta(minutes=3), job_facets={
             "sql": facet("SQLJobFacet", query="SELECT id FROM features")}),
     ]
+    # Equal times: a START and a RUNNING of one run (the rank decides), and two job facets of
+    # another run with different payloads (the payload hash decides).
+    tied = new_run_id()
+    events += [run_event(state, tied, ("spark", "tied"), T0 + timedelta(minutes=4),
+                         job_facets={"sql": facet("SQLJobFacet", query=query)})
+               for state, query in (("START", "SELECT a"), ("RUNNING", "SELECT b"))]
     # Models, evaluations and labels made elsewhere: each merge rule of their facets too.
     events += model_training("v1", "sha256:aaa", tensors={"embed": "sha256:e", "head": "sha256:h"})
     events += model_training("v2", "sha256:bbb", derived=["sha256:aaa"],

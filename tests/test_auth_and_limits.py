@@ -4,6 +4,7 @@ depth, aliases and size, and the Neo4j query timeout."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from lineage_graph.auth.keys import ApiKeyService
 from lineage_graph.db.connection import Database, resolve_password
 from lineage_graph.errors import QueryTimeoutError
+from lineage_graph.ingest.service import IngestService
 from lineage_graph.settings import Settings
 from tests.conftest import LOCAL_BASE_URL, query
 from tests.events import T0, new_run_id, run_event
@@ -43,12 +45,28 @@ def _event() -> dict[str, Any]:
     return run_event("START", new_run_id(), ("airflow", "secured"), T0)
 
 
-def test_missing_unknown_and_revoked_keys_are_401_alike(secured: TestClient,
-                                                        db: Database) -> None:
-    keys = ApiKeyService(db)
+class _Clock:
+    """A monotonic clock the test moves by hand: cache expiry without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_missing_unknown_and_revoked_keys_are_401_alike(
+        secured: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineage_graph.auth import keys as keys_module
+
+    clock = _Clock()
+    monkeypatch.setattr(keys_module, "time", clock)
+    keys = ApiKeyService(db)  # another process's view, as `lineage-graph apikey revoke` has
     record, key = keys.create("ci", ["ingest"])
     key_id = record["keyId"]
-    forged = key[:-4] + "AAAA"
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    assert secured.post("/api/v1/lineage", json=_event(), headers=_bearer(key)
+                        ).status_code == 201
     answers = [
         secured.post("/api/v1/lineage", json=_event()),
         secured.post("/api/v1/lineage", json=_event(), headers=_bearer("lg_nope_x")),
@@ -56,20 +74,28 @@ def test_missing_unknown_and_revoked_keys_are_401_alike(secured: TestClient,
         secured.post("/api/v1/lineage", json=_event(), headers={"Authorization": key}),
     ]
     keys.revoke(key_id)
-    time.sleep(0.1)
-    revoked = ApiKeyService(db)  # a fresh cache, as a restarted API would have
-    assert revoked.authenticate(key) is None
+    # The running API read the key before the revocation: it may serve it from its cache for
+    # CACHE_SECONDS, and not one moment longer.
+    clock.now += keys_module.CACHE_SECONDS - 0.5
+    assert secured.post("/api/v1/lineage", json=_event(), headers=_bearer(key)
+                        ).status_code == 201
+    clock.now += 1.0
+    answers.append(secured.post("/api/v1/lineage", json=_event(), headers=_bearer(key)))
     for answer in answers:
         assert answer.status_code == 401
         assert answer.json() == {"error": "unauthorized", "message":
                                  "a valid API key is required: Authorization: Bearer <key>"}
         assert answer.headers["www-authenticate"] == "Bearer"
-    # Nothing was ingested (the key's own creation and revocation are records, of type apiKey).
+    # Only what the key holder sent is ingested (the key's own creation and revocation are
+    # records of type apiKey).
     assert query(db, "MATCH (e:Event {recordType: 'openlineage'}) RETURN count(e) AS n") == [
-        {"n": 0}]
-    # Only the hash is stored.
-    [stored] = query(db, "MATCH (k:ApiKey) RETURN k.secretHash AS h, keys(k) AS props")
-    assert key.split("_", 2)[2] not in str(stored)
+        {"n": 2}]
+    # Only the hash is stored: no property value holds the secret or the key.
+    secret = key.split("_", 2)[2]
+    [stored] = query(db, "MATCH (k:ApiKey) RETURN properties(k) AS props")
+    values = [str(v) for v in stored["props"].values()]
+    assert stored["props"]["secretHash"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert not any(secret in v or key in v for v in values)
 
 
 def test_scopes_decide_what_a_key_may_do(secured: TestClient, db: Database) -> None:
@@ -117,7 +143,9 @@ def test_the_openlineage_client_sends_its_api_key(db: Database, neo4j_server: Se
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 60
     while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
         time.sleep(0.05)
     try:
         config = HttpConfig(url=f"http://127.0.0.1:{port}",
@@ -190,3 +218,51 @@ def test_a_query_over_the_timeout_is_stopped(db: Database, neo4j_server: Setting
             ).consume())
     finally:
         slow.close()
+
+
+RUNAWAY = "UNWIND range(1, 100000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
+
+
+def test_a_read_over_the_timeout_is_503_query_timeout_and_graphql_timeout(
+        db: Database, neo4j_server: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every read the API makes runs a runaway query first (the same transaction, so under
+    the same timeout): Neo4j stops it, and REST and GraphQL say so, naming the setting."""
+    from lineage_graph.web.app import create_app
+
+    IngestService(db).ingest_raw([(run_event("START", new_run_id(), ("spark", "slow"), T0),
+                                   None)])
+    real_read = Database.read
+
+    def runaway_first(self: Database, work: Any) -> Any:
+        def slowed(tx: Any) -> Any:
+            tx.run(RUNAWAY).consume()
+            return work(tx)
+        return real_read(self, slowed)
+
+    monkeypatch.setattr(Database, "read", runaway_first)
+    app = create_app(replace(neo4j_server, query_timeout_seconds=1))
+    with TestClient(app, base_url=LOCAL_BASE_URL) as client:
+        rest = client.get("/api/v1/lineage", params={"nodeId": "job:spark:slow", "depth": 2})
+        assert rest.status_code == 503
+        assert rest.json()["error"] == "query_timeout"
+        assert "LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS" in rest.json()["message"]
+        graphql = client.post("/graphql", json={"query": READ}).json()
+        assert graphql["errors"][0]["extensions"]["code"] == "TIMEOUT"
+        assert "LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS" in graphql["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(("depth", "problem"), [
+    (21, "depth 21 exceeds the limit of 20 (setting LINEAGE_GRAPH_MAX_DEPTH)"),
+    (-1, "depth must be 0 or more"),
+])
+def test_rest_lineage_over_the_depth_cap_is_a_400_naming_it(client: TestClient,
+                                                             depth: int, problem: str) -> None:
+    answer = client.get("/api/v1/lineage", params={"nodeId": "job:spark:x", "depth": depth})
+    assert answer.status_code == 400
+    assert problem in answer.json()["message"]
+
+
+def test_graphql_lists_over_the_limit_cap_are_bad_requests(client: TestClient) -> None:
+    body = client.post("/graphql", json={"query": "{ models(limit: 1001) { id } }"}).json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "limit must be between 1 and 1000" in body["errors"][0]["message"]

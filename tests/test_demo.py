@@ -32,6 +32,10 @@ def test_the_planted_regression_is_the_top_suspect(demo_graph: DemoGraph) -> Non
     report = demo_graph.result.report
     assert report["regressed"] is True
     assert (report["baselineValue"], report["candidateValue"]) == (0.81, 0.74)
+    # The documented answer (docs/forensics.md#ranking), in the order it is listed.
+    assert [(s["rank"], s["kind"], round(s["score"], 3)) for s in report["suspects"][:4]] == [
+        (1, "DATASET_VERSION", 0.326), (1, "JOB_CODE", 0.326),
+        (3, "DATASET_VERSION", 0.023), (3, "LABELING_SCHEMA_VERSION", 0.023)]
     top = [s for s in report["suspects"] if s["rank"] == 1]
     assert {(s["kind"], s["node"]["name"].split("@")[0]) for s in top} == {
         ("DATASET_VERSION", "warehouse/night_wide"), ("JOB_CODE", "render_warehouse")}

@@ -15,6 +15,7 @@ import httpx
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.ledger import verify_ledger
+from lineage_graph.ingest.local_files import exclusive_lock
 from lineage_graph.settings import Settings
 from tests.conftest import query, require_managed
 from tests.events import T0, ds, new_run_id, run_event
@@ -23,7 +24,8 @@ from tests.serving import api_process
 
 def _event(i: int) -> dict[str, Any]:
     return run_event("COMPLETE", new_run_id(), ("spark", f"job_{i % 7}"), T0,
-                     inputs=[ds("s3://lake", f"in_{i % 5}")], outputs=[ds("s3://lake", f"out_{i}")])
+                     inputs=[ds("s3://lake", f"in_{i % 5}")],
+                     outputs=[ds("s3://lake", f"out_{i}", ["id"])])
 
 
 def _post_all(url: str, events: list[dict[str, Any]], acknowledged: dict[str, int]) -> None:
@@ -64,15 +66,22 @@ def test_no_acknowledged_event_is_lost_or_applied_twice(
             health = httpx.get(f"{url}/healthz", timeout=30)
             assert health.status_code == 503 and health.json()["spool"]["depth"] == 40
 
-            # SIGKILL while a batch is in flight: that batch was never acknowledged.
+            # SIGKILL while a batch is in flight. The test holds the spool's lock, so the
+            # batch's append waits inside the API (the kernel lists it as a waiter on the
+            # lock): the kill lands mid-request, and that batch was never acknowledged.
             in_flight = [_event(i) for i in range(60, 260)]
-            sender = threading.Thread(target=lambda: _swallow(lambda: httpx.post(
-                f"{url}/api/v1/lineage/batch", json=in_flight, timeout=60)))
-            sender.start()
-            time.sleep(0.05)
-            api.send_signal(signal.SIGKILL)
-            api.wait(timeout=30)
-            sender.join(timeout=60)
+            answers: list[int] = []
+            with exclusive_lock(spool / "spool.lock"):
+                sender = threading.Thread(target=lambda: _swallow(lambda: answers.append(
+                    httpx.post(f"{url}/api/v1/lineage/batch", json=in_flight,
+                               timeout=60).status_code)))
+                sender.start()
+                _wait_for(lambda: _waits_on(spool / "spool.lock", api.pid), 30,
+                          "the batch to wait on the spool lock")
+                api.send_signal(signal.SIGKILL)
+                api.wait(timeout=30)
+                sender.join(timeout=60)
+            assert answers == [], "the killed batch was answered"
 
         # A new API process starts while Neo4j is still down, then Neo4j comes back.
         with api_process(neo4j_server, spool, log) as api:
@@ -101,11 +110,30 @@ def test_no_acknowledged_event_is_lost_or_applied_twice(
     assert verify_ledger(db).ok
     assert query(db, "MATCH (r:Run) WHERE COUNT { (r)-[:WROTE]->() } <> 1 "
                      "RETURN count(r) AS n") == [{"n": 0}]
+    # What a double apply would have added: a second dataset version per output, a second
+    # schema facet or field. None of the killed batch was written.
+    [shape] = query(db, """MATCH (r:Run) WITH count(r) AS runs
+        RETURN runs, COUNT { MATCH (:DatasetVersion) } AS versions,
+               COUNT { MATCH (:Run)-[:WROTE_VERSION]->() } AS wroteVersions,
+               COUNT { MATCH (f:Facet) } AS facets, COUNT { MATCH (f:Field) } AS fields""")
+    assert shape == {"runs": 80, "versions": 80, "wroteVersions": 80, "facets": 80,
+                     "fields": 80}
+    killed = [e["run"]["runId"] for e in in_flight]
+    assert query(db, "MATCH (r:Run) WHERE r.runId IN $ids RETURN count(r) AS n",
+                 ids=killed) == [{"n": 0}]
 
 
 def _swallow(fn: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):  # killed mid-request: never acknowledged
         fn()
+
+
+def _waits_on(lock: Path, pid: int) -> bool:
+    """The kernel lists process ``pid`` as blocked on the flock of ``lock`` (/proc/locks)."""
+    inode = lock.stat().st_ino
+    return any(line.split()[1] == "->" and line.split()[5] == str(pid)
+               and line.split()[6].endswith(f":{inode}")
+               for line in Path("/proc/locks").read_text().splitlines())
 
 
 def _healthy_and_drained(url: str) -> bool:
@@ -153,12 +181,14 @@ def test_concurrent_emitters_on_overlapping_datasets(api_url: str, db: Database)
 
 def test_metrics_count_what_happened(api_url: str, db: Database) -> None:
     before = _metric(api_url, 'lineage_graph_events_total{status="accepted"}')
+    rejected = _metric(api_url, 'lineage_graph_events_total{status="rejected"}')
     for i in range(3):
         assert httpx.post(f"{api_url}/api/v1/lineage", json=_event(i)).status_code == 201
     assert httpx.post(f"{api_url}/api/v1/lineage", json={"eventType": "START"}
                       ).status_code == 422
     text = httpx.get(f"{api_url}/metrics").text
     assert _metric(api_url, 'lineage_graph_events_total{status="accepted"}') == before + 3
+    assert _metric(api_url, 'lineage_graph_events_total{status="rejected"}') == rejected + 1
     assert "lineage_graph_spool_depth 0.0" in text
     assert "lineage_graph_request_seconds_bucket" in text
 

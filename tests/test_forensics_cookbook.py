@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lineage_graph.db.connection import Database
+from lineage_graph.ingest.service import IngestService
 from tests.conftest import DemoGraph, query
+from tests.events import T0, ds, new_run_id, run_event
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "forensics.md"
 QUERIES = re.findall(r"\*\*(\d+)\. ([^*]+)\*\*.*?```cypher\n(.*?)```", DOC.read_text(),
@@ -70,3 +74,24 @@ def test_every_cookbook_query_has_a_check() -> None:
 def test_cookbook_query_answers_as_documented(demo_graph: DemoGraph, number: int) -> None:
     rows = _run(demo_graph, number)
     assert CHECKS[number](rows), (QUERIES[number - 1][1], rows)
+
+
+def test_stale_reads_are_found_where_a_run_pinned_an_old_version(db: Database) -> None:
+    """Query 4 answers "none" on the demo, so it gets a graph where it must answer: two
+    snapshots written a day apart, a run two days later pinning the first one (stale), and an
+    unpinned run reading the latest (not stale)."""
+    def run(day: int, **io: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        run_id, job = new_run_id(), ("spark", "snapshot" if "outputs" in io else f"read_{day}")
+        at = T0 + timedelta(days=day)
+        return [run_event("START", run_id, job, at, **io),
+                run_event("COMPLETE", run_id, job, at + timedelta(hours=1), **io)]
+
+    old, new = "2026-03-02", "2026-03-03"
+    pinned, unpinned = run(3, inputs=[ds("s3://lake", "snapshots", version=old)]), run(
+        3, inputs=[ds("s3://lake", "snapshots")])
+    events = [*run(1, outputs=[ds("s3://lake", "snapshots", version=old)]),
+              *run(2, outputs=[ds("s3://lake", "snapshots", version=new)]), *pinned, *unpinned]
+    assert IngestService(db).ingest_raw([(e, None) for e in events]).count("accepted") == 8
+    _, _, cypher = QUERIES[3]
+    assert query(db, cypher) == [{"run": pinned[0]["run"]["runId"], "dataset": "snapshots",
+                                  "versionRead": old, "newerVersions": [new], "pinned": True}]

@@ -42,22 +42,6 @@ def test_duplicate_within_one_batch_is_recorded_once(ingest: IngestService, db: 
     assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": 1}]
 
 
-def test_terminal_state_wins_whatever_the_arrival_order(
-    ingest: IngestService, db: Database
-) -> None:
-    rid = new_run_id()
-    complete = run_event("COMPLETE", rid, JOB, T0 + timedelta(minutes=5))
-    running = run_event("RUNNING", rid, JOB, T0 + timedelta(minutes=9))  # later, not terminal
-    start = run_event("START", rid, JOB, T0)
-    _ingest(ingest, complete)
-    _ingest(ingest, running)
-    _ingest(ingest, start)
-    run = _run(db, rid)
-    assert run["state"] == "COMPLETE"
-    assert run["startedAt"].to_native() == T0
-    assert run["endedAt"].to_native() == T0 + timedelta(minutes=5)
-
-
 def test_later_event_time_wins_among_non_terminal_states(
     ingest: IngestService, db: Database
 ) -> None:

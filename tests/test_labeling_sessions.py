@@ -122,7 +122,9 @@ def test_training_on_the_labels_reaches_the_schema_versions(client: TestClient,
     run_id = new_run_id()
     labels_ds = ds(LABELS_NAMESPACE, "session/march-frames")
     model_out = ds("s3://models", "detector")
-    later = datetime.now(UTC) + timedelta(minutes=1)  # the run starts after the labels batch
+    [batch] = query(db, "MATCH (v:DatasetVersion {version: 'batch-1'}) "
+                        "RETURN v.createdAt AS at")
+    later = batch["at"].to_native() + timedelta(minutes=1)  # the run starts after the batch
     IngestService(db).ingest_raw([(run_event("COMPLETE", run_id, ("train", "detector"),
                                              later, inputs=[labels_ds],
                                              outputs=[model_out]), None)])

@@ -48,6 +48,20 @@ def write_by_hand(path: Path, tensors: dict[str, np.ndarray], order: list[str],
     path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
 
 
+def test_digests_follow_the_documented_formulas(tmp_path: Path) -> None:
+    """docs/labeling-and-models.md#model-fingerprints, computed here with plain hashlib."""
+    weights = _weights()
+    save_file(weights, str(tmp_path / "model.safetensors"))
+    expected = {}
+    for name, array in weights.items():
+        head = f"{_DTYPES[array.dtype]}\n{json.dumps(list(array.shape))}\n".encode()
+        expected[name] = "sha256:" + hashlib.sha256(head + array.tobytes()).hexdigest()
+    lines = "".join(f"{name}\t{expected[name]}\n" for name in sorted(expected))
+    found = fingerprint(tmp_path / "model.safetensors")
+    assert {t.name: t.digest for t in found.tensors} == expected
+    assert found.digest == "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 def test_digest_ignores_tensor_order_metadata_and_sharding(tmp_path: Path) -> None:
     weights = _weights()
     save_file(weights, str(tmp_path / "lib.safetensors"), metadata={"format": "pt"})

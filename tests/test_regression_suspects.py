@@ -15,6 +15,8 @@ from tests.events import T0, ds, facet, new_run_id, run_event
 
 A = {"layout": "aisle_wide", "lighting": "day"}
 B = {"layout": "aisle_wide", "lighting": "night"}
+C = {"layout": "aisle_narrow", "lighting": "day"}
+VARIANTS = {"A": A, "B": B, "C": C}
 
 
 def _scene_ds(key: str, selections: dict[str, str]) -> dict[str, Any]:
@@ -48,24 +50,25 @@ def _train(version: str, day: int, inputs: list[dict[str, Any]]) -> list[dict[st
     return _run("train", day, inputs, [model])
 
 
-def _evaluate(version: str, day: int, overall: float,
+def _evaluate(version: str, day: int, overall: float | None,
               slices: dict[str, float] | None = None, metric: str = "mAP",
               higher: bool = True) -> list[dict[str, Any]]:
-    metrics: list[dict[str, Any]] = [{"name": metric, "value": overall, "higherIsBetter": higher}]
+    metrics: list[dict[str, Any]] = [] if overall is None else [
+        {"name": metric, "value": overall, "higherIsBetter": higher}]
     for key, value in (slices or {}).items():
         metrics.append({"name": metric, "value": value, "higherIsBetter": higher, "slice": {
-            "sceneVariant": {"sceneId": "warehouse", "selections": {"A": A, "B": B}[key]}}})
+            "sceneVariant": {"sceneId": "warehouse", "selections": VARIANTS[key]}}})
     return _run("evaluate", day, [ds("s3://models", f"detector/{version}")], [], {
         "evaluation": facet("EvaluationRunFacet", model={"name": "detector", "version": version},
                             metrics=metrics)})
 
 
-def _suspects(db: Database, events: list[dict[str, Any]], metric: str = "mAP"
-              ) -> RegressionReport:
+def _suspects(db: Database, events: list[dict[str, Any]], metric: str = "mAP",
+              tolerance: float = 0.0) -> RegressionReport:
     result = IngestService(db).ingest_raw([(e, None) for e in events])
     assert result.count("rejected") == 0
     return RegressionService(db, max_depth=20, max_limit=100).regression_suspects(
-        "detector", "v2", "v1", metric)
+        "detector", "v2", "v1", metric, tolerance=tolerance)
 
 
 def _render(key: str, selections: dict[str, str], day: int = 0) -> list[dict[str, Any]]:
@@ -80,12 +83,12 @@ def test_a_new_scene_variant_behind_the_dropped_slice_ranks_first(db: Database) 
               *_evaluate("v2", 3, 0.70, {"A": 0.81, "B": 0.40})]
     report = _suspects(db, events)
     assert report.regressed and report.delta == pytest.approx(-0.10)
-    first = [s for s in report.suspects if s.rank == 1]
-    # The variant, the scene dataset it came through and the frames rendered from it carry the
-    # same evidence: they tie, and nothing else is suspected.
-    assert sorted(s.kind for s in first) == ["DATASET", "DATASET_VERSION", "SCENE_VARIANT"]
-    assert len(report.suspects) == 3
-    variant = next(s for s in first if s.kind == "SCENE_VARIANT")
+    # The variant, the frames rendered from it and the scene dataset it came through carry the
+    # same evidence: they tie, listed by kind (variant, dataset version, dataset), and nothing
+    # else is suspected.
+    assert [(s.rank, s.kind) for s in report.suspects] == [
+        (1, "SCENE_VARIANT"), (1, "DATASET_VERSION"), (1, "DATASET")]
+    variant = report.suspects[0]
     assert variant.slice is not None and variant.slice.selections == B
     # 0.7 * (0.30 / 0.70 drop on slice B) + 0.3 * (3000 of 4000 rows)
     assert variant.score == pytest.approx(0.7 * (0.3 / 0.7) + 0.3 * 0.75, abs=1e-6)
@@ -138,3 +141,55 @@ def test_the_latest_evaluation_of_a_slice_counts(db: Database) -> None:
               *_evaluate("v2", 4, 0.82)]  # re-evaluated: no regression after all
     report = _suspects(db, events)
     assert report.candidate_value == 0.82 and report.regressed is False
+
+
+def test_equal_scores_share_a_rank_and_the_next_rank_counts_them(db: Database) -> None:
+    common = _read("s3://lake", "common", 1000)
+    events = [*_train("v1", 1, [common]),
+              *_train("v2", 2, [common, _read("s3://lake", "left", 450),
+                                _read("s3://lake", "right", 450),
+                                _read("s3://lake", "small", 100)]),
+              *_evaluate("v1", 3, 0.80), *_evaluate("v2", 3, 0.60)]
+    report = _suspects(db, events)
+    # Listed as returned: equal scores by name within their shared rank.
+    assert [(s.rank, s.node["name"]) for s in report.suspects] == [
+        (1, "left"), (1, "right"), (3, "small")]
+    assert [s.score for s in report.suspects] == pytest.approx([0.3 * 0.225, 0.3 * 0.225,
+                                                                0.3 * 0.05])
+
+
+def test_a_drop_within_the_tolerance_is_no_regression(db: Database) -> None:
+    common = _read("s3://lake", "common", 1000)
+    events = [*_train("v1", 1, [common]),
+              *_train("v2", 2, [common, _read("s3://lake", "big", 900)]),
+              *_evaluate("v1", 3, 0.80), *_evaluate("v2", 3, 0.78)]
+    within = _suspects(db, events, tolerance=0.05)
+    assert within.regressed is False and within.suspects[0].score == 0.0
+    service = RegressionService(db, max_depth=20, max_limit=100)
+    beyond = service.regression_suspects("detector", "v2", "v1", "mAP", tolerance=0.01)
+    assert beyond.regressed is True and beyond.suspects[0].score > 0
+    assert beyond.suspects[0].score == pytest.approx(0.3 * 900 / 1900, abs=1e-6)
+
+
+def test_without_overall_values_the_mean_over_slices_both_measured_counts(db: Database) -> None:
+    events = [*_render("A", A), *_render("B", B), *_render("C", C),
+              *_train("v1", 1, [_read("s3://frames", "A", 1000)]),
+              *_train("v2", 2, [_read("s3://frames", "A", 1000), _read("s3://frames", "B", 1000)]),
+              # No slice-less metric; slice C only measured on v2, so it is left out.
+              *_evaluate("v1", 3, None, {"A": 0.80, "B": 0.70}),
+              *_evaluate("v2", 3, None, {"A": 0.80, "B": 0.40, "C": 0.10})]
+    report = _suspects(db, events)
+    assert report.baseline_value == pytest.approx(0.75)
+    assert report.candidate_value == pytest.approx(0.60)
+    assert report.regressed
+
+
+def test_without_row_counts_the_share_is_by_number_of_inputs(db: Database) -> None:
+    # "big" reports its rows, the other inputs do not: shares fall back to input counts.
+    events = [*_train("v1", 1, [ds("s3://lake", "common")]),
+              *_train("v2", 2, [ds("s3://lake", "common"), _read("s3://lake", "big", 900_000),
+                                ds("s3://lake", "other")]),
+              *_evaluate("v1", 3, 0.80), *_evaluate("v2", 3, 0.60)]
+    report = _suspects(db, events)
+    assert [(s.rank, s.node["name"]) for s in report.suspects] == [(1, "big"), (1, "other")]
+    assert [s.score for s in report.suspects] == pytest.approx([0.3 / 3, 0.3 / 3])

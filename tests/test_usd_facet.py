@@ -127,3 +127,71 @@ def test_graphql_scene_variant_lists_its_datasets(client: Any, db: Database) -> 
                                              "variables": {"id": variant["id"]}})
     assert response.json()["data"]["sceneVariant"]["datasets"] == [
         {"namespace": "s3://scenes", "name": "warehouse/night"}]
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], ...]:
+    """The warehouse scene as shipped (1.4.0) and a copy with its lighting layer edited
+    (declared 1.5.0): two stored versions of one scene."""
+    import shutil
+
+    edited = tmp_path_factory.mktemp("edited") / "warehouse"
+    shutil.copytree(WAREHOUSE.parent, edited)
+    root, lighting = edited / "warehouse.usda", edited / "lighting.usda"
+    root.write_text(root.read_text().replace('"1.4.0"', '"1.5.0"'))
+    lighting.write_text(lighting.read_text().replace("intensity = 3000", "intensity = 4500"))
+    return (read_scene(WAREHOUSE, all_variants=True).as_dict(),
+            read_scene(root, all_variants=True).as_dict())
+
+
+def _linked_version(db: Database) -> tuple[str, str]:
+    [row] = query(db, """
+        MATCH (:Dataset {name: 'warehouse/night'})-[:FROM_SCENE_VARIANT]->(v:SceneVariant)
+        WHERE NOT v.placeholder
+        RETURN v.version AS version, v.contentHash AS hash""")
+    return row["version"], row["hash"]
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    ({"version": "1.4.0", "hash": "old"}, "1.4.0"),
+    ({"version": None, "hash": "old"}, "1.4.0"),  # the hash alone picks the exact version
+    ({"version": "1.4.0", "hash": None}, "1.4.0"),  # a version alone picks that version
+    ({"version": None, "hash": None}, "1.5.0"),  # neither: the latest ingested
+])
+def test_a_facet_resolves_to_the_scene_version_it_names(
+        db: Database, two_versions: tuple[dict[str, Any], ...], names: dict[str, Any],
+        expected: str) -> None:
+    old, new = two_versions
+    assert (old["version"], new["version"]) == ("1.4.0", "1.5.0")
+    assert old["contentHash"] != new["contentHash"]
+    store_scene(db, old)
+    store_scene(db, new)
+    facet = _facet(version=names["version"],
+                   contentHash=old["contentHash"] if names["hash"] == "old" else None)
+    IngestService(db).ingest_raw([(e, None) for e in _render_events(facet)])
+    by_version = {d["version"]: d["contentHash"] for d in two_versions}
+    assert _linked_version(db) == (expected, by_version[expected])
+
+
+def test_a_placeholder_joins_the_first_matching_version_to_arrive(
+        db: Database, two_versions: tuple[dict[str, Any], ...]) -> None:
+    old, new = two_versions
+    facet = _facet(contentHash=None, version=None)
+    IngestService(db).ingest_raw([(e, None) for e in _render_events(facet)])
+    store_scene(db, old)  # the first to arrive takes the placeholder's links
+    store_scene(db, new)
+    assert _linked_version(db) == ("1.4.0", old["contentHash"])
+    assert query(db, "MATCH (v:SceneVariant {placeholder: true}) RETURN count(v) AS n") == [
+        {"n": 0}]
+
+
+def test_the_same_selections_on_an_edited_layer_are_another_scene_variant(
+        db: Database, two_versions: tuple[dict[str, Any], ...]) -> None:
+    for doc in two_versions:
+        store_scene(db, doc)
+    night = json.dumps({"layout": "aisle_wide", "lighting": "night"}, sort_keys=True)
+    rows = query(db, """MATCH (v:SceneVariant {sceneId: 'warehouse', selections: $night})
+                        RETURN v.version AS version, v.nodeId AS id ORDER BY version""",
+                 night=night)
+    assert [r["version"] for r in rows] == ["1.4.0", "1.5.0"]
+    assert rows[0]["id"] != rows[1]["id"]

@@ -21,6 +21,7 @@ from lineage_graph.settings import Settings
 from lineage_graph.web.auth import install_auth
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.guards import install_guards
+from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
 from lineage_graph.web.state import AppState
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     graphql.routes = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
     app.include_router(graphql, prefix="/graphql")
     install_error_handlers(app)
+    install_openapi(app)
     return app
 
 

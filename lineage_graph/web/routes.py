@@ -166,19 +166,22 @@ async def post_scene(request: Request) -> JSONResponse:
 @router.get(
     "/api/v1/lineage",
     summary="Lineage graph around a node, in Marquez's response shape",
-    responses={404: {"description": "No such node"}, 400: {"description": "Bad depth"}},
+    responses={404: {"description": "No such node"}, 400: {"description": "Depth below 0 or over "
+                                                                "LINEAGE_GRAPH_MAX_DEPTH"}},
 )
 async def get_lineage(
     request: Request,
     node_id: str = Query(alias="nodeId", description="dataset:NS:NAME or job:NS:NAME"),
     depth: int = Query(default=20, description="hops to walk each way"),
 ) -> dict[str, Any]:
+    # Over LINEAGE_GRAPH_MAX_DEPTH is a 400 naming the limit, never a silently shorter answer.
     state = _state(request)
-    depth = min(depth, state.settings.max_lineage_depth)
     return await asyncio.to_thread(marquez_lineage, state.lineage, node_id, depth)
 
 
-@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise; with the spool depth")
+@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise; with the spool depth",
+            responses={503: {"description": "Neo4j does not answer (same body, "
+                                            "`neo4j: down`)"}})
 async def healthz(request: Request) -> JSONResponse:
     state = _state(request)
     ok = await asyncio.to_thread(state.db.ping)
