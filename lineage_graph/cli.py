@@ -365,13 +365,14 @@ def scene_ingest(
     and the old one stays. Missing assets are reported, recorded and never fatal.
     """
     from lineage_graph.db.migrations import migrate
+    from lineage_graph.usd.diagnostics import pxr_diagnostics_to_debug_log
     from lineage_graph.usd.extract import read_scene
     from lineage_graph.usd.store import store_scene
 
     settings = _settings()
     selections = [_parse_selection(v) for v in variant or []]
     try:
-        with _progress(transient=True) as progress:
+        with _progress(transient=True) as progress, pxr_diagnostics_to_debug_log():
             task = progress.add_task("composing scene variants", total=None)
             doc = read_scene(
                 path, asset_root=asset_root, selections=selections or None,
@@ -385,7 +386,8 @@ def scene_ingest(
             _ensure_neo4j(settings)
             with _database(settings) as db:
                 migrate(db)
-                stored = asdict(store_scene(db, doc.as_dict()))
+                scene = store_scene(db, doc.as_dict())
+                stored = {**asdict(scene), "warnings": scene.warnings()}
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
     out.print(f"scene {stored['scene_id']} version {stored['version']} "
@@ -394,6 +396,8 @@ def scene_ingest(
     for missing in stored["missing_assets"]:
         console.print(f"[yellow]warning[/yellow] missing asset: {missing}", highlight=False,
                       soft_wrap=True)
+    for warning in stored["warnings"]:
+        console.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
 
 
 def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -414,7 +418,7 @@ def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
     return {"scene_id": body["sceneId"], "version": body["version"],
             "content_hash": body["contentHash"], "layers": body["layers"],
             "prims": body["prims"], "variants": body["variants"],
-            "missing_assets": body["missingAssets"]}
+            "missing_assets": body["missingAssets"], "warnings": body.get("warnings", [])}
 
 
 # -- spool ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Stable node ids (the ``nodeId`` property). Clients treat them as opaque strings.
 
 Dataset and job ids are Marquez's (``dataset:NS:NAME``, ``job:NS:NAME``) so tools built for
-Marquez's lineage API can pass them unchanged; runs are their OpenLineage ``runId``. Dataset
+Marquez's lineage API can pass them unchanged; runs are their OpenLineage ``runId`` (prefixed
+``run:`` when it is not a UUID). Dataset
 versions and
 fields derive their id from their parts with a hash, so no separator can make two collide.
 """
@@ -9,6 +10,7 @@ fields derive their id from their parts with a hash, so no separator can make tw
 from __future__ import annotations
 
 import hashlib
+import uuid
 from functools import lru_cache
 
 # Neo4j's range indexes refuse keys over ~8 KB; ids longer than this keep a readable prefix and
@@ -40,9 +42,24 @@ def facet_id(owner_id: str, place: str, name: str) -> str:
     return bounded(f"{owner_id}|{place}|{name}")
 
 
+def canonical_run_id(run_id: str) -> str:
+    """A runId that parses as a UUID in its canonical form (lower case, hyphenated), so a
+    parent named in upper case is the same run; any other runId as sent."""
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return run_id
+
+
+def is_uuid(run_id: str) -> bool:
+    return canonical_run_id(run_id) == run_id and len(run_id) == 36
+
+
 def run_node_id(run_id: str) -> str:
-    # A run's node id is its OpenLineage runId, so GraphQL's run(id:) and node(id:) agree.
-    return run_id
+    """A run's node id is its OpenLineage runId, so GraphQL's run(id:) and node(id:) agree. A
+    runId that is not a UUID (the spec asks for one; some emitters send "run_id") is prefixed,
+    so it can never equal another node's id (``dataset:...``)."""
+    return run_id if is_uuid(run_id) else f"run:{run_id}"
 
 
 @lru_cache(maxsize=65536)

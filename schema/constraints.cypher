@@ -38,6 +38,7 @@ CREATE CONSTRAINT labeling_schema_name IF NOT EXISTS FOR (n:LabelingSchema) REQU
 CREATE CONSTRAINT labeling_schema_version_id IF NOT EXISTS FOR (n:LabelingSchemaVersion) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT labeling_session_id IF NOT EXISTS FOR (n:LabelingSession) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT label_id IF NOT EXISTS FOR (n:Label) REQUIRE n.labelId IS UNIQUE;
+CREATE INDEX label_item IF NOT EXISTS FOR (n:Label) ON (n.itemId);
 
 // Models
 CREATE CONSTRAINT model_version_id IF NOT EXISTS FOR (n:ModelVersion) REQUIRE n.nodeId IS UNIQUE;

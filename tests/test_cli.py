@@ -214,6 +214,36 @@ def test_scene_ingest_of_a_bad_file_writes_nothing(neo4j_server: Settings, db: D
     assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]
 
 
+def test_scene_ingest_with_a_broken_sublayer_is_one_line_too(
+        neo4j_server: Settings, db: Database, tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    scene = tmp_path / "warehouse"
+    shutil.copytree(SHARED / "conformance" / "usd" / "warehouse", scene)
+    (scene / "lighting.usda").write_text("#usda 1.0\nthis is not a layer {")
+    result = cli(neo4j_server, "scene", "ingest", str(scene / "warehouse.usda"))
+    assert_one_line_error(result, "lighting.usda")
+    assert query(db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n") == [{"n": 0}]
+
+
+def test_scene_ingest_warns_when_a_declared_version_is_reused(
+        neo4j_server: Settings, db: Database, tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    scene = tmp_path / "warehouse"
+    shutil.copytree(SHARED / "conformance" / "usd" / "warehouse", scene)
+    first = cli(neo4j_server, "scene", "ingest", str(scene / "warehouse.usda"))
+    assert first.returncode == 0 and "already stored" not in first.stderr
+    with (scene / "lighting.usda").open("a") as layer:
+        layer.write("\n")  # an edit, and the root layer still declares sceneVersion 1.4.0
+    second = cli(neo4j_server, "scene", "ingest", str(scene / "warehouse.usda"))
+    assert second.returncode == 0, second.stderr
+    assert "warning scene 'warehouse' version '1.4.0' was already stored with other content" in (
+        " ".join(second.stderr.split()))
+    assert query(db, "MATCH (sv:SceneVersion {version: '1.4.0'}) RETURN count(sv) AS n") == [
+        {"n": 2}]
+
+
 def test_scene_ingest_through_the_api(neo4j_server: Settings, db: Database,
                                       tmp_path: Path) -> None:
     from tests.conftest import SHARED

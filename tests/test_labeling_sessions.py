@@ -153,3 +153,70 @@ def test_an_event_naming_a_future_batch_cannot_block_labeling(client: TestClient
     found = _gql(client, "query($id: ID!) { labelingSession(id: $id) { labelCount } }",
                  id=session)
     assert found["data"]["labelingSession"]["labelCount"] == 1
+
+
+LABELS = """query($s: ID!, $after: String, $item: String, $schema: String, $limit: Int) {
+  labelingSession(id: $s) { labels(after: $after, itemId: $item, schema: $schema,
+                                   limit: $limit) {
+    id itemId value source author comment time schema { name version } batch batchId
+    session { name } cursor } } }"""
+
+
+def test_labels_read_back_with_schema_version_author_comment_time_and_batch(
+        client: TestClient, db: Database) -> None:
+    session = _session(client)
+    first = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    batch_1 = [_label("defect", "dent", comment="left door", time=first.isoformat()),
+               _label("confidence", 0.8, time=(first + timedelta(minutes=1)).isoformat())]
+    batch_2 = [_label("defect", "none", source="LLM_JUDGE", author="judge-v3",
+                      itemId="frame-0002", time=(first + timedelta(minutes=2)).isoformat())]
+    for batch in (batch_1, batch_2):
+        assert "errors" not in _gql(client, ADD, s=session, l=batch)
+    found = _gql(client, LABELS, s=session)["data"]["labelingSession"]["labels"]
+    assert [(lb["itemId"], lb["value"], lb["source"], lb["author"], lb["comment"],
+             lb["schema"], lb["batch"], lb["session"]["name"]) for lb in found] == [
+        ("frame-0001", "dent", "HUMAN", "ana", "left door", {"name": "defect", "version": 1},
+         "batch-1", "march-frames"),
+        ("frame-0001", 0.8, "HUMAN", "ana", None, {"name": "confidence", "version": 1},
+         "batch-1", "march-frames"),
+        ("frame-0002", "none", "LLM_JUDGE", "judge-v3", None,
+         {"name": "defect", "version": 1}, "batch-2", "march-frames")]
+    assert datetime.fromisoformat(found[0]["time"]) == first
+    # Filters, and pages that follow each other without a gap or a repeat.
+    by_item = _gql(client, LABELS, s=session, item="frame-0002")["data"]
+    assert [lb["id"] for lb in by_item["labelingSession"]["labels"]] == [found[2]["id"]]
+    by_schema = _gql(client, LABELS, s=session, schema="defect")["data"]
+    assert [lb["id"] for lb in by_schema["labelingSession"]["labels"]] == [
+        found[0]["id"], found[2]["id"]]
+    pages, after = [], None
+    while True:
+        page = _gql(client, LABELS, s=session, limit=1, after=after)["data"]
+        labels = page["labelingSession"]["labels"]
+        if not labels:
+            break
+        pages.append(labels[0]["id"])
+        after = labels[0]["cursor"]
+    assert pages == [lb["id"] for lb in found]
+
+
+def test_every_label_of_an_item_across_sessions(client: TestClient, db: Database) -> None:
+    session = _session(client)
+    other = _gql(client, """mutation($i: LabelingSessionInput!) {
+        createLabelingSession(input: $i) { id } }""", i={
+        "name": "april-frames", "schemas": [{"name": "defect"}],
+        "dataset": {"namespace": "s3://frames", "name": "warehouse/night"}})
+    other_id = other["data"]["createLabelingSession"]["id"]
+    at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    _gql(client, ADD, s=session, l=[_label("defect", "dent", time=at.isoformat())])
+    _gql(client, ADD, s=other_id, l=[_label("defect", "none", author="raj",
+                                            time=(at + timedelta(days=30)).isoformat()),
+                                     _label("defect", "none", itemId="frame-0009")])
+    found = _gql(client, """{ labels(itemId: "frame-0001") { value author session { name }
+                                                            batch } }""")
+    assert found["data"]["labels"] == [
+        {"value": "dent", "author": "ana", "session": {"name": "march-frames"},
+         "batch": "batch-1"},
+        {"value": "none", "author": "raj", "session": {"name": "april-frames"},
+         "batch": "batch-1"}]
+    bad = _gql(client, """{ labels(itemId: "frame-0001", after: "nope") { id } }""")
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

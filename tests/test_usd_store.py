@@ -73,6 +73,40 @@ def test_an_edited_layer_is_a_new_version_and_the_old_one_stays(db: Database,
     assert shared == [{"n": 4}]  # layers are stored by content hash: only lighting differs
 
 
+def test_a_reused_version_string_keeps_both_contents_apart(client: object, db: Database,
+                                                          tmp_path: Path) -> None:
+    """The file keeps declaring sceneVersion 1.4.0 while its lighting layer changes: both
+    contents are stored, the store warns, and GraphQL tells them apart by content hash."""
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    copy = tmp_path / "warehouse"
+    shutil.copytree(USD / "warehouse", copy)
+    first = store_scene(db, read_scene(copy / "warehouse.usda").as_dict())
+    lighting = copy / "lighting.usda"
+    lighting.write_text(lighting.read_text().replace("1000", "1500") + "\n")
+    edited = read_scene(copy / "warehouse.usda").as_dict()
+    answer = client.post("/api/v1/scenes", json=edited)
+    assert answer.status_code == 201, answer.text
+    second = answer.json()
+    assert (first.version, second["version"]) == ("1.4.0", "1.4.0")
+    assert first.warnings() == []
+    [warning] = second["warnings"]
+    assert "'1.4.0' was already stored with other content" in warning
+    assert first.content_hash[:16] in warning
+    ask = """query($hash: String) { scene(sceneId: "warehouse", version: "1.4.0",
+               contentHash: $hash) { contentHash versions { version contentHash } } }"""
+    by_hash = client.post("/graphql", json={"query": ask,
+                                            "variables": {"hash": first.content_hash}})
+    scene = by_hash.json()["data"]["scene"]
+    assert scene["contentHash"] == first.content_hash
+    assert scene["versions"] == [  # newest first
+        {"version": "1.4.0", "contentHash": second["contentHash"]},
+        {"version": "1.4.0", "contentHash": first.content_hash}]
+    latest = client.post("/graphql", json={"query": ask, "variables": {"hash": None}})
+    assert latest.json()["data"]["scene"]["contentHash"] == second["contentHash"]
+
+
 def test_graphql_scene_and_scene_variant(client: object, db: Database) -> None:
     from fastapi.testclient import TestClient
 
@@ -82,7 +116,7 @@ def test_graphql_scene_and_scene_variant(client: object, db: Database) -> None:
     response = client.post("/graphql", json={"query": """
       query {
         scene(sceneId: "kitchen") {
-          id version versions rootPrim
+          id version contentHash versions { version contentHash } rootPrim
           layers { path missing arcs { kind prim resolved } }
           variantSets { name options defaultOption existsUnder { set option } }
           variants { id primCount selections { set option } }
@@ -91,7 +125,7 @@ def test_graphql_scene_and_scene_variant(client: object, db: Database) -> None:
       }"""})
     scene = response.json()["data"]["scene"]
     assert (scene["version"], scene["versions"], scene["rootPrim"]) == (
-        "0.9.2", ["0.9.2"], "/Kitchen")
+        "0.9.2", [{"version": "0.9.2", "contentHash": doc.content_hash}], "/Kitchen")
     assert [layer["path"] for layer in scene["layers"]] == ["kitchen/fridge.usda",
                                                             "kitchen/kitchen.usda"]
     nested = [s for s in scene["variantSets"] if s["existsUnder"]]

@@ -169,6 +169,35 @@ MERGE (dv)-[:LABELED_WITH]->(v)
 RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
 """
 
+# Labels in (time, labelId) order, after a cursor, from one session or (by item) from all. The
+# item filter comes first when given: it is indexed (label_item).
+LABELS: LiteralString = """
+MATCH (s:LabelingSession)-[:HAS_LABEL]->(l:Label)
+WHERE ($itemId IS NULL OR l.itemId = $itemId)
+  AND ($sessionId IS NULL OR s.nodeId = $sessionId)
+  AND ($afterTime IS NULL OR l.time > datetime($afterTime)
+       OR (l.time = datetime($afterTime) AND l.labelId > $afterId))
+MATCH (l)-[:USES_SCHEMA]->(v:LabelingSchemaVersion)
+WHERE $schema IS NULL OR v.name = $schema
+MATCH (l)-[:IN_VERSION]->(dv:DatasetVersion)
+RETURN l {.*, sessionId: s.nodeId, sessionName: s.name, schemaVersionId: v.nodeId,
+          schemaName: v.name, schemaVersion: v.version, batch: dv.version,
+          batchId: dv.nodeId} AS label
+ORDER BY l.time, l.labelId
+LIMIT $limit
+"""
+
+
+def labels(tx: neo4j.ManagedTransaction, *, session_id: str | None, item_id: str | None,
+           schema: str | None, after: tuple[str, str] | None, limit: int
+           ) -> list[dict[str, Any]]:
+    """Labels with their schema version, session and batch; ``after`` is the (time, labelId)
+    of the last label of the previous page."""
+    return [r["label"] for r in tx.run(
+        LABELS, sessionId=session_id, itemId=item_id, schema=schema, limit=limit,
+        afterTime=None if after is None else after[0],
+        afterId=None if after is None else after[1])]
+
 
 def create_session(tx: neo4j.ManagedTransaction, *, session_id: str, name: str,
                    schema_version_ids: list[str], users: list[str], target_id: str,

@@ -6,7 +6,8 @@ from typing import LiteralString
 
 SCENE_VERSION: LiteralString = """
 MATCH (:Scene {sceneId: $sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
-WHERE $version IS NULL OR sv.version = $version
+WHERE ($version IS NULL OR sv.version = $version)
+  AND ($contentHash IS NULL OR sv.contentHash = $contentHash)
 RETURN sv {.*} AS node
 ORDER BY sv.ingestedAt DESC
 LIMIT 1
@@ -19,7 +20,8 @@ RETURN sv {.*} AS node
 
 VERSIONS_OF_SCENE: LiteralString = """
 MATCH (:Scene {sceneId: $sceneId})-[:HAS_VERSION]->(sv:SceneVersion)
-RETURN sv.version AS version, sv.contentHash AS contentHash, sv.nodeId AS nodeId
+RETURN sv.version AS version, sv.contentHash AS contentHash, sv.nodeId AS nodeId,
+       sv.ingestedAt AS ingestedAt
 ORDER BY sv.ingestedAt DESC
 """
 

@@ -126,6 +126,12 @@ MATCH (sv:SceneVersion {nodeId: $nodeId})
 RETURN sv.documentSha256 AS documentSha256
 """
 
+OTHER_CONTENTS_OF_VERSION: LiteralString = """
+MATCH (:Scene {sceneId: $sceneId})-[:HAS_VERSION]->(sv:SceneVersion {version: $version})
+WHERE sv.contentHash <> $contentHash
+RETURN sv.contentHash AS contentHash ORDER BY sv.ingestedAt
+"""
+
 
 def store_scene(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
     tx.run(STORE_SCENE, params).consume()
@@ -136,3 +142,11 @@ def document_of_scene_version(tx: neo4j.ManagedTransaction, node_id: str) -> str
     version)."""
     record = tx.run(DOCUMENT_OF_SCENE_VERSION, nodeId=node_id).single()
     return None if record is None else record["documentSha256"]
+
+
+def other_contents_of_version(tx: neo4j.ManagedTransaction, scene_id: str, version: str,
+                              content_hash: str) -> list[str]:
+    """Content hashes of the stored versions of a scene that declare the same version string
+    as this content but are other content (a ``sceneVersion`` reused after an edit)."""
+    return [r["contentHash"] for r in tx.run(OTHER_CONTENTS_OF_VERSION, sceneId=scene_id,
+                                             version=version, contentHash=content_hash)]

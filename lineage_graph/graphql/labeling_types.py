@@ -1,4 +1,4 @@
-"""GraphQL types and inputs of labeling schemas."""
+"""GraphQL types and inputs of labeling schemas, sessions and labels."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lineage_graph.graphql.types import _dt
+from lineage_graph.graphql.context import ListLimit, off_loop, services
+from lineage_graph.graphql.types import to_datetime
+from lineage_graph.labeling.queries import label_cursor
 
 
 @strawberry.enum
@@ -94,7 +96,7 @@ class LabelingSchemaVersion:
                                 max=spec.get("max"), max_length=spec.get("maxLength"),
                                 max_count=spec.get("maxCount")),
             enable_comment=definition.get("enableComment", False),
-            changes=list(row.get("changes") or []), created_at=_dt(row.get("createdAt")),
+            changes=list(row.get("changes") or []), created_at=to_datetime(row.get("createdAt")),
         )
 
 
@@ -142,6 +144,52 @@ class DatasetRef:
     name: str
 
 
+@strawberry.type(description="A labeling schema version, by name and version number.")
+class SchemaVersionRef:
+    id: strawberry.ID
+    name: str
+    version: int
+
+
+@strawberry.type(description="The labeling session a label was given in.")
+class SessionRef:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(description="One label (or piece of human feedback) on one item.")
+class Label:
+    id: strawberry.ID
+    item_id: str
+    value: JSON
+    source: LabelSource
+    author: str
+    comment: str | None
+    time: datetime | None = strawberry.field(
+        description="When it was given (as sent, else when the batch was received).")
+    schema: SchemaVersionRef = strawberry.field(
+        description="The schema version the value was checked against.")
+    batch: str = strawberry.field(
+        description="The labels dataset version the label came in (batch-N).")
+    batch_id: strawberry.ID
+    session: SessionRef
+    cursor: str = strawberry.field(
+        description="Pass as `after` to get the labels that follow this one.")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Label:
+        return cls(
+            id=strawberry.ID(row["labelId"]), item_id=row["itemId"],
+            value=json.loads(row["value"]), source=LabelSource(row["source"]),
+            author=row["author"], comment=row.get("comment"), time=to_datetime(row["time"]),
+            schema=SchemaVersionRef(id=strawberry.ID(row["schemaVersionId"]),
+                                    name=row["schemaName"], version=row["schemaVersion"]),
+            batch=row["batch"], batch_id=strawberry.ID(row["batchId"]),
+            session=SessionRef(id=strawberry.ID(row["sessionId"]), name=row["sessionName"]),
+            cursor=label_cursor(row),
+        )
+
+
 @strawberry.type
 class LabelingSession:
     id: strawberry.ID
@@ -152,6 +200,16 @@ class LabelingSession:
         description="The output dataset the labels form (a version per addLabels call).")
     assigned_users: list[str]
     label_count: int
+
+    @strawberry.field(description="The session's labels in the order they were given (time, "
+                                  "then id), optionally for one item or one schema; page with "
+                                  "`after` (a label's cursor).")
+    async def labels(self, info: strawberry.Info, limit: ListLimit = None,
+                     after: str | None = None, item_id: str | None = None,
+                     schema: str | None = None) -> list[Label]:
+        found = await off_loop(services(info).labels.of_session, str(self.id),
+                               item_id=item_id, schema=schema, after=after, limit=limit)
+        return [Label.from_row(r) for r in found]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> LabelingSession:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import strawberry
 
 from lineage_graph.graphql.context import ListLimit, off_loop, services
-from lineage_graph.graphql.types import Dataset
+from lineage_graph.graphql.types import Dataset, to_datetime
 
 
 @strawberry.type
@@ -60,6 +61,14 @@ def _selections(mapping: dict[str, str]) -> list[VariantSelection]:
     return [VariantSelection(set=k, option=v) for k, v in sorted(mapping.items())]
 
 
+@strawberry.type(description="A stored version of a scene: the version string its file "
+                             "declares, and its content hash (its identity).")
+class SceneVersionRef:
+    version: str
+    content_hash: str
+    ingested_at: datetime | None
+
+
 @strawberry.type(description="One version of a USD scene (its content hash is its identity).")
 class Scene:
     id: strawberry.ID
@@ -70,10 +79,13 @@ class Scene:
     root_prim: str
     missing_assets: list[str]
 
-    @strawberry.field(description="Every ingested version of this scene, newest first.")
-    async def versions(self, info: strawberry.Info) -> list[str]:
+    @strawberry.field(description="Every ingested version of this scene, newest first. A "
+                                  "version string declared for two contents is listed twice, "
+                                  "each with its content hash.")
+    async def versions(self, info: strawberry.Info) -> list[SceneVersionRef]:
         found = await off_loop(services(info).scenes.versions, self.scene_id)
-        return [row["version"] for row in found]
+        return [SceneVersionRef(version=r["version"], content_hash=r["contentHash"],
+                                ingested_at=to_datetime(r["ingestedAt"])) for r in found]
 
     @strawberry.field
     async def layers(self, info: strawberry.Info, limit: ListLimit = None) -> list[SceneLayer]:

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from lineage_graph.graphql.context import off_loop, receipt, services
+from lineage_graph.graphql.context import ListLimit, off_loop, receipt, services
 from lineage_graph.graphql.errors import DomainErrors
 from lineage_graph.graphql.forensic_types import (
     LedgerReport,
@@ -17,6 +17,7 @@ from lineage_graph.graphql.forensic_types import (
 )
 from lineage_graph.graphql.labeling_types import (
     AddLabelsResult,
+    Label,
     LabelingSchemaInput,
     LabelingSchemaVersion,
     LabelingSession,
@@ -119,10 +120,13 @@ class Query:
         return LedgerReport(ok=report.ok, checked=report.checked,
                             first_bad_sequence=report.first_bad_sequence, reason=report.reason)
 
-    @strawberry.field(description="A USD scene: the given version, else the latest ingested.")
-    async def scene(self, info: strawberry.Info, scene_id: str,
-                    version: str | None = None) -> Scene | None:
-        row = await off_loop(services(info).scenes.scene_version, scene_id, version)
+    @strawberry.field(description="A USD scene version: the one with this content hash (exact), "
+                                  "else the latest ingested with this version string, else "
+                                  "the latest ingested.")
+    async def scene(self, info: strawberry.Info, scene_id: str, version: str | None = None,
+                    content_hash: str | None = None) -> Scene | None:
+        row = await off_loop(services(info).scenes.scene_version, scene_id, version,
+                             content_hash)
         return Scene.from_row(row) if row else None
 
     @strawberry.field(description="A scene variant by its id.")
@@ -160,6 +164,14 @@ class Query:
                                id: strawberry.ID) -> LabelingSession | None:
         row = await off_loop(services(info).sessions.session, str(id))
         return LabelingSession.from_row(row) if row else None
+
+    @strawberry.field(description="Every label given to one item, in any session, in the order "
+                                  "they were given; page with `after` (a label's cursor).")
+    async def labels(self, info: strawberry.Info, item_id: str, schema: str | None = None,
+                     after: str | None = None, limit: ListLimit = None) -> list[Label]:
+        found = await off_loop(services(info).labels.of_item, item_id, schema=schema,
+                               after=after, limit=limit)
+        return [Label.from_row(r) for r in found]
 
     @strawberry.field(description="Nodes whose name or namespace matches the query.")
     async def search(

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from lineage_graph.graphql.context import ListLimit, off_loop, services
 
 
-def _dt(value: Any) -> datetime | None:
+def to_datetime(value: Any) -> datetime | None:
     """Neo4j DateTime -> Python datetime."""
     if value is None:
         return None
@@ -124,7 +124,7 @@ class DatasetVersion:
     def from_row(cls, row: dict[str, Any]) -> DatasetVersion:
         return cls(
             id=strawberry.ID(row["nodeId"]), version=row["version"],
-            created_at=_dt(row.get("createdAt")), producer_run_id=row.get("runId"),
+            created_at=to_datetime(row.get("createdAt")), producer_run_id=row.get("runId"),
         )
 
 
@@ -255,9 +255,9 @@ class Run:
     def from_row(cls, row: dict[str, Any]) -> Run:
         return cls(
             id=strawberry.ID(row["runId"]), state=row.get("state"),
-            started_at=_dt(row.get("startedAt")), ended_at=_dt(row.get("endedAt")),
-            nominal_start_time=_dt(row.get("nominalStartTime")),
-            nominal_end_time=_dt(row.get("nominalEndTime")),
+            started_at=to_datetime(row.get("startedAt")), ended_at=to_datetime(row.get("endedAt")),
+            nominal_start_time=to_datetime(row.get("nominalStartTime")),
+            nominal_end_time=to_datetime(row.get("nominalEndTime")),
             error_message=row.get("errorMessage"),
             malformed_facets=list(row.get("malformedFacets") or []),
         )

@@ -117,7 +117,8 @@ class WritePlan:
                 ),
                 "eventTime": event.eventTime,
                 "runId": str(event.run.runId) if isinstance(event, RunEvent) else None,
-                "warnings": [f"{w['facet']}: {w['problem']}" for w in parsed.warnings()],
+                "warnings": [f"{w.get('facet') or w['field']}: {w['problem']}"
+                             for w in parsed.warnings()],
             }
         )
         if isinstance(event, DatasetEvent):

@@ -12,8 +12,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from lineage_graph.ids import canonical_run_id
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import describe_validation_error
 
@@ -47,7 +48,8 @@ class _Open(BaseModel):
 
 
 class ParentRun(_Open):
-    runId: str = Field(min_length=1)
+    # As the event's own runId (models.RunId): canonical when a UUID, else as sent.
+    runId: Annotated[KeyText, AfterValidator(canonical_run_id)]
 
 
 class ParentJob(_Open):

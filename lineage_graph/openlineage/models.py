@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from lineage_graph.ids import canonical_run_id
+from lineage_graph.openlineage.facets import KEY_TEXT_MAX
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
@@ -49,8 +51,15 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+# Any non-empty runId up to a key's length: the spec asks for a UUID, but real producers send
+# others (the compatibility scenarios' "run_id"), and Marquez-era emitters too. A UUID is put in
+# its canonical form; another runId is kept as sent, with a warning (ParsedEvent.warnings).
+RunId = Annotated[str, StringConstraints(min_length=1, max_length=KEY_TEXT_MAX),
+                  AfterValidator(canonical_run_id)]
+
+
 class RunRef(_Open):
-    runId: UUID
+    runId: RunId
     facets: FacetMap = Field(default_factory=dict)
 
 
@@ -74,10 +83,15 @@ class OutputDataset(DatasetRef):
     outputFacets: FacetMap = Field(default_factory=dict)
 
 
+# What an event without ``schemaURL`` is read as (Marquez accepts such events; its own test
+# events and quickstart-era emitters omit it).
+ASSUMED_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+
+
 class BaseEvent(_Open):
     eventTime: EventTime
     producer: NonEmpty
-    schemaURL: NonEmpty
+    schemaURL: NonEmpty | None = None
 
 
 class RunEvent(BaseEvent):
@@ -101,9 +115,19 @@ class JobEvent(BaseEvent):
 AnyEvent = RunEvent | DatasetEvent | JobEvent
 
 
+_KIND_BY_FRAGMENT: dict[str, type[AnyEvent]] = {
+    "RunEvent": RunEvent, "DatasetEvent": DatasetEvent, "JobEvent": JobEvent}
+
+
 def event_model_for(raw: dict[str, Any]) -> type[AnyEvent]:
-    """Which of the three event kinds a JSON object claims to be (by its keys, as the spec's
-    ``oneOf`` does)."""
+    """Which of the three event kinds a JSON object is: the one its ``schemaURL`` fragment
+    names (``...#/$defs/JobEvent``), else by its keys, as the spec's ``oneOf`` does. The
+    fragment comes first because a JobEvent may carry ``eventType`` (Marquez's do)."""
+    url = raw.get("schemaURL")
+    if isinstance(url, str) and "#/$defs/" in url:
+        named = _KIND_BY_FRAGMENT.get(url.rsplit("#/$defs/", 1)[1])
+        if named is not None:
+            return named
     if "run" in raw or "eventType" in raw:
         return RunEvent
     if "dataset" in raw:

@@ -10,11 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from lineage_graph.errors import InvalidEventError
+from lineage_graph.ids import is_uuid
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 from lineage_graph.openlineage.facets import ParsedFacet, parse_facets
 from lineage_graph.openlineage.models import (
+    ASSUMED_SCHEMA_URL,
     AnyEvent,
     DatasetEvent,
     InputDataset,
@@ -57,9 +59,16 @@ class ParsedEvent:
         return found
 
     def warnings(self) -> list[dict[str, str]]:
-        return [
-            {"facet": f.path, "problem": f.error or ""} for f in self.all_facets() if f.malformed
-        ]
+        """What was accepted but not as sent: ``{"field", "problem"}`` for the event itself
+        (a missing ``schemaURL``), ``{"facet", "problem"}`` for each malformed facet."""
+        found = [] if self.event.schemaURL is not None else [
+            {"field": "schemaURL", "problem": f"missing: read as {ASSUMED_SCHEMA_URL}"}]
+        if isinstance(self.event, RunEvent) and not is_uuid(self.event.run.runId):
+            found.append({"field": "run.runId",
+                          "problem": "not a UUID as the spec asks: kept as sent"})
+        found += [{"facet": f.path, "problem": f.error or ""}
+                  for f in self.all_facets() if f.malformed]
+        return found
 
 
 def parse_event_text(text: str, recorded: bool = False) -> ParsedEvent:

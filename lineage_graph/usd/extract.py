@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +129,11 @@ def read_scene(
     path = path.resolve()
     root_dir = (asset_root or path.parent).resolve()
     layer = _open_layer(sdf, path)
-    layers, _assets, unresolved = usd_utils.ComputeAllDependencies(str(path))
+    try:
+        layers, _assets, unresolved = usd_utils.ComputeAllDependencies(str(path))
+    except Exception as exc:  # Tf.ErrorException: a sublayer or reference does not parse
+        raise SceneReadError(f"{path}: a layer it depends on is not readable "
+                             f"({_first_line(exc)})") from exc
     layer_paths = sorted({Path(lyr.realPath) for lyr in layers if lyr.realPath})
     layer_docs = [Layer(_relative(p, root_dir), _file_sha256(p)) for p in layer_paths]
     content_hash = scene_content_hash((lyr.path, lyr.sha256) for lyr in layer_docs)
@@ -136,7 +141,11 @@ def read_scene(
     scene_id = str(custom.get("sceneId") or path.stem)
     version = str(custom.get("sceneVersion") or f"sha256:{content_hash[:16]}")
 
-    stage = usd.Stage.Open(str(path), usd.Stage.LoadAll)
+    try:
+        stage = usd.Stage.Open(str(path), usd.Stage.LoadAll)
+    except Exception as exc:  # Tf.ErrorException, as above
+        raise SceneReadError(f"{path}: USD could not compose this scene "
+                             f"({_first_line(exc)})") from exc
     if stage is None:
         raise SceneReadError(f"{path}: USD could not compose this scene")
     root = stage.GetDefaultPrim()
@@ -315,6 +324,7 @@ def _first_line(exc: BaseException) -> str:
     """pxr's messages read "Error in 'Fn' at line N in file F : 'what went wrong'": keep the
     part a user can act on."""
     text = " ".join(str(exc).split())
-    if " : '" in text:
-        text = text.split(" : '", 1)[1].rstrip("'")
+    found = re.search(r" : '(.+?)'(?= Error in |$)", text)
+    if found is not None:
+        text = found.group(1)
     return text[:300] or type(exc).__name__

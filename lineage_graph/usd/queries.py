@@ -16,9 +16,12 @@ class SceneQueries:
         self.db = db
         self.max_limit = max_limit
 
-    def scene_version(self, scene_id: str, version: str | None) -> dict[str, Any] | None:
+    def scene_version(self, scene_id: str, version: str | None,
+                      content_hash: str | None = None) -> dict[str, Any] | None:
+        """The version with this version string and/or content hash; the latest ingested of
+        those that match (a reused version string can name several contents)."""
         return self.db.read(lambda tx: one_node(tx, q.SCENE_VERSION, sceneId=scene_id,
-                                                version=version))
+                                                version=version, contentHash=content_hash))
 
     def scene_version_by_id(self, node_id: str) -> dict[str, Any] | None:
         return self.db.read(lambda tx: one_node(tx, q.SCENE_VERSION_BY_ID, nodeId=node_id))

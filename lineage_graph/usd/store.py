@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import neo4j
@@ -41,6 +41,15 @@ class StoredScene:
     missing_assets: list[str]
     seq: int | None = None  # the record's sequence number (the first one, for a repeat)
     duplicate: bool = False
+    # Other stored contents declaring the same version string: the file's sceneVersion was
+    # not bumped when its layers changed. Both are kept (the content hash tells them apart).
+    version_reused_by: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return [f"scene {self.scene_id!r} version {self.version!r} was already stored with "
+                f"other content ({', '.join(h[:16] for h in self.version_reused_by)}); bump "
+                "customLayerData.sceneVersion when layers change, or ask for this content by "
+                f"contentHash {self.content_hash[:16]}..."] if self.version_reused_by else []
 
 
 def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
@@ -119,10 +128,12 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     row = lineage_writes.change_record("scene", "SceneDocument", None, receipt.row(), sha,
                                        canonical)
 
-    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool]:
+    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool, list[str]]:
         state = lineage_writes.lock_and_find_existing(tx, [sha])
+        reused = scene_writes.other_contents_of_version(tx, doc["sceneId"], doc["version"],
+                                                        doc["contentHash"])
         if sha in state.existing:
-            return state.existing[sha], True
+            return state.existing[sha], True, reused
         recorded = scene_writes.document_of_scene_version(tx, params["version"]["nodeId"])
         if recorded is not None and recorded != sha:
             raise ConflictError(
@@ -130,14 +141,15 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
                 f"stored from another document (sha256 {recorded}); a scene version's content "
                 "is fixed by its layers: re-read the scene from its files")
         scene_writes.store_scene(tx, params)
-        return lineage_writes.record_only(tx, [row], state)[sha], False
+        return lineage_writes.record_only(tx, [row], state)[sha], False, reused
 
-    seq, duplicate = db.write(work)
+    seq, duplicate, reused = db.write(work)
     return StoredScene(
         scene_id=doc["sceneId"], version=doc["version"], content_hash=doc["contentHash"],
         node_id=params["version"]["nodeId"], layers=len(params["layers"]),
         prims=len(params["prims"]), variants=len(params["variants"]),
         missing_assets=list(doc["missingAssets"]), seq=seq, duplicate=duplicate,
+        version_reused_by=reused,
     )
 
 

@@ -160,6 +160,7 @@ async def post_scene(request: Request) -> JSONResponse:
         "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,
         "variants": stored.variants, "missingAssets": stored.missing_assets,
         "seq": stored.seq, "duplicate": stored.duplicate,
+        **({"warnings": stored.warnings()} if stored.version_reused_by else {}),
     }, status_code=201)
 
 

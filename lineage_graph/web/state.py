@@ -14,6 +14,7 @@ from lineage_graph.ingest.ledger import SharedVerification
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
 from lineage_graph.labeling.labels import LabelingSessionService
+from lineage_graph.labeling.queries import LabelQueries
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.ml.queries import ModelQueries
@@ -32,6 +33,7 @@ class AppState:
     scenes: SceneQueries
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
+    labels: LabelQueries
     models: ModelQueries
     regression: RegressionService
     diffs: DiffService
@@ -57,6 +59,7 @@ class AppState:
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),
             sessions=LabelingSessionService(db),
+            labels=LabelQueries(db, settings.max_list_limit),
             models=ModelQueries(db, settings.max_list_limit),
             regression=RegressionService(db, settings.max_lineage_depth,
                                          settings.max_list_limit),

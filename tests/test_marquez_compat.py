@@ -1,0 +1,86 @@
+"""Drop-in for Marquez: what Marquez accepts is accepted here (events without `schemaURL`, a
+JobEvent carrying `eventType`), flagged where it was read with an assumption."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from lineage_graph.db.connection import Database
+from tests.conftest import query
+from tests.events import T0, ds, new_run_id, run_event
+
+
+def test_an_event_without_schema_url_is_accepted_and_flagged(client: TestClient,
+                                                             db: Database) -> None:
+    event = run_event("START", new_run_id(), ("marquez", "quickstart"), T0,
+                      inputs=[ds("postgres://db", "public.orders")])
+    del event["schemaURL"]
+    answer = client.post("/api/v1/lineage", json=event)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["warnings"] == [{
+        "field": "schemaURL",
+        "problem": "missing: read as https://openlineage.io/spec/2-0-2/OpenLineage.json"}]
+    [row] = query(db, "MATCH (e:Event) RETURN e.kind AS kind, e.warnings AS warnings")
+    assert row == {"kind": "RunEvent", "warnings": [
+        "schemaURL: missing: read as https://openlineage.io/spec/2-0-2/OpenLineage.json"]}
+    assert query(db, "MATCH (:Run)-[:READ]->(d:Dataset) RETURN d.name AS name") == [
+        {"name": "public.orders"}]
+
+
+def _marquez_job_event() -> dict[str, Any]:
+    """The shape of Marquez's `event_job_event.json`: a JobEvent with an `eventType`."""
+    return {
+        "eventType": "COMPLETE", "eventTime": T0.isoformat(),
+        "job": {"namespace": "my-scheduler-namespace", "name": "myjob.mytask", "facets": {}},
+        "inputs": [ds("my-datasource-namespace", "instance.schema.input")],
+        "outputs": [ds("my-datasource-namespace", "instance.schema.output")],
+        "producer": "https://github.com/MarquezProject/marquez/blob/main/api/src/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+    }
+
+
+def test_a_job_event_carrying_event_type_is_read_as_a_job_event(client: TestClient,
+                                                                db: Database) -> None:
+    answer = client.post("/api/v1/lineage", json=_marquez_job_event())
+    assert answer.status_code == 201, answer.text
+    assert "warnings" not in answer.json()
+    assert query(db, "MATCH (e:Event) RETURN e.kind AS kind") == [{"kind": "JobEvent"}]
+    [job] = query(db, """MATCH (j:Job {name: 'myjob.mytask'})
+        RETURN [(j)-[:READS]->(d) | d.name] AS reads, [(j)-[:WRITES]->(d) | d.name] AS writes,
+               COUNT { (j)-[:HAS_RUN]->() } AS runs""")
+    assert job == {"reads": ["instance.schema.input"], "writes": ["instance.schema.output"],
+                   "runs": 0}
+
+
+def test_without_a_fragment_the_keys_decide_the_kind(client: TestClient, db: Database) -> None:
+    event = _marquez_job_event()
+    event["schemaURL"] = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+    refused = client.post("/api/v1/lineage", json=event)  # eventType says run, and no run
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "run"
+
+
+def test_a_run_id_that_is_not_a_uuid_is_kept_as_sent_and_flagged(client: TestClient,
+                                                                 db: Database) -> None:
+    """The compatibility scenarios' simple_run_event sends runId "run_id". Its node id is
+    prefixed so no runId can take another node's id; a UUID in capitals is the same run as in
+    lower case, as a parent or as itself."""
+    odd = run_event("COMPLETE", "dataset:s3://lake:orders", ("x", "odd"), T0)
+    answer = client.post("/api/v1/lineage", json=odd)
+    assert answer.status_code == 201, answer.text
+    assert {"field": "run.runId", "problem": "not a UUID as the spec asks: kept as sent"} in (
+        answer.json()["warnings"])
+    assert query(db, "MATCH (r:Run) RETURN r.runId AS runId, r.nodeId AS nodeId") == [
+        {"runId": "dataset:s3://lake:orders", "nodeId": "run:dataset:s3://lake:orders"}]
+    parent = new_run_id()
+    child = run_event("START", new_run_id(), ("x", "child"), T0, run_facets={"parent": {
+        "_producer": "https://example.com", "_schemaURL": "https://example.com/p",
+        "run": {"runId": parent.upper()}, "job": {"namespace": "x", "name": "parent"}}})
+    shouted = run_event("COMPLETE", parent.upper(), ("x", "parent"), T0)
+    for event in (child, shouted):
+        assert "warnings" not in client.post("/api/v1/lineage", json=event).json()
+    assert query(db, """MATCH (c:Run)-[:CHILD_OF]->(p:Run {runId: $id})
+                        RETURN p.nodeId AS nodeId, p.state AS state""", id=parent) == [
+        {"nodeId": parent, "state": "COMPLETE"}]
