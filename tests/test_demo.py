@@ -46,6 +46,18 @@ def test_the_planted_regression_is_the_top_suspect(demo_graph: DemoGraph) -> Non
     below = {s["kind"]: s for s in report["suspects"] if s["rank"] > 1}
     assert below["LABELING_SCHEMA_VERSION"]["node"]["name"] == "pallet_visible v2"
     assert below["LABELING_SCHEMA_VERSION"]["score"] < top[0]["score"]
+    # Which scene variants fed the regression: the night variant whose frames were re-rendered.
+    assert [v["id"] for v in report["implicatedSceneVariants"]] == [
+        _variant_id(demo_graph, "night_wide")]
+    assert report["implicatedSceneVariants"][0]["name"] == (
+        "scene variant demo_warehouse layout=aisle_wide,lighting=night")
+    # Evidence reads as steps with kinds and names, from the model back to the suspect.
+    frames = next(s for s in top if s["kind"] == "DATASET_VERSION")
+    [text] = frames["evidenceText"]
+    steps = text.split(" <- ")
+    assert steps[0] == "model detector v2"
+    assert steps[1].startswith("run train_detector (2026-")
+    assert steps[-1] == f"dataset version {frames['node']['name']}"
     # Every suspect has an evidence path from the model version to itself.
     for suspect in report["suspects"]:
         path = suspect["evidence"][0]
@@ -68,20 +80,29 @@ def test_the_cli_prints_the_forensic_answer(demo_graph: DemoGraph) -> None:
     assert done.returncode == 0, done.stderr
     assert "regressed: True" in done.stdout
     assert "#1" in done.stdout and "render_warehouse" in done.stdout
+    assert "Scene variants that fed the regression" in done.stdout
+    assert "scene variant demo_warehouse layout=aisle_wide,lighting=night" in done.stdout
+    assert "model detector v2 <- run train_detector (" in done.stdout
     assert f"{demo_graph.url}/graphql?q=" in done.stdout
     assert "MATCH (:ModelVersion {name: 'detector', version: 'v2'})" in done.stdout
 
 
 def test_impact_of_a_scene_variant_reaches_models_and_evaluations(demo_graph: DemoGraph
                                                                   ) -> None:
+    """Both detector versions trained on night frames (v1 on the first render, v2 on the
+    re-render): version-accurate impact names both, with the frames versions between."""
     body = _graphql(demo_graph, """query($id: ID!) { impact(nodeId: $id, depth: 10) {
         nodes { id kind name } truncated } }""", id=_variant_id(demo_graph, "night_wide"))
     nodes = body["data"]["impact"]["nodes"]
     ids = {n["id"] for n in nodes}
-    assert {model_version_id("detector", "v1"), model_version_id("detector", "v2"),
-            dataset_id("s3://frames", "warehouse/night_wide")} <= ids
-    assert sum(1 for n in nodes if n["kind"] == "RUN") == 2  # the two evaluation runs
-    assert dataset_id("s3://frames", "warehouse/holdout") not in ids  # not downstream
+    assert {model_version_id("detector", "v1"), model_version_id("detector", "v2")} <= ids
+    frames = sorted(n["name"].split("@")[0] for n in nodes if n["kind"] == "DATASET_VERSION"
+                    and n["name"].startswith("warehouse/night_wide@"))
+    assert frames == ["warehouse/night_wide", "warehouse/night_wide"]  # both renders
+    names = {n["name"] for n in nodes}
+    assert not any(name.startswith("warehouse/holdout") for name in names)  # not downstream
+    evaluations = query(demo_graph.db, "MATCH (r:Run)-[:EVALUATED]->() RETURN r.runId AS id")
+    assert {r["id"] for r in evaluations} <= ids
 
 
 def test_lineage_diff_of_the_two_model_versions(demo_graph: DemoGraph) -> None:

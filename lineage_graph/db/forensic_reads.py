@@ -72,6 +72,88 @@ OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
 OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
 RETURN n.nodeId AS target, via, m {
   .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
+  .startedAt,
+  kind: """ + _KIND + """,
+  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
+  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
+} AS node
+"""
+
+# One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
+# plus a dataset to its versions. ``source`` is the frontier node, ``m`` what it reaches. A
+# dataset read without a resolved version reaches its readers directly.
+IMPACT_HOP: LiteralString = """
+UNWIND $frontier AS id
+CALL (id) {
+  OPTIONAL MATCH (l:LineageNode {nodeId: id})
+  OPTIONAL MATCH (v:DatasetVersion {nodeId: id})
+  RETURN coalesce(l, v) AS n
+}
+WITH n WHERE n IS NOT NULL
+CALL (n) {
+  MATCH (n:Run)-[:TRAINED]->(m:ModelVersion) RETURN m, 'TRAINED' AS via
+  UNION
+  MATCH (n:ModelVersion)<-[:DERIVED_FROM_MODEL]-(m:ModelVersion)
+  RETURN m, 'DERIVED_FROM_MODEL' AS via
+  UNION
+  // An evaluation run reads the dataset that stores models; it evaluated the model version
+  // its evaluation facet names, whatever version of that dataset its read resolved to.
+  MATCH (n:DatasetVersion)<-[:READ_VERSION]-(m:Run)
+  WHERE NOT EXISTS {
+    (m)-[:EVALUATED]->(evaluated:ModelVersion)
+    WHERE NOT EXISTS { (evaluated)<-[:TRAINED]-(:Run)-[:WROTE_VERSION]->(n) } }
+  RETURN m, 'READ_VERSION' AS via
+  UNION
+  MATCH (n:Dataset)<-[:READ]-(m:Run)
+  WHERE NOT EXISTS { (m)-[:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(n) }
+    AND NOT EXISTS { (m)-[:EVALUATED]->(:ModelVersion) }
+  RETURN m, 'READ' AS via
+  UNION
+  MATCH (n:ModelVersion)<-[:EVALUATED]-(m:Run) RETURN m, 'EVALUATED' AS via
+  UNION
+  MATCH (n:Run)-[:WROTE_VERSION]->(m:DatasetVersion) RETURN m, 'WROTE_VERSION' AS via
+  UNION
+  MATCH (n:Run)-[:WROTE]->(m:Dataset)
+  WHERE NOT EXISTS { (n)-[:WROTE_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(m) }
+  RETURN m, 'WROTE' AS via
+  UNION
+  MATCH (n:LabelingSession)-[:PRODUCED_VERSION]->(m:DatasetVersion)
+  RETURN m, 'PRODUCED_VERSION' AS via
+  UNION
+  MATCH (n:LabelingSchemaVersion)<-[:LABELED_WITH]-(m) WHERE m:DatasetVersion OR m:Dataset
+  RETURN m, 'LABELED_WITH' AS via
+  UNION
+  MATCH (n:SceneVariant)<-[:FROM_SCENE_VARIANT]-(m:Dataset) RETURN m, 'FROM_SCENE_VARIANT' AS via
+  UNION
+  MATCH (n:Dataset)<-[:VERSION_OF]-(m:DatasetVersion) RETURN m, 'VERSION_OF' AS via
+  UNION
+  MATCH (n:Dataset)<-[:LABELS]-(m:LabelingSession) RETURN m, 'LABELS' AS via
+  UNION
+  MATCH (n:SceneVersion)-[:HAS_VARIANT]->(m:SceneVariant) RETURN m, 'HAS_VARIANT' AS via
+  UNION
+  MATCH (n:Job)-[:HAS_RUN]->(m:Run) RETURN m, 'HAS_RUN' AS via
+}
+OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
+OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
+RETURN n.nodeId AS source, via, m {
+  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
+  .startedAt,
+  kind: """ + _KIND + """,
+  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
+  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
+} AS node
+"""
+
+NODE_OR_DATASET_VERSION: LiteralString = """
+OPTIONAL MATCH (l:LineageNode {nodeId: $nodeId})
+OPTIONAL MATCH (v:DatasetVersion {nodeId: $nodeId})
+WITH coalesce(l, v) AS m
+WHERE m IS NOT NULL
+OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
+OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
+RETURN m {
+  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
+  .startedAt,
   kind: """ + _KIND + """,
   datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
   jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace

@@ -71,7 +71,8 @@ SCHEMA_V2: dict[str, Any] = {
 SUSPECTS_QUERY = """query Regression {
   regressionSuspects(model: "detector", version: "v2", baseline: "v1", metric: "mAP") {
     metric baselineValue candidateValue delta regressed
-    suspects { rank kind score reason node { id kind name } metricDelta evidence }
+    implicatedSceneVariants { id name }
+    suspects { rank kind score reason node { id kind name } metricDelta evidence evidenceText }
   }
 }"""
 

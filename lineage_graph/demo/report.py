@@ -3,7 +3,6 @@ evidence, where to look next (GraphiQL, Cypher)."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from rich.console import Console
@@ -20,10 +19,18 @@ def print_report(out: Console, result: DemoResult) -> None:
         out.print(f"  #{suspect['rank']}  score {suspect['score']:.3f}  {suspect['kind']}  "
                   f"[bold]{suspect['node']['name']}[/bold]", highlight=False)
         out.print(f"      {suspect['reason']}", highlight=False, soft_wrap=True)
-    if report["suspects"]:
-        top = report["suspects"][0]
-        out.print("[bold]Evidence for the top suspect[/bold] (model version -> suspect):")
-        out.print("  " + "\n  -> ".join(_short(n) for n in top["evidence"][0]), highlight=False)
+    variants = report["implicatedSceneVariants"]
+    if variants:
+        out.print("\n[bold]Scene variants that fed the regression[/bold] (upstream of the top "
+                  "suspects):")
+        for variant in variants:
+            out.print(f"  {variant['name']}  [dim]{variant['id']}[/dim]", highlight=False)
+    top = [s for s in report["suspects"] if s["rank"] == 1]
+    if top:
+        out.print("[bold]Evidence for the top suspects[/bold] (model <- ... <- suspect):")
+        for suspect in top:
+            for path in suspect["evidenceText"]:
+                out.print(f"  {path}", highlight=False, soft_wrap=True)
     url = f"{result.api_url}/graphql"
     out.print(f"\n[bold]GraphiQL[/bold] (query ready): {url}?q={quote(SUSPECTS_QUERY, safe='')}",
               highlight=False,
@@ -32,7 +39,3 @@ def print_report(out: Console, result: DemoResult) -> None:
     out.print(f"\n[bold]Cypher[/bold] (cypher-shell or Neo4j Browser):\n{CYPHER}",
               highlight=False)
 
-
-def _short(node_id: Any) -> str:
-    text = str(node_id)
-    return text if len(text) <= 100 else text[:97] + "..."

@@ -29,7 +29,12 @@ from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import rows
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.forensics.provenance import Provenance, display_name, walk_provenance
+from lineage_graph.forensics.provenance import (
+    Provenance,
+    display_name,
+    step_name,
+    walk_provenance,
+)
 from lineage_graph.limits import check_limit
 
 SLICE_WEIGHT = 0.7
@@ -72,6 +77,8 @@ class Suspect:
     evidence: list[list[str]]
     slice: SliceResult | None = None
     rank: int = 0
+    # The evidence paths as a person reads them: each step's id, kind and name (step_name).
+    steps: list[list[dict[str, str]]] = field(default_factory=list)
 
     @property
     def metric_delta(self) -> float | None:
@@ -87,6 +94,9 @@ class RegressionReport:
     regressed: bool
     suspects: list[Suspect] = field(default_factory=list)
     truncated: bool = False
+    # Scene variants upstream of the top-ranked suspects (or suspects themselves): the answer
+    # to "which scene variants fed this regression".
+    implicated_scene_variants: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def delta(self) -> float:
@@ -122,11 +132,13 @@ class RegressionService:
         suspects = [*self._node_suspects(prov_c, prov_b), *_code_suspects(prov_c, prov_b)]
         for suspect in suspects:
             _score(suspect, prov_c, slices, shares, regressed)
+            suspect.steps = [_steps(prov_c, path, suspect.node) for path in suspect.evidence]
         _rank(suspects)
         return RegressionReport(
             metric=metric, baseline_value=base_value, candidate_value=cand_value,
             higher_is_better=higher, regressed=regressed, suspects=suspects[:limit],
-            truncated=prov_c.truncated or prov_b.truncated)
+            truncated=prov_c.truncated or prov_b.truncated,
+            implicated_scene_variants=_implicated_variants(prov_c, suspects))
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -197,6 +209,30 @@ class RegressionService:
             suspects.append(Suspect(kind=node["kind"], node=node, score=0.0,
                                     reason=_change(node, previous), evidence=[prov_c.path(nid)]))
         return suspects
+
+
+def _steps(prov: Provenance, path: list[str], suspect: dict[str, Any]
+           ) -> list[dict[str, str]]:
+    """A path of node ids as readable steps (the last one may be a suspect outside the
+    closure: a job whose code changed)."""
+    nodes = [prov.nodes.get(nid, suspect if nid == suspect["nodeId"] else None) for nid in path]
+    return [{"nodeId": nid, "kind": node["kind"], "name": step_name(node)}
+            for nid, node in zip(path, nodes, strict=True) if node is not None]
+
+
+def _implicated_variants(prov: Provenance, suspects: list[Suspect]) -> list[dict[str, Any]]:
+    """Scene variants that are a top-ranked suspect or upstream of one (only when something
+    scored: no regression, no claim)."""
+    found: dict[str, dict[str, Any]] = {}
+    for suspect in suspects:
+        if suspect.rank != 1 or suspect.score <= 0:
+            continue
+        start = suspect.node.get("runNodeId") or suspect.node["nodeId"]
+        for nid in {start, *prov.ancestors(start)}:
+            node = prov.nodes.get(nid)
+            if node is not None and node["kind"] == "SCENE_VARIANT":
+                found[nid] = {**node, "stepName": step_name(node)}
+    return sorted(found.values(), key=lambda n: n["stepName"])
 
 
 def _version_group(node: dict[str, Any]) -> str | None:

@@ -40,6 +40,13 @@ class SliceComparison:
                    candidate_value=s.candidate)
 
 
+@strawberry.type(description="One step of an evidence path, as a person reads it.")
+class EvidenceStep:
+    id: strawberry.ID
+    kind: str
+    name: str = strawberry.field(description="e.g. `run train_detector (2026-03-01)`.")
+
+
 @strawberry.type(description="Something upstream of the candidate and not of the baseline.")
 class Suspect:
     rank: int = strawberry.field(description="1 is the most likely; equal scores share a rank.")
@@ -55,6 +62,14 @@ class Suspect:
         description="candidate - baseline on that slice.")
     evidence: list[list[strawberry.ID]] = strawberry.field(
         description="Paths of node ids from the candidate model version to the suspect.")
+    evidence_paths: list[list[EvidenceStep]] = strawberry.field(
+        description="The same paths, each step with its kind and a readable name.")
+
+    @strawberry.field(description="Each evidence path in one line, from the model back to the "
+                                  "suspect: `model detector v2 <- run train_detector "
+                                  "(2026-03-01) <- dataset version ...`.")
+    def evidence_text(self) -> list[str]:
+        return [" <- ".join(step.name for step in path) for path in self.evidence_paths]
 
     @classmethod
     def from_result(cls, s: SuspectResult) -> Suspect:
@@ -62,7 +77,10 @@ class Suspect:
                    reason=s.reason,
                    slice=SliceComparison.from_result(s.slice) if s.slice else None,
                    metric_delta=s.metric_delta,
-                   evidence=[[strawberry.ID(n) for n in path] for path in s.evidence])
+                   evidence=[[strawberry.ID(n) for n in path] for path in s.evidence],
+                   evidence_paths=[[EvidenceStep(id=strawberry.ID(step["nodeId"]),
+                                                 kind=step["kind"], name=step["name"])
+                                    for step in path] for path in s.steps])
 
 
 @strawberry.type(description="Candidate vs baseline on one metric, and the ranked suspects.")
@@ -77,6 +95,9 @@ class RegressionReport:
                     "every suspect scores 0.")
     suspects: list[Suspect]
     truncated: bool
+    implicated_scene_variants: list[EvidenceStep] = strawberry.field(
+        description="Scene variants that are a top-ranked suspect or upstream of one: which "
+                    "scene variants fed the regression (empty when it did not regress).")
 
     @classmethod
     def from_result(cls, r: Report) -> RegressionReport:
@@ -84,7 +105,10 @@ class RegressionReport:
                    candidate_value=r.candidate_value, delta=r.delta,
                    higher_is_better=r.higher_is_better, regressed=r.regressed,
                    suspects=[Suspect.from_result(s) for s in r.suspects],
-                   truncated=r.truncated)
+                   truncated=r.truncated,
+                   implicated_scene_variants=[
+                       EvidenceStep(id=strawberry.ID(v["nodeId"]), kind=v["kind"],
+                                    name=v["stepName"]) for v in r.implicated_scene_variants])
 
 
 @strawberry.type(description="Version-accurate upstream closures of two nodes compared.")

@@ -34,13 +34,14 @@ from lineage_graph.graphql.types import (
     LineageDirection,
     LineageEdge,
     LineageGraph,
+    LineageLevel,
     LineageNode,
     NodeKind,
     Run,
 )
 from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
-from lineage_graph.lineage.service import Direction
+from lineage_graph.lineage.service import Direction, Level
 from lineage_graph.settings import Settings
 from lineage_graph.web.auth import require_scope
 
@@ -68,9 +69,11 @@ class Query:
         return LineageNode.from_row(row) if row else None
 
     @strawberry.field(
-        description="Lineage around a node, `depth` hops in data-flow terms. From a dataset or "
-        "job: job-level lineage (jobs and datasets); from a run: run-level (runs and datasets). "
-        "`asOf`: only what was known at that time (docs/forensics.md#lineage-as-of)."
+        description="Lineage around a node, `depth` hops in data-flow terms, at a `level` "
+        "(docs/forensics.md#levels): JOB (jobs and datasets), RUN (runs and datasets) or "
+        "VERSION (runs, dataset versions, model versions: what each run actually read). "
+        "Without a level: JOB from a dataset or job, RUN from a run. `asOf` (JOB and RUN): "
+        "only what was known at that time (docs/forensics.md#lineage-as-of)."
     )
     async def lineage(
         self,
@@ -79,14 +82,21 @@ class Query:
         direction: LineageDirection = LineageDirection.BOTH,
         depth: int = 5,
         as_of: datetime | None = None,
+        level: LineageLevel | None = None,
     ) -> LineageGraph:
-        return await _lineage_graph(info, str(node_id), Direction(direction.value), depth, as_of)
+        return await _lineage_graph(info, str(node_id), Direction(direction.value), depth, as_of,
+                                    None if level is None else Level(level.value))
 
-    @strawberry.field(description="Everything downstream of a node (datasets, jobs, runs, "
-                                  "models, evaluation runs), up to `depth` hops.")
-    async def impact(self, info: strawberry.Info, node_id: strawberry.ID,
-                     depth: int = 10) -> LineageGraph:
-        return await _lineage_graph(info, str(node_id), Direction.DOWNSTREAM, depth, None)
+    @strawberry.field(description="Everything downstream of a node, up to `depth` hops. At "
+                                  "level VERSION (the default) only what actually read it: the "
+                                  "runs that read its versions, what they wrote, the model "
+                                  "versions they trained and their evaluations. JOB: every "
+                                  "job fed by it (an overclaim for forensics, kept as an "
+                                  "option).")
+    async def impact(self, info: strawberry.Info, node_id: strawberry.ID, depth: int = 10,
+                     level: LineageLevel = LineageLevel.VERSION) -> LineageGraph:
+        return await _lineage_graph(info, str(node_id), Direction.DOWNSTREAM, depth, None,
+                                    Level(level.value))
 
     @strawberry.field(description="What is upstream of model `version` and not of `baseline`, "
                                   "ranked by evidence (docs/forensics.md#ranking).")
@@ -251,8 +261,9 @@ schema = build_schema(Settings())  # the contract (api/schema.graphql); limits d
 
 
 async def _lineage_graph(info: strawberry.Info, node_id: str, direction: Direction, depth: int,
-                         as_of: datetime | None) -> LineageGraph:
-    found = await off_loop(services(info).lineage.lineage, node_id, direction, depth, as_of)
+                         as_of: datetime | None, level: Level | None) -> LineageGraph:
+    found = await off_loop(services(info).lineage.lineage, node_id, direction, depth, as_of,
+                           level)
     nodes = [LineageNode.from_row(n) for n in found.nodes.values()]
     edges = [
         LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))

@@ -35,6 +35,13 @@ class NodeKind(Enum):
     DATASET_VERSION = "DATASET_VERSION"
 
 
+@strawberry.enum(description="What a lineage walk is made of (docs/forensics.md#levels).")
+class LineageLevel(Enum):
+    JOB = "JOB"
+    RUN = "RUN"
+    VERSION = "VERSION"
+
+
 @strawberry.enum(description="Which way to walk lineage from a node.")
 class LineageDirection(Enum):
     UPSTREAM = "UPSTREAM"
@@ -46,6 +53,7 @@ class LineageDirection(Enum):
 class EdgeKind(Enum):
     INPUT = "INPUT"
     OUTPUT = "OUTPUT"
+    VERSION = "VERSION"
 
 
 @strawberry.type(description="Any node of the lineage graph, in summary.")

@@ -21,12 +21,21 @@ from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id, job_id
 from lineage_graph.limits import check_limit
+from lineage_graph.lineage import versions
 
 
 class Direction(StrEnum):
     UPSTREAM = "UPSTREAM"
     DOWNSTREAM = "DOWNSTREAM"
     BOTH = "BOTH"
+
+
+class Level(StrEnum):
+    """What a lineage walk is made of (docs/forensics.md#levels)."""
+
+    JOB = "JOB"  # jobs and datasets: every run of a job folded into the job
+    RUN = "RUN"  # runs and datasets
+    VERSION = "VERSION"  # runs, dataset versions, model versions: what each run actually read
 
 
 # (input relationship types, output relationship types) in data-flow terms: an input rel points
@@ -148,8 +157,9 @@ class LineageService:
     # -- lineage ------------------------------------------------------------------------------
 
     def lineage(self, node_id: str, direction: Direction, depth: int,
-                as_of: datetime | None = None) -> LineageResult:
-        """Lineage around a node; with ``as_of``, only what events up to that time showed."""
+                as_of: datetime | None = None, level: Level | None = None) -> LineageResult:
+        """Lineage around a node; with ``as_of``, only what events up to that time showed.
+        ``level`` None: JOB from a dataset or job, RUN from a run, as before levels existed."""
         if depth < 0:
             raise InvalidRequestError("depth must be 0 or more", field="depth")
         if depth > self.max_depth:
@@ -157,20 +167,44 @@ class LineageService:
                 f"depth {depth} exceeds the limit of {self.max_depth} "
                 "(setting LINEAGE_GRAPH_MAX_DEPTH)", field="depth",
             )
-        start = self.require_node(node_id)
-        node_id = start["nodeId"]
-        rels = RUN_LEVEL if start["kind"] == "RUN" else JOB_LEVEL
-        result = LineageResult()
-        result.nodes[node_id] = _summary(start)
-        directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH \
-            else [direction]
         if as_of is not None and as_of.tzinfo is None:
             raise InvalidRequestError("asOf needs a time zone (e.g. 2026-03-01T08:00:00Z)",
                                       field="asOf")
-        at = None if as_of is None else as_of.isoformat()
+        directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH \
+            else [direction]
         ways = [way is Direction.UPSTREAM for way in directions]
+        result = LineageResult()
+        if level is Level.VERSION:
+            if as_of is not None:
+                raise InvalidRequestError("asOf applies to the JOB and RUN levels", field="asOf")
+            self.db.read(partial(self._walk_versions, bounded(node_id), ways, depth, result))
+            return result
+        start = self.require_node(node_id)
+        node_id = start["nodeId"]
+        if level is None:
+            level = Level.RUN if start["kind"] == "RUN" else Level.JOB
+        if level is Level.JOB and start["kind"] == "RUN":
+            raise InvalidRequestError("level JOB walks jobs and datasets: start from the run's "
+                                      "job (job:NAMESPACE:NAME), or ask for level RUN",
+                                      field="level")
+        if level is Level.RUN and start["kind"] == "JOB":
+            raise InvalidRequestError("level RUN walks runs and datasets: start from one of "
+                                      "the job's runs, or ask for level JOB", field="level")
+        rels = RUN_LEVEL if level is Level.RUN else JOB_LEVEL
+        result.nodes[node_id] = _summary(start)
+        at = None if as_of is None else as_of.isoformat()
         self.db.read(partial(self._walk, node_id, ways, depth, rels, result, at))
         return result
+
+    def _walk_versions(self, node_id: str, ways: list[bool], depth: int, result: LineageResult,
+                       tx: neo4j.ManagedTransaction) -> None:
+        start = versions.version_node(tx, node_id)
+        if start is None:
+            raise NotFoundError(f"no node with id {node_id!r}")
+        result.nodes = {node_id: versions.summary(start)}
+        result.edges.clear()
+        result.truncated = False
+        versions.walk_versions(tx, node_id, ways, depth, self.max_nodes, result)
 
     def _walk(self, start: str, ways: list[bool], depth: int,
               rels: tuple[list[str], list[str]], result: LineageResult, as_of: str | None,

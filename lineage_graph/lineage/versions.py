@@ -1,0 +1,77 @@
+"""Version-accurate lineage (level VERSION): runs, the dataset versions they read and wrote,
+model versions, scene variants and labeling schema versions, with no job-level shortcut.
+
+Upstream it is the walk regression forensics uses (PROVENANCE_HOP); downstream its reverse
+(IMPACT_HOP). So two model versions trained by the same job into the same dataset are told
+apart: a scene variant's impact reaches only the model version whose training run read the
+frames rendered from it, not every version the job ever produced.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import neo4j
+
+from lineage_graph.db import forensic_reads as fq
+from lineage_graph.db.lineage_reads import one_node, rows
+from lineage_graph.forensics.provenance import display_name
+
+if TYPE_CHECKING:
+    from lineage_graph.lineage.service import LineageResult
+
+# Relationships followed from a producer to what it produced (edge kind OUTPUT); VERSION_OF
+# leads from a dataset to one of its versions (kind VERSION); every other one from what is
+# consumed to its consumer (INPUT).
+_OUTPUT_VIA = frozenset({"TRAINED", "WROTE_VERSION", "WROTE", "PRODUCED_VERSION", "HAS_VARIANT",
+                         "HAS_RUN"})
+
+
+def edge_kind(via: str) -> str:
+    if via == "VERSION_OF":
+        return "VERSION"
+    return "OUTPUT" if via in _OUTPUT_VIA else "INPUT"
+
+
+def version_node(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any] | None:
+    """A lineage node or a dataset version, in the provenance shape."""
+    return one_node(tx, fq.NODE_OR_DATASET_VERSION, nodeId=node_id)
+
+
+def summary(node: dict[str, Any]) -> dict[str, Any]:
+    if node["kind"] == "DATASET_VERSION":
+        return {"nodeId": node["nodeId"], "kind": "DATASET_VERSION",
+                "namespace": node.get("datasetNamespace"), "name": display_name(node)}
+    return {"nodeId": node["nodeId"], "kind": node["kind"], "namespace": node.get("namespace"),
+            "name": node.get("name") or node.get("runId") or node.get("sceneId")}
+
+
+def walk_versions(tx: neo4j.ManagedTransaction, start: str, ways: list[bool], depth: int,
+                  max_nodes: int, result: LineageResult) -> None:
+    """Breadth-first in one transaction, one query per direction and hop over the frontier;
+    ``ways`` holds True for upstream, False for downstream."""
+    seen = {up: {start} for up in ways}
+    frontier = {up: [start] for up in ways}
+    for _ in range(depth):
+        if not any(frontier.values()):
+            return
+        for up in ways:
+            if not frontier[up]:
+                continue
+            hop = rows(tx, fq.PROVENANCE_HOP if up else fq.IMPACT_HOP, frontier=frontier[up])
+            reached: list[str] = []
+            for row in hop:
+                node = row["node"]
+                nid = node["nodeId"]
+                near = row["target"] if up else row["source"]
+                source, target = (nid, near) if up else (near, nid)
+                result.edges.add((source, target, edge_kind(row["via"])))
+                if nid in seen[up]:
+                    continue
+                seen[up].add(nid)
+                if nid not in result.nodes and len(result.nodes) >= max_nodes:
+                    result.truncated = True
+                    return
+                result.nodes.setdefault(nid, summary(node))
+                reached.append(nid)
+            frontier[up] = reached
