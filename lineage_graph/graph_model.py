@@ -49,6 +49,16 @@ class Dataset(_Keyed):
     labelingSchemaKey = StringProperty()  # sort key of the labelingSchema facet that won
 
 
+class DatasetAlias(_Keyed):
+    """Another name of a dataset (symlinks facet), ``ALIAS_OF`` it. aliasId has the form of a
+    dataset id (``dataset:<namespace>:<name>``), so lookups by that id can fall back to it."""
+
+    aliasId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty(required=True)
+    name = StringProperty(required=True)
+    type = StringProperty()
+
+
 class Job(_Keyed):
     """Also labelled :LineageNode. nodeId = ``job:<namespace>:<name>``."""
 
@@ -317,7 +327,7 @@ class ApiKey(_Keyed):
 
 
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
-    Namespace, Dataset, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
+    Namespace, Dataset, DatasetAlias, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
     Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
     LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
     ApiKey, LedgerCheckpoint,
@@ -331,4 +341,5 @@ RELATIONSHIP_TYPES: list[str] = [
     "PREVIOUS_VERSION", "LABELS", "PRODUCES", "USES_SCHEMA", "HAS_LABEL", "IN_VERSION",
     "LABELED_WITH", "PRODUCED_VERSION", "TRAINED", "STORED_IN", "DERIVED_FROM_MODEL",
     "HAS_TENSOR", "EVALUATED", "EVALUATED_ON", "MEASURED", "HAS_METRIC", "FOR_SCENE_VARIANT",
+    "ALIAS_OF",
 ]

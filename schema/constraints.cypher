@@ -32,6 +32,9 @@ CREATE INDEX run_state IF NOT EXISTS FOR (n:Run) ON (n.state);
 CREATE INDEX run_started IF NOT EXISTS FOR (n:Run) ON (n.startedAt);
 CREATE INDEX event_run IF NOT EXISTS FOR (n:Event) ON (n.runId);
 CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON EACH [n.name, n.namespace];
+// Other names of datasets (symlinks facet): looked up by the dataset id they stand for.
+CREATE CONSTRAINT dataset_alias_id IF NOT EXISTS FOR (n:DatasetAlias) REQUIRE n.aliasId IS UNIQUE;
+CREATE FULLTEXT INDEX dataset_alias_search IF NOT EXISTS FOR (n:DatasetAlias) ON EACH [n.name, n.namespace];
 
 // Labeling
 CREATE CONSTRAINT labeling_schema_name IF NOT EXISTS FOR (n:LabelingSchema) REQUIRE n.name IS UNIQUE;

@@ -476,3 +476,22 @@ def test_a_parent_known_only_by_reference_is_a_stateless_run_until_its_events_ar
     assert result.count("duplicate") == len(_event_files("spark_dataproc_simple_producer_test"))
     assert result.count("rejected") == 0
     assert _states(db) == {run_id: run.state for run_id, run in DATAPROC_COMPLETE.runs.items()}
+
+
+def test_cll_tables_answer_to_their_hive_names(ingest: IngestService, db: Database) -> None:
+    """The symlinks facet names each file also as a Hive table: the lineage of
+    default.tbl1 is the lineage of /tmp/cll_test/tbl1."""
+    from lineage_graph.lineage.service import Direction, LineageService
+
+    _ingest_scenario(ingest, "CLL")
+    aliases = query(db, """MATCH (a:DatasetAlias)-[:ALIAS_OF]->(d:Dataset)
+                           RETURN a.namespace + ':' + a.name AS alias, d.name AS dataset
+                           ORDER BY alias""")
+    assert aliases == [
+        {"alias": f"file:/tmp/cll_test:default.{t}", "dataset": f"/tmp/cll_test/{t}"}
+        for t in ("cll_source1", "cll_source2", "tbl1")]
+    service = LineageService(db, max_depth=10, max_limit=100)
+    by_path = service.lineage("dataset:file:/tmp/cll_test/tbl1", Direction.UPSTREAM, 4)
+    by_table = service.lineage("dataset:file:/tmp/cll_test:default.tbl1", Direction.UPSTREAM, 4)
+    assert by_table.nodes == by_path.nodes and by_table.edges == by_path.edges
+    assert "dataset:file:/tmp/cll_test/cll_source1" in by_path.nodes

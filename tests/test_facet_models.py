@@ -33,6 +33,7 @@ OFFICIAL_SCHEMA: dict[tuple[FacetScope, str], str] = {
     ("dataset", "schema"): "SchemaDatasetFacet",
     ("dataset", "columnLineage"): "ColumnLineageDatasetFacet",
     ("dataset", "dataSource"): "DatasourceDatasetFacet",
+    ("dataset", "symlinks"): "SymlinksDatasetFacet",
     ("dataset", "version"): "DatasetVersionDatasetFacet",
     ("dataset", "documentation"): "DocumentationDatasetFacet",
     ("dataset", "ownership"): "OwnershipDatasetFacet",

@@ -84,3 +84,42 @@ def test_a_run_id_that_is_not_a_uuid_is_kept_as_sent_and_flagged(client: TestCli
     assert query(db, """MATCH (c:Run)-[:CHILD_OF]->(p:Run {runId: $id})
                         RETURN p.nodeId AS nodeId, p.state AS state""", id=parent) == [
         {"nodeId": parent, "state": "COMPLETE"}]
+
+
+def _symlinked(run_id: str, event_type: str) -> dict[str, Any]:
+    """Spark writes /tmp/cll_test/tbl1, also known as Hive table default.tbl1."""
+    table = ds("file", "/tmp/cll_test/tbl1", ["ident"])
+    table["facets"]["symlinks"] = {
+        "_producer": "https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/spark",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json",
+        "identifiers": [{"namespace": "file:/tmp/cll_test", "name": "default.tbl1",
+                         "type": "TABLE"}]}
+    return run_event(event_type, run_id, ("spark", "create_tbl1"), T0,
+                     inputs=[ds("file", "/tmp/cll_test/source")], outputs=[table])
+
+
+def test_a_symlinked_dataset_answers_to_every_name(client: TestClient, db: Database) -> None:
+    run_id = new_run_id()
+    for event_type in ("START", "COMPLETE"):
+        assert client.post("/api/v1/lineage", json=_symlinked(run_id, event_type)
+                           ).status_code == 201
+    # One dataset, with its alias; no second dataset for the table name.
+    assert query(db, "MATCH (d:Dataset) RETURN d.name AS name ORDER BY name") == [
+        {"name": "/tmp/cll_test/source"}, {"name": "/tmp/cll_test/tbl1"}]
+    by_alias = client.post("/graphql", json={"query": """{
+        dataset(namespace: "file:/tmp/cll_test", name: "default.tbl1") {
+          id name aliases { namespace name type } } }"""}).json()["data"]["dataset"]
+    assert by_alias == {"id": "dataset:file:/tmp/cll_test/tbl1", "name": "/tmp/cll_test/tbl1",
+                        "aliases": [{"namespace": "file:/tmp/cll_test", "name": "default.tbl1",
+                                     "type": "TABLE"}]}
+    found = client.post("/graphql", json={"query": """{ search(query: "default.tbl1") {
+        id } }"""}).json()["data"]["search"]
+    assert [n["id"] for n in found] == ["dataset:file:/tmp/cll_test/tbl1"]
+    # Marquez's lineage endpoint: the same graph whichever name is asked for.
+    answers = [client.get("/api/v1/lineage", params={"nodeId": node_id, "depth": 2}).json()
+               for node_id in ("dataset:file:/tmp/cll_test/tbl1",
+                               "dataset:file:/tmp/cll_test:default.tbl1")]
+    assert answers[0] == answers[1]
+    assert {n["id"] for n in answers[0]["graph"]} == {
+        "dataset:file:/tmp/cll_test/tbl1", "dataset:file:/tmp/cll_test/source",
+        "job:spark:create_tbl1"}

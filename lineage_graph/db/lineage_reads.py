@@ -14,9 +14,20 @@ _KIND_OF_N: LiteralString = """CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THE
   WHEN n:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
   WHEN n:ModelVersion THEN 'MODEL_VERSION' END"""
 
+# A node by id; a dataset id no dataset has may be another dataset's alias (symlinks facet):
+# the dataset it stands for answers (the first by id when several datasets claim the alias).
 NODE_BY_ID: LiteralString = """
-MATCH (n:LineageNode {nodeId: $nodeId})
+OPTIONAL MATCH (own:LineageNode {nodeId: $nodeId})
+OPTIONAL MATCH (:DatasetAlias {aliasId: $nodeId})-[:ALIAS_OF]->(aliased:Dataset)
+WITH own, aliased ORDER BY aliased.nodeId LIMIT 1
+WITH coalesce(own, aliased) AS n WHERE n IS NOT NULL
 RETURN n {.*, kind: """ + _KIND_OF_N + """} AS node
+"""
+
+ALIASES_OF_DATASET: LiteralString = """
+MATCH (:Dataset {nodeId: $nodeId})<-[:ALIAS_OF]-(a:DatasetAlias)
+RETURN a.namespace AS namespace, a.name AS name, a.type AS type
+ORDER BY namespace, name
 """
 
 RUN_BY_RUN_ID: LiteralString = """
@@ -158,9 +169,17 @@ WITH j, inputs, outputs, head(collect(r {.runId, .state, .startedAt, .endedAt}))
 RETURN j.nodeId AS nodeId, inputs, outputs, latestRun
 """
 
+# Nodes by name, and datasets by any of their aliases (symlinks facet).
 SEARCH_NODES: LiteralString = """
-CALL db.index.fulltext.queryNodes('lineage_node_search', $query) YIELD node, score
-WITH node AS n, score
+CALL () {
+  CALL db.index.fulltext.queryNodes('lineage_node_search', $query) YIELD node, score
+  RETURN node AS n, score
+  UNION
+  CALL db.index.fulltext.queryNodes('dataset_alias_search', $query) YIELD node, score
+  MATCH (node)-[:ALIAS_OF]->(n:Dataset)
+  RETURN n, score
+}
+WITH n, max(score) AS score
 WHERE size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds
 RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
 ORDER BY score DESC, n.nodeId
@@ -168,9 +187,15 @@ LIMIT $limit
 """
 
 SEARCH_NODES_BY_SUBSTRING: LiteralString = """
-MATCH (n:LineageNode)
-WHERE (n.name CONTAINS $query OR n.namespace CONTAINS $query)
-  AND (size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds)
+CALL () {
+  MATCH (n:LineageNode) WHERE n.name CONTAINS $query OR n.namespace CONTAINS $query
+  RETURN n
+  UNION
+  MATCH (a:DatasetAlias)-[:ALIAS_OF]->(n:Dataset)
+  WHERE a.name CONTAINS $query OR a.namespace CONTAINS $query
+  RETURN n
+}
+WITH n WHERE size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds
 RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
 ORDER BY n.nodeId
 LIMIT $limit

@@ -242,6 +242,18 @@ CALL (ref, stored) {
 }
 """
 
+# Another name of a dataset (symlinks facet): an alias node keyed like a dataset id, so a
+# lookup by dataset:NS:NAME can fall back to it. A union: aliases are never removed.
+MERGE_ALIASES: LiteralString = """
+UNWIND $aliases AS row
+MATCH (d:Dataset {nodeId: row.datasetId})
+MERGE (a:DatasetAlias {aliasId: row.aliasId})
+ON CREATE SET a.namespace = row.namespace, a.name = row.name, a.type = row.type
+MERGE (a)-[link:ALIAS_OF]->(d)
+SET link.since = CASE WHEN link.since IS NULL OR datetime(row.since) < link.since
+                      THEN datetime(row.since) ELSE link.since END
+"""
+
 # A dataset carrying a usdScene facet points at its scene variant (stored or placeholder, see
 # _VARIANT_OF_REF). The latest facet by eventTime wins. Either arrival order gives the same graph.
 LINK_SCENE_VARIANTS: LiteralString = """
@@ -428,6 +440,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_FIELDS + "}\n"
     "CALL () {" + MERGE_COLUMN_LINEAGE + "}\n"
     "CALL () {" + LINK_SCENE_VARIANTS + "}\n"
+    "CALL () {" + MERGE_ALIASES + "}\n"
     "CALL () {" + MERGE_MODELS + "}\n"
     "CALL () {" + MERGE_MODEL_LINKS + "}\n"
     "CALL () {" + LINK_LABELING_SCHEMAS + "}\n"
@@ -440,7 +453,8 @@ RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD
 PLAN_KEYS = (
     "namespaces", "jobs", "datasets", "runs", "runJobs", "parents", "jobReads", "jobWrites",
     "versions", "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks",
-    "models", "modelLinks", "schemaLinks", "evaluations", "touchedRunIds", "versionedDatasetIds",
+    "aliases", "models", "modelLinks", "schemaLinks", "evaluations", "touchedRunIds",
+    "versionedDatasetIds",
 )
 
 

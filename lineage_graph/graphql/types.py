@@ -89,6 +89,13 @@ class LineageGraph:
     )
 
 
+@strawberry.type(description="Another name of a dataset (symlinks facet).")
+class DatasetAlias:
+    namespace: str
+    name: str
+    type: str | None
+
+
 @strawberry.type
 class SchemaField:
     name: str
@@ -144,6 +151,12 @@ class Dataset:
     description: str | None
     source_name: str | None
     malformed_facets: list[str]
+
+    @strawberry.field(description="Other names of this dataset (symlinks facet); each one "
+                                  "also finds it in dataset(namespace, name) and search.")
+    async def aliases(self, info: strawberry.Info) -> list[DatasetAlias]:
+        found = await off_loop(services(info).lineage.aliases, str(self.id))
+        return [DatasetAlias(**row) for row in found]
 
     @strawberry.field(description="Latest facet of each name (merged by eventTime).")
     async def facets(self, info: strawberry.Info) -> JSON:

@@ -39,6 +39,7 @@ from lineage_graph.ids import (
 )
 from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.openlineage.facets import (
+    KEY_TEXT_MAX,
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
     EvaluationRunFacet,
@@ -48,6 +49,7 @@ from lineage_graph.openlineage.facets import (
     ParsedFacet,
     SchemaDatasetFacet,
     SchemaField,
+    SymlinksDatasetFacet,
     UsdSceneDatasetFacet,
 )
 from lineage_graph.openlineage.models import DatasetEvent, EventType, JobEvent, RunEvent
@@ -94,6 +96,8 @@ class WritePlan:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
+    # (alias id, dataset id) -> the alias row: every symlinks identifier ever seen (a union)
+    aliases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model versions by id
     # (model id, dataset id, runId) -> the earliest event showing that run wrote the model
     # there: every TRAINED / STORED_IN edge, as separate requests would give them.
@@ -188,6 +192,8 @@ class WritePlan:
                 self._schema_fields(did, facet.model.fields, key)
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
+            elif isinstance(facet.model, SymlinksDatasetFacet):
+                self._aliases(did, facet.model, at)
             elif isinstance(facet.model, UsdSceneDatasetFacet):
                 self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
                                  at)
@@ -195,6 +201,19 @@ class WritePlan:
                 self._schema_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
                                   at)
         return did
+
+    def _aliases(self, did: str, facet: SymlinksDatasetFacet, at: datetime) -> None:
+        """Each identifier is another name of this dataset. Empty names, names too long for a
+        key and the dataset's own name are skipped (the facet is kept as sent)."""
+        for ident in facet.identifiers:
+            alias = dataset_id(ident.namespace, ident.name)
+            if not ident.namespace or not ident.name or alias == did or max(
+                    len(ident.namespace), len(ident.name)) > KEY_TEXT_MAX:
+                continue
+            row = self.aliases.setdefault((alias, did), {
+                "aliasId": alias, "datasetId": did, "namespace": ident.namespace,
+                "name": ident.name, "type": ident.type, "since": at})
+            row["since"] = min(row["since"], at)
 
     def _dataset_ref(self, namespace: str, name: str) -> str:
         did = dataset_id(namespace, name)
@@ -439,6 +458,7 @@ class WritePlan:
             "fields": list(self.fields.values()),
             "columnLineage": list(self.column_lineage.values()),
             "sceneLinks": [_with_iso(r, "since") for r in self.scene_links.values()],
+            "aliases": [_with_iso(r, "since") for _, r in sorted(self.aliases.items())],
             "models": list(self.models.values()),
             "modelLinks": [{"modelId": m, "datasetId": d, "runId": r, "since": t.isoformat()}
                            for (m, d, r), t in sorted(self.model_links.items())],

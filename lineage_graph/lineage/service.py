@@ -101,6 +101,9 @@ class LineageService:
             lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
         )
 
+    def aliases(self, node_id: str) -> list[dict[str, Any]]:
+        return self.db.read(lambda tx: q.rows(tx, q.ALIASES_OF_DATASET, nodeId=node_id))
+
     def fields(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
         return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id,

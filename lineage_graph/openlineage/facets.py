@@ -174,6 +174,18 @@ class DatasourceDatasetFacet(BaseFacet):
         return {"sourceName": self.name, "sourceUri": self.uri}
 
 
+class SymlinkIdentifier(_Open):
+    namespace: str
+    name: str
+    type: str
+
+
+class SymlinksDatasetFacet(BaseFacet):
+    """Other names of the same dataset (Spark: a file path also known as a Hive table)."""
+
+    identifiers: list[SymlinkIdentifier] = Field(default_factory=list)
+
+
 class DatasetVersionDatasetFacet(BaseFacet):
     datasetVersion: str = Field(min_length=1)
 
@@ -282,6 +294,7 @@ FACET_MODELS: dict[tuple[FacetScope, str], type[BaseFacet]] = {
     ("dataset", "schema"): SchemaDatasetFacet,
     ("dataset", "columnLineage"): ColumnLineageDatasetFacet,
     ("dataset", "dataSource"): DatasourceDatasetFacet,
+    ("dataset", "symlinks"): SymlinksDatasetFacet,
     ("dataset", "version"): DatasetVersionDatasetFacet,
     ("dataset", "documentation"): DocumentationFacet,
     ("dataset", "ownership"): OwnershipFacet,
