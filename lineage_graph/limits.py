@@ -12,3 +12,13 @@ def check_limit(limit: int, max_limit: int) -> int:
             field="limit",
         )
     return limit
+
+
+def check_depth(depth: int, max_depth: int) -> int:
+    if depth < 0:
+        raise InvalidRequestError("depth must be 0 or more", field="depth")
+    if depth > max_depth:
+        raise InvalidRequestError(
+            f"depth {depth} exceeds the limit of {max_depth} (setting LINEAGE_GRAPH_MAX_DEPTH)",
+            field="depth")
+    return depth

@@ -31,6 +31,7 @@ CREATE CONSTRAINT variant_option_id IF NOT EXISTS FOR (n:VariantOption) REQUIRE 
 CREATE INDEX run_state IF NOT EXISTS FOR (n:Run) ON (n.state);
 CREATE INDEX run_started IF NOT EXISTS FOR (n:Run) ON (n.startedAt);
 CREATE INDEX event_run IF NOT EXISTS FOR (n:Event) ON (n.runId);
+CREATE INDEX event_time IF NOT EXISTS FOR (n:Event) ON (n.eventTime);
 CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON EACH [n.name, n.namespace];
 // Other names of datasets (symlinks facet): looked up by the dataset id they stand for.
 CREATE CONSTRAINT dataset_alias_id IF NOT EXISTS FOR (n:DatasetAlias) REQUIRE n.aliasId IS UNIQUE;

@@ -144,7 +144,7 @@ def test_marquez_lineage_shape(client: TestClient) -> None:
                                   "destination": "job:spark:stage_1"}]
     stage1 = graph["job:spark:stage_1"]["data"]
     assert stage1["inputs"] == [{"namespace": "s3://lake", "name": "clean.frames"}]
-    assert stage1["latestRun"]["state"] == "COMPLETE"
+    assert stage1["latestRun"]["state"] == "COMPLETED"  # Marquez names the state so
 
 
 def test_marquez_lineage_of_unknown_node_is_404(client: TestClient) -> None:

@@ -156,19 +156,6 @@ RETURN up, n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} 
        source, target, edgeKind
 """
 
-JOB_IO: LiteralString = """
-UNWIND $nodeIds AS id
-MATCH (j:Job {nodeId: id})
-OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
-WITH j, collect(DISTINCT {namespace: i.namespace, name: i.name}) AS inputs
-OPTIONAL MATCH (j)-[:WRITES]->(o:Dataset)
-WITH j, inputs, collect(DISTINCT {namespace: o.namespace, name: o.name}) AS outputs
-OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
-WITH j, inputs, outputs, r ORDER BY r.startedAt DESC
-WITH j, inputs, outputs, head(collect(r {.runId, .state, .startedAt, .endedAt})) AS latestRun
-RETURN j.nodeId AS nodeId, inputs, outputs, latestRun
-"""
-
 # Nodes by name, and datasets by any of their aliases (symlinks facet).
 SEARCH_NODES: LiteralString = """
 CALL () {

@@ -20,7 +20,7 @@ from lineage_graph.db import lineage_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id, job_id
-from lineage_graph.limits import check_limit
+from lineage_graph.limits import check_depth, check_limit
 from lineage_graph.lineage import versions
 
 
@@ -137,10 +137,6 @@ class LineageService:
         query = q.OUTPUTS_OF_RUN if outputs else q.INPUTS_OF_RUN
         return self.db.read(lambda tx: q.rows(tx, query, runId=run_id, limit=limit))
 
-    def job_io(self, node_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = self.db.read(lambda tx: q.rows(tx, q.JOB_IO, nodeIds=node_ids))
-        return {row["nodeId"]: row for row in found}
-
     def search(self, text: str, kinds: list[str], limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
         if not text.strip():
@@ -163,13 +159,7 @@ class LineageService:
                 as_of: datetime | None = None, level: Level | None = None) -> LineageResult:
         """Lineage around a node; with ``as_of``, only what events up to that time showed.
         ``level`` None: JOB from a dataset or job, RUN from a run, as before levels existed."""
-        if depth < 0:
-            raise InvalidRequestError("depth must be 0 or more", field="depth")
-        if depth > self.max_depth:
-            raise InvalidRequestError(
-                f"depth {depth} exceeds the limit of {self.max_depth} "
-                "(setting LINEAGE_GRAPH_MAX_DEPTH)", field="depth",
-            )
+        check_depth(depth, self.max_depth)
         if as_of is not None and as_of.tzinfo is None:
             raise InvalidRequestError("asOf needs a time zone (e.g. 2026-03-01T08:00:00Z)",
                                       field="asOf")

@@ -21,6 +21,7 @@ from lineage_graph.settings import Settings
 from lineage_graph.web.auth import install_auth
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.guards import install_guards
+from lineage_graph.web.marquez_routes import router as marquez_router
 from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
 from lineage_graph.web.state import AppState
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     # Added last, so it runs first: a refused body type or host never costs a key lookup.
     install_guards(app, settings, auth_enabled)
     app.include_router(router)
+    app.include_router(marquez_router)
     # No subscriptions, so no WebSocket route: the request guards and authentication are HTTP
     # middleware and would not see one (strawberry registers it whatever the protocols).
     graphql = GraphQLRouter(build_schema(settings), context_getter=graphql_context,

@@ -35,13 +35,18 @@ _BATCH_PATH = "/api/v1/lineage/batch"
 _GRAPHQL_PATH = "/graphql"
 
 
+# The routes that read a request body. A POST elsewhere (a Marquez write method, an unknown
+# path) reads none: routing answers it (405, 404).
+_BODY_PATHS = frozenset({"/api/v1/lineage", _BATCH_PATH, "/api/v1/scenes", _GRAPHQL_PATH})
+
+
 def body_type_problem(request: Request) -> UnsupportedMediaTypeError | None:
     """The error for a POST whose Content-Type is not one this route reads, else None."""
-    if request.method != "POST":
+    path = request.url.path.rstrip("/")
+    if request.method != "POST" or path not in _BODY_PATHS:
         return None
     declared = request.headers.get("content-type", "")
     media_type = declared.split(";", 1)[0].strip().lower()
-    path = request.url.path.rstrip("/")
     accepted = BATCH_TYPES if path == _BATCH_PATH else JSON_TYPES
     if media_type in accepted or (media_type.startswith("application/")
                                   and media_type.endswith("+json")):

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
@@ -14,7 +14,6 @@ from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
-from lineage_graph.lineage.marquez import marquez_lineage
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import StoredScene, store_scene
@@ -162,22 +161,6 @@ async def post_scene(request: Request) -> JSONResponse:
         "seq": stored.seq, "duplicate": stored.duplicate,
         **({"warnings": stored.warnings()} if stored.version_reused_by else {}),
     }, status_code=201)
-
-
-@router.get(
-    "/api/v1/lineage",
-    summary="Lineage graph around a node, in Marquez's response shape",
-    responses={404: {"description": "No such node"}, 400: {"description": "Depth below 0 or over "
-                                                                "LINEAGE_GRAPH_MAX_DEPTH"}},
-)
-async def get_lineage(
-    request: Request,
-    node_id: str = Query(alias="nodeId", description="dataset:NS:NAME or job:NS:NAME"),
-    depth: int = Query(default=20, description="hops to walk each way"),
-) -> dict[str, Any]:
-    # Over LINEAGE_GRAPH_MAX_DEPTH is a 400 naming the limit, never a silently shorter answer.
-    state = _state(request)
-    return await asyncio.to_thread(marquez_lineage, state.lineage, node_id, depth)
 
 
 @router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise; with the spool depth",

@@ -17,6 +17,7 @@ from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.queries import LabelQueries
 from lineage_graph.labeling.schemas import LabelingSchemaService
 from lineage_graph.lineage.service import LineageService
+from lineage_graph.marquez.service import MarquezService
 from lineage_graph.ml.queries import ModelQueries
 from lineage_graph.settings import Settings
 from lineage_graph.usd.queries import SceneQueries
@@ -34,6 +35,7 @@ class AppState:
     labeling: LabelingSchemaService
     sessions: LabelingSessionService
     labels: LabelQueries
+    marquez: MarquezService
     models: ModelQueries
     regression: RegressionService
     diffs: DiffService
@@ -60,6 +62,8 @@ class AppState:
             labeling=LabelingSchemaService(db),
             sessions=LabelingSessionService(db),
             labels=LabelQueries(db, settings.max_list_limit),
+            marquez=MarquezService(db, lineage, settings.max_lineage_depth,
+                                   settings.max_list_limit),
             models=ModelQueries(db, settings.max_list_limit),
             regression=RegressionService(db, settings.max_lineage_depth,
                                          settings.max_list_limit),

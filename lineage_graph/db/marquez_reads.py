@@ -1,0 +1,272 @@
+"""All Cypher of the Marquez-compatible read API (namespaces, datasets and their versions, jobs,
+runs, events, column lineage, Marquez's job-to-job lineage). Each list is one query for the
+page and one for its total; each row carries everything its Marquez shape needs (fields,
+facets, versions, runs), so a page of N items is two round trips, never N."""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+import neo4j
+
+# -- projections --------------------------------------------------------------------------------
+
+# A dataset ``d`` with its fields, own facets, latest version and column lineage.
+_DATASET: LiteralString = """
+CALL (d) {
+  OPTIONAL MATCH (d)-[:HAS_FIELD]->(f:Field)
+  WITH f ORDER BY f.ordinal, f.name
+  RETURN collect(f {.name, .type, .description}) AS fields
+}
+CALL (d) {
+  OPTIONAL MATCH (d)-[:HAS_FACET]->(x:Facet {place: ''})
+  RETURN collect(x {.name, .payload}) AS facets
+}
+CALL (d) {
+  OPTIONAL MATCH (v:DatasetVersion)-[:VERSION_OF]->(d)
+  WITH v ORDER BY v.createdAt DESC LIMIT 1
+  RETURN v.version AS currentVersion, v.createdAt AS lastModifiedAt
+}
+CALL (d) {
+  OPTIONAL MATCH (:Job)-[io:READS|WRITES]->(d)
+  RETURN min(io.since) AS createdAt, max(io.since) AS touchedAt
+}
+CALL (d) {
+  OPTIONAL MATCH (d)-[:HAS_FIELD]->(out:Field)-[r:DERIVED_FROM]->(in:Field)
+                 <-[:HAS_FIELD]-(src:Dataset)
+  WITH out, collect({namespace: src.namespace, dataset: src.name, field: in.name,
+                     transformations: r.transformations}) AS inputs
+  WHERE out IS NOT NULL
+  RETURN collect({name: out.name, inputFields: inputs}) AS columnLineage
+}
+RETURN d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
+          facets: facets, currentVersion: currentVersion, lastModifiedAt: lastModifiedAt,
+          createdAt: createdAt, updatedAt: coalesce(lastModifiedAt, touchedAt, createdAt),
+          columnLineage: columnLineage} AS dataset
+"""
+
+# A run ``r`` with its job, own facets and the dataset versions it read and wrote.
+_RUN: LiteralString = """
+CALL (r) {
+  OPTIONAL MATCH (r)-[:HAS_FACET]->(x:Facet {place: ''})
+  RETURN collect(x {.name, .payload}) AS facets
+}
+CALL (r) {
+  OPTIONAL MATCH (r)-[:READ_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d:Dataset)
+  RETURN collect({namespace: d.namespace, name: d.name, version: v.version}) AS inputs
+}
+CALL (r) {
+  OPTIONAL MATCH (r)-[:WROTE_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d:Dataset)
+  RETURN collect({namespace: d.namespace, name: d.name, version: v.version}) AS outputs
+}
+RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
+          .nominalStartTime, .nominalEndTime, facets: facets, inputs: inputs,
+          outputs: outputs} AS run
+"""
+
+# A job ``j`` with its inputs, outputs, own facets and ten latest runs.
+_JOB: LiteralString = """
+CALL (j) {
+  OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
+  WITH i ORDER BY i.nodeId
+  RETURN collect(i {.namespace, .name}) AS inputs
+}
+CALL (j) {
+  OPTIONAL MATCH (j)-[:WRITES]->(o:Dataset)
+  WITH o ORDER BY o.nodeId
+  RETURN collect(o {.namespace, .name}) AS outputs
+}
+CALL (j) {
+  OPTIONAL MATCH (j)-[:HAS_FACET]->(x:Facet {place: ''})
+  RETURN collect(x {.name, .payload}) AS facets
+}
+CALL (j) {
+  OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
+  RETURN min(r.firstEventTime) AS createdAt, max(r.lastEventTime) AS updatedAt
+}
+CALL (j) {
+  OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
+  WITH r ORDER BY coalesce(r.startedAt, r.firstEventTime) DESC LIMIT 10
+  """ + _RUN + """
+}
+WITH j, inputs, outputs, facets, createdAt, updatedAt,
+     [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
+RETURN j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
+          outputs: outputs, facets: facets, createdAt: createdAt, updatedAt: updatedAt,
+          latestRuns: latestRuns} AS job
+"""
+
+# -- namespaces ---------------------------------------------------------------------------------
+
+NAMESPACES: LiteralString = """
+MATCH (n:Namespace)
+RETURN n.name AS name ORDER BY name SKIP $offset LIMIT $limit
+"""
+
+NAMESPACE: LiteralString = """
+MATCH (n:Namespace {key: $key}) RETURN n.name AS name
+"""
+
+# -- datasets -----------------------------------------------------------------------------------
+
+DATASETS: LiteralString = """
+MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset)
+WITH d ORDER BY d.name SKIP $offset LIMIT $limit
+""" + _DATASET
+
+DATASET_COUNT: LiteralString = """
+MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset) RETURN count(d) AS n
+"""
+
+DATASET: LiteralString = """
+MATCH (d:Dataset {nodeId: $nodeId})
+""" + _DATASET
+
+DATASETS_BY_ID: LiteralString = """
+UNWIND $nodeIds AS id
+MATCH (d:Dataset {nodeId: id})
+""" + _DATASET
+
+DATASET_VERSIONS: LiteralString = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(d:Dataset {nodeId: $nodeId})
+WITH d, v ORDER BY v.createdAt DESC, v.version SKIP $offset LIMIT $limit
+OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
+WITH d, v, head(collect(writer)) AS r
+CALL (r) {
+  """ + _RUN + """
+}
+RETURN v {.version, .createdAt, run: run} AS version
+"""
+
+DATASET_VERSION_COUNT: LiteralString = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN count(v) AS n
+"""
+
+DATASET_VERSION: LiteralString = """
+MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
+OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
+WITH v, head(collect(writer)) AS r
+CALL (r) {
+  """ + _RUN + """
+}
+RETURN v {.version, .createdAt, run: run} AS version
+"""
+
+# -- jobs and runs ------------------------------------------------------------------------------
+
+JOBS: LiteralString = """
+MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job)
+CALL (j) {
+  OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run) RETURN max(r.lastEventTime) AS touched
+}
+WITH j ORDER BY touched DESC, j.name SKIP $offset LIMIT $limit
+""" + _JOB
+
+JOB_COUNT: LiteralString = """
+MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job) RETURN count(j) AS n
+"""
+
+JOB: LiteralString = """
+MATCH (j:Job {nodeId: $nodeId})
+""" + _JOB
+
+JOBS_BY_ID: LiteralString = """
+UNWIND $nodeIds AS id
+MATCH (j:Job {nodeId: id})
+""" + _JOB
+
+RUNS_OF_JOB: LiteralString = """
+MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run)
+WITH r ORDER BY coalesce(r.startedAt, r.firstEventTime) DESC, r.runId
+SKIP $offset LIMIT $limit
+""" + _RUN
+
+RUN_COUNT: LiteralString = """
+MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run) RETURN count(r) AS n
+"""
+
+RUN: LiteralString = """
+MATCH (r:Run {runId: $runId})
+""" + _RUN
+
+# -- events -------------------------------------------------------------------------------------
+
+# OpenLineage events as received, newest (or oldest) first, between two times.
+EVENTS: LiteralString = """
+MATCH (e:Event {recordType: 'openlineage'})
+WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
+RETURN e.raw AS raw
+ORDER BY CASE WHEN $ascending THEN e.eventTime END ASC,
+         CASE WHEN $ascending THEN NULL ELSE e.eventTime END DESC, e.seq
+SKIP $offset LIMIT $limit
+"""
+
+EVENT_COUNT: LiteralString = """
+MATCH (e:Event {recordType: 'openlineage'})
+WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
+RETURN count(e) AS n
+"""
+
+# -- Marquez's lineage: job to job through shared datasets ---------------------------------------
+
+# The job a dataset's lineage starts from: its latest producer, else its latest consumer.
+START_JOB_OF_DATASET: LiteralString = """
+MATCH (d:Dataset {nodeId: $nodeId})<-[io:READS|WRITES]-(j:Job)
+RETURN j.nodeId AS jobId
+ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, io.since DESC, j.nodeId
+LIMIT 1
+"""
+
+# Jobs that share a dataset (read or written) with any job of the frontier.
+NEIGHBOUR_JOBS: LiteralString = """
+UNWIND $frontier AS id
+MATCH (:Job {nodeId: id})-[:READS|WRITES]->(:Dataset)<-[:READS|WRITES]-(other:Job)
+WHERE other.nodeId <> id
+RETURN DISTINCT other.nodeId AS jobId
+"""
+
+# -- column lineage -----------------------------------------------------------------------------
+
+FIELDS_OF_DATASET: LiteralString = """
+MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field) RETURN f.fieldId AS fieldId
+"""
+
+FIELD_OF_DATASET: LiteralString = """
+MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field {name: $field})
+RETURN f.fieldId AS fieldId
+"""
+
+FIELDS_OF_JOB_OUTPUTS: LiteralString = """
+MATCH (:Job {nodeId: $nodeId})-[:WRITES]->(:Dataset)-[:HAS_FIELD]->(f:Field)
+RETURN f.fieldId AS fieldId
+"""
+
+# One hop of column lineage from a frontier of fields: the edges (output field <- input field)
+# whose output is in the frontier (upstream), and, when asked, whose input is (downstream).
+COLUMN_LINEAGE_HOP: LiteralString = """
+UNWIND $frontier AS id
+MATCH (f:Field {fieldId: id})
+CALL (f) {
+  MATCH (f)-[r:DERIVED_FROM]->(in:Field) RETURN f AS out, r, in
+  UNION
+  MATCH (out:Field)-[r:DERIVED_FROM]->(f) WHERE $downstream RETURN out, r, f AS in
+}
+MATCH (od:Dataset)-[:HAS_FIELD]->(out)
+MATCH (idd:Dataset)-[:HAS_FIELD]->(in)
+RETURN out.fieldId AS outId, in.fieldId AS inId, r.transformations AS transformations,
+       out {.name, .type, namespace: od.namespace, dataset: od.name} AS outField,
+       in {.name, .type, namespace: idd.namespace, dataset: idd.name} AS inField
+"""
+
+
+def rows(tx: neo4j.ManagedTransaction, cypher: LiteralString, column: str,
+         **params: Any) -> list[Any]:
+    """One column of every row."""
+    return [record[column] for record in tx.run(cypher, params)]
+
+
+def single(tx: neo4j.ManagedTransaction, cypher: LiteralString, column: str,
+           **params: Any) -> Any:
+    """One column of the first row, or None."""
+    record = tx.run(cypher, params).single()
+    return None if record is None else record[column]

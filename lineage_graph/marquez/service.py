@@ -1,0 +1,306 @@
+"""Marquez's read API answered from the lineage graph, for tools built on Marquez (the
+marquez-python client, Marquez's web UI's lineage endpoint).
+
+Lineage follows Marquez's semantics, not the directed walk of GraphQL: from a dataset it starts
+at the job that last produced it (else last consumed it), walks job to job through any dataset
+two jobs share (read or written, either direction; ``depth`` counts job steps) and returns
+every dataset of every job reached."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import neo4j
+
+from lineage_graph.db import marquez_reads as q
+from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidRequestError, NotFoundError
+from lineage_graph.ids import dataset_id, dataset_version_id, job_id, namespace_key
+from lineage_graph.limits import check_depth, check_limit
+from lineage_graph.lineage.service import LineageService
+from lineage_graph.marquez import shapes
+
+_EPOCH = "1970-01-01T00:00:00+00:00"
+_FAR = "2030-01-01T00:00:00+00:00"  # Marquez's default `before`
+
+
+class MarquezService:
+    def __init__(self, db: Database, lineage: LineageService, max_depth: int, max_limit: int,
+                 max_nodes: int = 10_000) -> None:
+        self.db = db
+        self.lineage_service = lineage
+        self.max_depth = max_depth
+        self.max_limit = max_limit
+        self.max_nodes = max_nodes
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    def namespaces(self, limit: int, offset: int) -> dict[str, Any]:
+        limit, offset = self._page(limit, offset)
+        names = self.db.read(lambda tx: q.rows(tx, q.NAMESPACES, "name", limit=limit,
+                                               offset=offset))
+        return {"namespaces": [shapes.namespace(n) for n in names]}
+
+    def namespace(self, name: str) -> dict[str, Any]:
+        found = self.db.read(lambda tx: q.single(tx, q.NAMESPACE, "name",
+                                                 key=namespace_key(name)))
+        if found is None:
+            raise NotFoundError(f"Namespace '{name}' not found.")
+        return shapes.namespace(found)
+
+    # -- datasets ---------------------------------------------------------------------------
+
+    def datasets(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
+        self.namespace(namespace)
+        limit, offset = self._page(limit, offset)
+        key = namespace_key(namespace)
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, q.DATASETS, "dataset", key=key, limit=limit, offset=offset),
+                    q.single(tx, q.DATASET_COUNT, "n", key=key))
+
+        found, total = self.db.read(read)
+        return {"datasets": [shapes.dataset(r) for r in found], "totalCount": total}
+
+    def dataset(self, namespace: str, name: str) -> dict[str, Any]:
+        return shapes.dataset(self._dataset_row(namespace, name))
+
+    def dataset_versions(self, namespace: str, name: str, limit: int, offset: int
+                         ) -> dict[str, Any]:
+        ds = self._dataset_row(namespace, name)
+        limit, offset = self._page(limit, offset)
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, q.DATASET_VERSIONS, "version", nodeId=ds["nodeId"], limit=limit,
+                           offset=offset),
+                    q.single(tx, q.DATASET_VERSION_COUNT, "n", nodeId=ds["nodeId"]))
+
+        found, total = self.db.read(read)
+        return {"versions": [shapes.dataset_version(v, ds) for v in found], "totalCount": total}
+
+    def dataset_version(self, namespace: str, name: str, version: str) -> dict[str, Any]:
+        ds = self._dataset_row(namespace, name)
+        version_id = dataset_version_id(ds["namespace"], ds["name"], version)
+        found = self.db.read(lambda tx: q.single(tx, q.DATASET_VERSION, "version",
+                                                 nodeId=ds["nodeId"], versionId=version_id))
+        if found is None:
+            raise NotFoundError(f"Dataset version '{version}' not found.")
+        return shapes.dataset_version(found, ds)
+
+    def _dataset_row(self, namespace: str, name: str) -> dict[str, Any]:
+        node = self.lineage_service.dataset(namespace, name)  # an alias finds its dataset
+        found = None if node is None else self.db.read(
+            lambda tx: q.single(tx, q.DATASET, "dataset", nodeId=node["nodeId"]))
+        if found is None:
+            raise NotFoundError(f"Dataset '{name}' not found.")
+        row: dict[str, Any] = found
+        return row
+
+    # -- jobs and runs ------------------------------------------------------------------------
+
+    def jobs(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
+        limit, offset = self._page(limit, offset)
+        key = namespace_key(namespace)
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, q.JOBS, "job", key=key, limit=limit, offset=offset),
+                    q.single(tx, q.JOB_COUNT, "n", key=key))
+
+        found, total = self.db.read(read)
+        return {"jobs": [shapes.job(r) for r in found], "totalCount": total}
+
+    def job(self, namespace: str, name: str) -> dict[str, Any]:
+        return shapes.job(self._job_row(namespace, name))
+
+    def job_runs(self, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
+        node_id = self._job_row(namespace, name)["nodeId"]
+        limit, offset = self._page(limit, offset)
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, q.RUNS_OF_JOB, "run", nodeId=node_id, limit=limit,
+                           offset=offset),
+                    q.single(tx, q.RUN_COUNT, "n", nodeId=node_id))
+
+        found, total = self.db.read(read)
+        return {"runs": [shapes.run(r) for r in found], "totalCount": total}
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        found = self.db.read(lambda tx: q.single(tx, q.RUN, "run", runId=run_id))
+        if found is None:
+            raise NotFoundError(f"Run '{run_id}' not found.")
+        return shapes.run(found)
+
+    def _job_row(self, namespace: str, name: str) -> dict[str, Any]:
+        found = self.db.read(lambda tx: q.single(tx, q.JOB, "job",
+                                                 nodeId=job_id(namespace, name)))
+        if found is None:
+            raise NotFoundError(f"Job '{name}' not found.")
+        row: dict[str, Any] = found
+        return row
+
+    # -- events -------------------------------------------------------------------------------
+
+    def events(self, before: datetime | None, after: datetime | None, sort_direction: str,
+               limit: int, offset: int) -> dict[str, Any]:
+        if sort_direction not in ("asc", "desc"):
+            raise InvalidRequestError("sortDirection must be asc or desc",
+                                      field="sortDirection")
+        limit, offset = self._page(limit, offset)
+        params = {"before": _instant(before, _FAR), "after": _instant(after, _EPOCH)}
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, q.EVENTS, "raw", ascending=sort_direction == "asc",
+                           limit=limit, offset=offset, **params),
+                    q.single(tx, q.EVENT_COUNT, "n", **params))
+
+        found, total = self.db.read(read)
+        return {"events": [json.loads(raw) for raw in found], "totalCount": total}
+
+    # -- lineage ------------------------------------------------------------------------------
+
+    def lineage(self, node_id: str, depth: int) -> dict[str, Any]:
+        check_depth(depth, self.max_depth)
+        start = self.lineage_service.require_node(node_id)  # 404; an alias finds its dataset
+        if start["kind"] not in ("DATASET", "JOB"):
+            raise InvalidRequestError("nodeId must be dataset:NAMESPACE:NAME or "
+                                      "job:NAMESPACE:NAME", field="nodeId")
+        return self.db.read(partial(self._lineage, start, depth))
+
+    def _lineage(self, start: dict[str, Any], depth: int,
+                 tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+        first = start["nodeId"] if start["kind"] == "JOB" else q.single(
+            tx, q.START_JOB_OF_DATASET, "jobId", nodeId=start["nodeId"])
+        if first is None:  # a dataset no job touches: itself, alone
+            [alone] = q.rows(tx, q.DATASETS_BY_ID, "dataset", nodeIds=[start["nodeId"]])
+            return {"graph": [_graph_node(start["nodeId"], "DATASET",
+                                          shapes.lineage_dataset_data(alone), [], [])]}
+        reached, frontier = {first}, [first]
+        for _ in range(depth):
+            if not frontier or len(reached) >= self.max_nodes:
+                break
+            found = q.rows(tx, q.NEIGHBOUR_JOBS, "jobId", frontier=frontier)
+            frontier = [j for j in found if j not in reached]
+            reached.update(frontier)
+        jobs = q.rows(tx, q.JOBS_BY_ID, "job", nodeIds=sorted(reached))
+        ids = {job["nodeId"]: job for job in jobs}
+        reads = {jid: [dataset_id(d["namespace"], d["name"]) for d in job["inputs"]]
+                 for jid, job in ids.items()}
+        writes = {jid: [dataset_id(d["namespace"], d["name"]) for d in job["outputs"]]
+                  for jid, job in ids.items()}
+        dataset_ids = sorted({d for ds in (*reads.values(), *writes.values()) for d in ds})
+        datasets = {row["nodeId"]: row for row in
+                    q.rows(tx, q.DATASETS_BY_ID, "dataset", nodeIds=dataset_ids)}
+        graph = [_graph_node(jid, "JOB", shapes.lineage_job_data(job),
+                             [_edge(d, jid) for d in reads[jid]],
+                             [_edge(jid, d) for d in writes[jid]])
+                 for jid, job in ids.items()]
+        for did, row in datasets.items():
+            graph.append(_graph_node(
+                did, "DATASET", shapes.lineage_dataset_data(row),
+                [_edge(jid, did) for jid in sorted(ids) if did in writes[jid]],
+                [_edge(did, jid) for jid in sorted(ids) if did in reads[jid]]))
+        return {"graph": sorted(graph, key=lambda n: n["id"])}
+
+    # -- column lineage -------------------------------------------------------------------------
+
+    def column_lineage(self, node_id: str, depth: int, with_downstream: bool) -> dict[str, Any]:
+        check_depth(depth, self.max_depth)
+        return self.db.read(partial(self._column_lineage, node_id, depth, with_downstream))
+
+    def _column_lineage(self, node_id: str, depth: int, downstream: bool,
+                        tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+        start = self._start_fields(tx, node_id)
+        if not start:
+            raise NotFoundError("Could not find node")
+        edges: dict[tuple[str, str], str | None] = {}
+        fields: dict[str, dict[str, Any]] = {}
+        seen, frontier = set(start), list(start)
+        for _ in range(depth):
+            if not frontier:
+                break
+            hop = tx.run(q.COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream).data()
+            reached = []
+            for row in hop:
+                edges[(row["outId"], row["inId"])] = row["transformations"]
+                fields[row["outId"]], fields[row["inId"]] = row["outField"], row["inField"]
+                for fid in (row["outId"], row["inId"]):
+                    if fid not in seen:
+                        seen.add(fid)
+                        reached.append(fid)
+            frontier = reached
+        return {"graph": _column_graph(fields, edges)}
+
+    def _start_fields(self, tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
+        kind, _, rest = node_id.partition(":")
+        if kind == "dataset":
+            return list(q.rows(tx, q.FIELDS_OF_DATASET, "fieldId", nodeId=node_id))
+        if kind == "datasetField":
+            namespace_and_dataset, _, field = rest.rpartition(":")
+            return list(q.rows(tx, q.FIELD_OF_DATASET, "fieldId",
+                               nodeId=f"dataset:{namespace_and_dataset}", field=field))
+        if kind == "job":
+            return list(q.rows(tx, q.FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id))
+        raise InvalidRequestError("nodeId must be dataset:NS:NAME, datasetField:NS:NAME:FIELD "
+                                  "or job:NS:NAME", field="nodeId")
+
+    def _page(self, limit: int, offset: int) -> tuple[int, int]:
+        if offset < 0:
+            raise InvalidRequestError("offset must be 0 or more", field="offset")
+        return check_limit(limit, self.max_limit), offset
+
+
+def _instant(value: datetime | None, default: str) -> str:
+    if value is None:
+        return default
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _edge(origin: str, destination: str) -> dict[str, str]:
+    return {"origin": origin, "destination": destination}
+
+
+def _graph_node(node_id: str, kind: str, data: dict[str, Any], in_edges: list[dict[str, str]],
+                out_edges: list[dict[str, str]]) -> dict[str, Any]:
+    return {"id": node_id, "type": kind, "data": data, "inEdges": in_edges,
+            "outEdges": out_edges}
+
+
+def _field_id(field: dict[str, Any]) -> str:
+    return f"datasetField:{field['namespace']}:{field['dataset']}:{field['name']}"
+
+
+def _column_graph(fields: dict[str, dict[str, Any]],
+                  edges: dict[tuple[str, str], str | None]) -> list[dict[str, Any]]:
+    """Marquez's column-lineage nodes: every output field with its input fields, and input-only
+    fields with none. As in Marquez, ``inEdges`` point from a field to its inputs and
+    ``outEdges`` from a field to the fields derived from it."""
+    inputs: dict[str, list[str]] = {fid: [] for fid in fields}
+    outputs: dict[str, list[str]] = {fid: [] for fid in fields}
+    for out_id, in_id in sorted(edges):
+        inputs[out_id].append(in_id)
+        outputs[in_id].append(out_id)
+    graph = []
+    for fid, field in fields.items():
+        me = _field_id(field)
+        input_fields = []
+        for in_id in inputs[fid]:
+            source = fields[in_id]
+            description, kind = shapes.transformation(edges[(fid, in_id)])
+            input_fields.append({"namespace": source["namespace"], "dataset": source["dataset"],
+                                 "datasetVersion": None, "field": source["name"],
+                                 "transformationDescription": description,
+                                 "transformationType": kind})
+        graph.append({
+            "id": me, "type": "DATASET_FIELD",
+            "data": {"namespace": field["namespace"], "dataset": field["dataset"],
+                     "datasetVersion": None, "field": field["name"],
+                     "fieldType": (field.get("type") or "") if inputs[fid] else "",
+                     "transformationDescription": None, "transformationType": None,
+                     "inputFields": input_fields},
+            "inEdges": [_edge(me, _field_id(fields[i])) for i in inputs[fid]],
+            "outEdges": [_edge(me, _field_id(fields[o])) for o in outputs[fid]],
+        })
+    return sorted(graph, key=lambda n: n["id"])
