@@ -57,14 +57,16 @@ def _settings() -> Settings:
         raise _fail(str(exc)) from exc
 
 
-def _ensure_neo4j(settings: Settings) -> None:
+def _ensure_neo4j(settings: Settings, quiet: bool = False) -> None:
     """Start the managed Neo4j when no NEO4J_URI is set; otherwise use that server."""
     if not settings.managed:
         return
     from lineage_graph.neo4j_server import ManagedNeo4j
 
-    status = ManagedNeo4j(settings).up()
-    console.print(f"Neo4j {settings.neo4j_version} running at {status.uri} (pid {status.pid})")
+    status = ManagedNeo4j(settings).up(progress=not quiet)
+    if not quiet:
+        console.print(f"Neo4j {settings.neo4j_version} running at {status.uri} "
+                      f"(pid {status.pid})")
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -145,9 +147,22 @@ def demo(
         except LineageGraphError as exc:
             raise _fail(str(exc)) from exc
         print_report(out, result)
+        _print_browser(settings)
         if serve_after:
             console.print(f"Serving at {url} (GraphiQL: {url}/graphql); Ctrl-C to stop.")
             _wait_forever()
+
+
+def _print_browser(settings: Settings) -> None:
+    """Where Neo4j Browser is and how to log in (never the password itself)."""
+    if not settings.managed:
+        return
+    from lineage_graph.neo4j_server import ManagedNeo4j
+
+    manager = ManagedNeo4j(settings)
+    out.print(f"[bold]Neo4j Browser[/bold]: {manager.status().browser_url}  (connect to "
+              f"{settings.bolt_uri} as user {settings.neo4j_user}; the password is in "
+              f"{manager.password_file})", highlight=False, soft_wrap=True)
 
 
 def _step(message: str) -> None:
@@ -234,6 +249,9 @@ def neo4j_status() -> None:
               f"pid={status.pid or '-'}")
     out.print(f"log: {status.log}")
     out.print(f"password file: {manager.password_file}")
+    out.print(f"Neo4j Browser: {status.browser_url}  (connect to {status.uri} as user "
+              f"{settings.neo4j_user}; the password is in the password file)",
+              highlight=False, soft_wrap=True)
     if not status.running:
         raise typer.Exit(code=3)
 
@@ -281,6 +299,56 @@ def db_rebuild(
     except LineageGraphError as exc:
         raise _fail(str(exc)) from exc
     out.print(f"rebuilt the graph from {replayed} records")
+
+
+# -- cypher --------------------------------------------------------------------------------------
+
+
+@app.command()
+def cypher(
+    query: Annotated[str | None, typer.Argument(
+        help="The Cypher statement; '-' reads it from stdin.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-f", help="Read the statement from this file ('-': stdin).",
+        allow_dash=True)] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="NAME=VALUE, repeatable; VALUE is JSON when it parses as "
+                              "JSON, else a string.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
+    table: Annotated[bool, typer.Option(
+        "--table", help="An aligned table (the default).")] = False,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Run in a write transaction (without it a write is refused).")] = False,
+) -> None:
+    """Run one Cypher statement against the configured Neo4j (managed, or NEO4J_URI) in a read
+    transaction, with the query timeout (LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS)."""
+    from lineage_graph.cypher_output import json_lines, parse_params, table_lines
+    from lineage_graph.db.adhoc import run_statement
+
+    if as_json and table:
+        raise _fail("--json and --table: choose one")
+    if (query is None) == (file is None):
+        raise _fail("give the statement as an argument or with -f FILE (not both)")
+    source = str(file) if file is not None else str(query)
+    if source == "-":
+        text = sys.stdin.read()
+    elif file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{file}: {exc.strerror or exc}") from exc
+    else:
+        text = source
+    settings = _settings()
+    try:
+        params = parse_params(param or [])
+        _ensure_neo4j(settings, quiet=True)
+        with _database(settings) as db:
+            result = run_statement(db, text, params, write=write)
+    except LineageGraphError as exc:
+        raise _fail(str(exc)) from exc
+    for line in (json_lines if as_json else table_lines)(result):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 # -- ingest --------------------------------------------------------------------------------------

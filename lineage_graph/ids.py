@@ -52,7 +52,22 @@ def canonical_run_id(run_id: str) -> str:
 
 
 def is_uuid(run_id: str) -> bool:
-    return canonical_run_id(run_id) == run_id and len(run_id) == 36
+    """A UUID in its canonical form (what canonical_run_id makes of one)."""
+    try:
+        return str(uuid.UUID(run_id)) == run_id
+    except ValueError:
+        return False
+
+
+def scoped_run_id(run_id: str, job_namespace: str, job_name: str) -> str:
+    """The key a run is stored under: its runId when that is a UUID, as the spec asks.
+    Another runId is scoped by its job (``<namespace>:<job>:<runId>``): schedulers send ids
+    such as Airflow's ``scheduled__2026-03-01T00:00:00+00:00``, shared by every task of a DAG
+    run, and two tasks must not become one run. A parent facet names its job, so a parent is
+    scoped the same way."""
+    if is_uuid(run_id):
+        return run_id
+    return bounded(f"{job_namespace}:{job_name}:{run_id}")
 
 
 def run_node_id(run_id: str) -> str:

@@ -207,7 +207,9 @@ SPARK_SHAKESPEARE = Scenario("default", {
 # -- simple_run_event: one COMPLETE event, no facets. scenario.md names cll_source1/2 (copied
 #    from CLL); the event reads bigquery test.table.input and writes test.table.output.
 SIMPLE_RUN_EVENT = Scenario("job_namespace", {
-    "run_id": Run("job_name", "COMPLETE", read=_ds(("bigquery", "test.table.input")),
+    # runId "run_id" is not a UUID: stored scoped by its job (ids.scoped_run_id).
+    "job_namespace:job_name:run_id": Run("job_name", "COMPLETE",
+                                         read=_ds(("bigquery", "test.table.input")),
                   wrote=_ds(("bigquery", "test.table.output"))),
 }, {})
 
@@ -222,7 +224,8 @@ SCENARIOS: dict[str, Scenario] = {
 
 # simple_run_event's runId is "run_id", not a UUID: accepted (with a warning) like any other.
 SCENARIO_PARAMS = [pytest.param(name, id=name) for name in SCENARIOS]
-NOT_A_UUID = {"field": "run.runId", "problem": "not a UUID as the spec asks: kept as sent"}
+NOT_A_UUID = {"field": "run.runId",
+              "problem": "not a UUID as the spec asks: kept, scoped by its job"}
 
 
 def _emission_order(path: Path) -> tuple[tuple[int, ...], str]:

@@ -4,6 +4,7 @@ dataset, which lineage connects to the schema versions."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -220,3 +221,22 @@ def test_every_label_of_an_item_across_sessions(client: TestClient, db: Database
          "batch": "batch-1"}]
     bad = _gql(client, """{ labels(itemId: "frame-0001", after: "nope") { id } }""")
     assert bad["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("forged", [
+    "nope", base64.urlsafe_b64encode(b'"ab"').decode(),
+    base64.urlsafe_b64encode(b'{"a": 1, "b": 2}').decode(),
+    base64.urlsafe_b64encode(b'["garbage", "x"]').decode(),
+    base64.urlsafe_b64encode(b'["2024-01-01T00:00:00+25:00", "x"]').decode(),
+    base64.urlsafe_b64encode(b'["2024-01-01T00:00:00", "x"]').decode(),
+    base64.urlsafe_b64encode(b'["2024-01-01T00:00:00+00:00", "\\ud800"]').decode(),
+])
+def test_a_cursor_this_api_did_not_return_is_a_bad_request(client: TestClient, db: Database,
+                                                           forged: str) -> None:
+    """Found by an attacker review: forged cursors reached Neo4j and came back INTERNAL."""
+    session = _session(client)
+    for text in (LABELS, """query($after: String) { labels(itemId: "frame-0001",
+                                                           after: $after) { id } }"""):
+        body = _gql(client, text, s=session, after=forged)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
+        assert "not a cursor this API returned" in body["errors"][0]["message"]

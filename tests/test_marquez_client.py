@@ -13,6 +13,7 @@ from marquez_client import MarquezClient
 from marquez_client.errors import APIError
 
 from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidRequestError
 from lineage_graph.ingest.service import IngestService
 from tests.events import T0, ds, facet, new_run_id, pipeline, run_event
 
@@ -166,3 +167,66 @@ def test_lineage_of_a_dataset_no_job_touches_is_the_dataset_alone(api_url: str,
                       params={"nodeId": f"dataset:{LAKE}:lonely"}).json()["graph"]
     assert [(n["id"], n["inEdges"], n["outEdges"]) for n in graph] == [
         (f"dataset:{LAKE}:lonely", [], [])]
+
+
+# -- found by an attacker review -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [
+    {"offset": 9223372036854775807}, {"offset": 99999999999999999999}, {"offset": -1},
+    {"limit": 0}, {"limit": "abc"},
+])
+def test_paging_parameters_out_of_range_are_400s(api_url: str, db: Database,
+                                                 params: dict[str, Any]) -> None:
+    for path in ("/api/v1/namespaces", "/api/v1/events/lineage",
+                 f"/api/v1/namespaces/{LAKE.replace('/', '%2F')}/jobs"):
+        answer = httpx.get(f"{api_url}{path}", params=params)
+        assert answer.status_code == 400, (path, answer.text)
+        assert set(answer.json()) >= {"error", "message"}
+
+
+def test_event_times_with_any_offset_are_read_in_utc(loaded: tuple[MarquezClient, Any],
+                                                     api_url: str) -> None:
+    _, events = loaded
+    wide = httpx.get(f"{api_url}/api/v1/events/lineage",
+                     params={"before": "2100-01-01T00:00:00-23:59"})
+    assert wide.status_code == 200 and wide.json()["totalCount"] == len(events)
+    year_zero = httpx.get(f"{api_url}/api/v1/events/lineage",
+                          params={"after": "0001-01-01T00:00:00+01:00"})
+    assert year_zero.status_code == 400 and year_zero.json()["field"] == "after"
+
+
+def test_runs_without_versions_list_none_and_ids_are_found_as_sent(api_url: str,
+                                                                  db: Database) -> None:
+    run_id = new_run_id()
+    IngestService(db).ingest_raw([(run_event("COMPLETE", run_id, ("etl", "noop"), T0), None)])
+    client = MarquezClient(url=api_url)
+    run = client.get_job_run(run_id.upper())  # the emitter's capitals find the same run
+    assert run["id"] == run_id
+    assert run["inputDatasetVersions"] == [] and run["outputDatasetVersions"] == []
+    odd = run_event("COMPLETE", "dag/run:1", ("etl", "odd"), T0)
+    IngestService(db).ingest_raw([(odd, None)])
+    found = httpx.get(f"{api_url}/api/v1/jobs/runs/etl%3Aodd%3Adag%2Frun%3A1")
+    assert found.status_code == 200 and found.json()["id"] == "etl:odd:dag/run:1"
+
+
+def test_lineage_starts_at_the_job_that_last_wrote_the_dataset(api_url: str,
+                                                               db: Database) -> None:
+    events = [*_job("a", [], ["shared"], 0), *_job("b", [], ["shared"], 30),
+              *_job("a", [], ["shared"], 60)]
+    IngestService(db).ingest_raw([(e, None) for e in events])
+    graph = httpx.get(f"{api_url}/api/v1/lineage",
+                      params={"nodeId": f"dataset:{LAKE}:shared", "depth": 0}).json()["graph"]
+    assert {n["id"] for n in graph} == {"job:etl:a", f"dataset:{LAKE}:shared"}
+
+
+def test_a_lineage_past_the_node_cap_is_refused_not_cut(db: Database) -> None:
+    from lineage_graph.lineage.service import LineageService
+    from lineage_graph.marquez.service import MarquezService
+
+    hub = [e for i in range(6) for e in _job(f"reader_{i}", ["hub"], [f"out_{i}"], i)]
+    IngestService(db).ingest_raw([(e, None) for e in hub])
+    marquez = MarquezService(db, LineageService(db, 20, 100), 20, 100, max_nodes=4)
+    with pytest.raises(InvalidRequestError, match="more than 4 jobs within depth 1"):
+        marquez.lineage(f"dataset:{LAKE}:out_0", 1)
+    assert len(marquez.lineage(f"dataset:{LAKE}:out_0", 0)["graph"]) == 3

@@ -70,10 +70,12 @@ def test_a_run_id_that_is_not_a_uuid_is_kept_as_sent_and_flagged(client: TestCli
     odd = run_event("COMPLETE", "dataset:s3://lake:orders", ("x", "odd"), T0)
     answer = client.post("/api/v1/lineage", json=odd)
     assert answer.status_code == 201, answer.text
-    assert {"field": "run.runId", "problem": "not a UUID as the spec asks: kept as sent"} in (
+    assert {"field": "run.runId",
+            "problem": "not a UUID as the spec asks: kept, scoped by its job"} in (
         answer.json()["warnings"])
     assert query(db, "MATCH (r:Run) RETURN r.runId AS runId, r.nodeId AS nodeId") == [
-        {"runId": "dataset:s3://lake:orders", "nodeId": "run:dataset:s3://lake:orders"}]
+        {"runId": "x:odd:dataset:s3://lake:orders",
+         "nodeId": "run:x:odd:dataset:s3://lake:orders"}]
     parent = new_run_id()
     child = run_event("START", new_run_id(), ("x", "child"), T0, run_facets={"parent": {
         "_producer": "https://example.com", "_schemaURL": "https://example.com/p",
@@ -123,3 +125,72 @@ def test_a_symlinked_dataset_answers_to_every_name(client: TestClient, db: Datab
     assert {n["id"] for n in answers[0]["graph"]} == {
         "dataset:file:/tmp/cll_test/tbl1", "dataset:file:/tmp/cll_test/source",
         "job:spark:create_tbl1"}
+
+
+def test_tasks_sharing_a_run_id_that_is_not_a_uuid_stay_apart(client: TestClient,
+                                                              db: Database) -> None:
+    """Airflow-style ids are shared by every task of a DAG run: each task keeps its own run,
+    its own inputs and its own state (found by an attacker review: they were merged)."""
+    shared = "scheduled__2026-03-01T00:00:00+00:00"
+    for task, state in (("extract", "COMPLETE"), ("load", "FAIL")):
+        event = run_event(state, shared, ("airflow", f"nightly.{task}"), T0,
+                          inputs=[ds("s3://lake", f"{task}_in")],
+                          outputs=[ds("s3://lake", f"{task}_out")])
+        assert client.post("/api/v1/lineage", json=event).status_code == 201
+    rows = query(db, """MATCH (j:Job)-[:HAS_RUN]->(r:Run)
+        RETURN j.name AS job, r.runId AS runId, r.state AS state,
+               [(r)-[:READ]->(d) | d.name] AS reads ORDER BY job""")
+    assert rows == [
+        {"job": "nightly.extract", "runId": f"airflow:nightly.extract:{shared}",
+         "state": "COMPLETE", "reads": ["extract_in"]},
+        {"job": "nightly.load", "runId": f"airflow:nightly.load:{shared}", "state": "FAIL",
+         "reads": ["load_in"]}]
+
+
+def test_aliases_resolve_at_every_level_and_in_column_lineage(client: TestClient,
+                                                              db: Database) -> None:
+    run_id = new_run_id()
+    event = _symlinked(run_id, "COMPLETE")
+    event["outputs"][0]["facets"]["columnLineage"] = {
+        "_producer": "https://example.com", "_schemaURL": "https://example.com/cl",
+        "fields": {"ident": {"inputFields": [
+            {"namespace": "file", "name": "/tmp/cll_test/source", "field": "id"}]}}}
+    assert client.post("/api/v1/lineage", json=event).status_code == 201
+    alias = "dataset:file:/tmp/cll_test:default.tbl1"
+    for field, extra in (("impact", ""), ("lineage", ", level: VERSION, direction: UPSTREAM")):
+        body = client.post("/graphql", json={"query": f"""query($id: ID!) {{
+            {field}(nodeId: $id{extra}) {{ nodes {{ id }} }} }}""",
+            "variables": {"id": alias}}).json()
+        assert "errors" not in body, body
+        assert "dataset:file:/tmp/cll_test/tbl1" in {n["id"] for n in body["data"][field]["nodes"]}
+    columns = client.get("/api/v1/column-lineage", params={"nodeId": alias, "depth": 1})
+    assert columns.status_code == 200
+    assert {n["id"] for n in columns.json()["graph"]} == {
+        "datasetField:file:/tmp/cll_test/tbl1:ident", "datasetField:file:/tmp/cll_test/source:id"}
+
+
+def test_version_level_from_a_job_is_a_clear_error(client: TestClient, db: Database) -> None:
+    client.post("/api/v1/lineage", json=_symlinked(new_run_id(), "COMPLETE"))
+    body = client.post("/graphql", json={"query": """{
+        lineage(nodeId: "job:spark:create_tbl1", level: VERSION) { nodes { id } } }"""}).json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "start from one of the job's runs" in body["errors"][0]["message"]
+
+
+def test_a_dataset_event_sent_with_a_run_event_fragment_is_still_read(client: TestClient,
+                                                                      db: Database) -> None:
+    event = {"eventTime": T0.isoformat(), "producer": "https://example.com",
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+             "dataset": ds("s3://lake", "orders", ["id"])}
+    answer = client.post("/api/v1/lineage", json=event)
+    assert answer.status_code == 201, answer.text
+    assert query(db, "MATCH (e:Event) RETURN e.kind AS kind") == [{"kind": "DatasetEvent"}]
+
+
+def test_routing_answers_use_the_api_error_body(client: TestClient) -> None:
+    wrong_method = client.delete("/api/v1/namespaces")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    bad = client.get("/api/v1/lineage", params={"nodeId": "job:x:y", "depth": "deep"})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "bad_request" and bad.json()["field"] == "depth"

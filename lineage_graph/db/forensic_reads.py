@@ -130,8 +130,6 @@ CALL (n) {
   MATCH (n:Dataset)<-[:LABELS]-(m:LabelingSession) RETURN m, 'LABELS' AS via
   UNION
   MATCH (n:SceneVersion)-[:HAS_VARIANT]->(m:SceneVariant) RETURN m, 'HAS_VARIANT' AS via
-  UNION
-  MATCH (n:Job)-[:HAS_RUN]->(m:Run) RETURN m, 'HAS_RUN' AS via
 }
 OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
 OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)

@@ -169,12 +169,10 @@ MERGE (dv)-[:LABELED_WITH]->(v)
 RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
 """
 
-# Labels in (time, labelId) order, after a cursor, from one session or (by item) from all. The
-# item filter comes first when given: it is indexed (label_item).
-LABELS: LiteralString = """
-MATCH (s:LabelingSession)-[:HAS_LABEL]->(l:Label)
+# Labels in (time, labelId) order after a cursor, with their schema version, session and batch:
+# of one session (from its node), or of one item in every session (from the label_item index).
+_LABEL_PAGE: LiteralString = """
 WHERE ($itemId IS NULL OR l.itemId = $itemId)
-  AND ($sessionId IS NULL OR s.nodeId = $sessionId)
   AND ($afterTime IS NULL OR l.time > datetime($afterTime)
        OR (l.time = datetime($afterTime) AND l.labelId > $afterId))
 MATCH (l)-[:USES_SCHEMA]->(v:LabelingSchemaVersion)
@@ -187,14 +185,23 @@ ORDER BY l.time, l.labelId
 LIMIT $limit
 """
 
+LABELS_OF_SESSION: LiteralString = """
+MATCH (s:LabelingSession {nodeId: $sessionId})-[:HAS_LABEL]->(l:Label)
+""" + _LABEL_PAGE
+
+LABELS_OF_ITEM: LiteralString = """
+MATCH (l:Label {itemId: $itemId})<-[:HAS_LABEL]-(s:LabelingSession)
+""" + _LABEL_PAGE
+
 
 def labels(tx: neo4j.ManagedTransaction, *, session_id: str | None, item_id: str | None,
            schema: str | None, after: tuple[str, str] | None, limit: int
            ) -> list[dict[str, Any]]:
     """Labels with their schema version, session and batch; ``after`` is the (time, labelId)
     of the last label of the previous page."""
+    query = LABELS_OF_SESSION if session_id is not None else LABELS_OF_ITEM
     return [r["label"] for r in tx.run(
-        LABELS, sessionId=session_id, itemId=item_id, schema=schema, limit=limit,
+        query, sessionId=session_id, itemId=item_id, schema=schema, limit=limit,
         afterTime=None if after is None else after[0],
         afterId=None if after is None else after[1])]
 

@@ -53,11 +53,13 @@ CALL (r) {
 }
 CALL (r) {
   OPTIONAL MATCH (r)-[:READ_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d:Dataset)
-  RETURN collect({namespace: d.namespace, name: d.name, version: v.version}) AS inputs
+  RETURN collect(CASE WHEN v IS NOT NULL
+                 THEN {namespace: d.namespace, name: d.name, version: v.version} END) AS inputs
 }
 CALL (r) {
   OPTIONAL MATCH (r)-[:WROTE_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d:Dataset)
-  RETURN collect({namespace: d.namespace, name: d.name, version: v.version}) AS outputs
+  RETURN collect(CASE WHEN v IS NOT NULL
+                 THEN {namespace: d.namespace, name: d.name, version: v.version} END) AS outputs
 }
 RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
           .nominalStartTime, .nominalEndTime, facets: facets, inputs: inputs,
@@ -191,13 +193,23 @@ MATCH (r:Run {runId: $runId})
 
 # -- events -------------------------------------------------------------------------------------
 
-# OpenLineage events as received, newest (or oldest) first, between two times.
-EVENTS: LiteralString = """
-MATCH (e:Event {recordType: 'openlineage'})
+# OpenLineage events as received, newest (or oldest) first, between two times: plain ORDER BY
+# on the indexed eventTime, so a page reads its rows in index order.
+NEWEST_EVENTS: LiteralString = """
+MATCH (e:Event)
 WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
+  AND e.recordType = 'openlineage'
 RETURN e.raw AS raw
-ORDER BY CASE WHEN $ascending THEN e.eventTime END ASC,
-         CASE WHEN $ascending THEN NULL ELSE e.eventTime END DESC, e.seq
+ORDER BY e.eventTime DESC
+SKIP $offset LIMIT $limit
+"""
+
+OLDEST_EVENTS: LiteralString = """
+MATCH (e:Event)
+WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
+  AND e.recordType = 'openlineage'
+RETURN e.raw AS raw
+ORDER BY e.eventTime ASC
 SKIP $offset LIMIT $limit
 """
 
@@ -209,20 +221,38 @@ RETURN count(e) AS n
 
 # -- Marquez's lineage: job to job through shared datasets ---------------------------------------
 
-# The job a dataset's lineage starts from: its latest producer, else its latest consumer.
+# The job a dataset's lineage starts from: the job of the run that last wrote it, else of the
+# run that last read it, else (JobEvents, no runs) a job that writes it, else one that reads it.
 START_JOB_OF_DATASET: LiteralString = """
-MATCH (d:Dataset {nodeId: $nodeId})<-[io:READS|WRITES]-(j:Job)
-RETURN j.nodeId AS jobId
-ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, io.since DESC, j.nodeId
-LIMIT 1
+MATCH (d:Dataset {nodeId: $nodeId})
+CALL (d) {
+  OPTIONAL MATCH (d)<-[:WROTE]-(r:Run)<-[:HAS_RUN]-(j:Job)
+  WITH j ORDER BY r.lastEventTime DESC, j.nodeId LIMIT 1
+  RETURN j.nodeId AS writer
+}
+CALL (d) {
+  OPTIONAL MATCH (d)<-[:READ]-(r:Run)<-[:HAS_RUN]-(j:Job)
+  WITH j ORDER BY r.lastEventTime DESC, j.nodeId LIMIT 1
+  RETURN j.nodeId AS reader
+}
+CALL (d) {
+  OPTIONAL MATCH (d)<-[io:READS|WRITES]-(j:Job)
+  WITH j ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, j.nodeId LIMIT 1
+  RETURN j.nodeId AS linked
+}
+RETURN coalesce(writer, reader, linked) AS jobId
 """
 
-# Jobs that share a dataset (read or written) with any job of the frontier.
+# Jobs that share a dataset (read or written) with any job of the frontier. Each dataset is
+# expanded once per hop however many frontier jobs touch it (a hub read by thousands of jobs
+# costs its degree, not degree x frontier), and a hop returns at most $cap jobs.
 NEIGHBOUR_JOBS: LiteralString = """
 UNWIND $frontier AS id
-MATCH (:Job {nodeId: id})-[:READS|WRITES]->(:Dataset)<-[:READS|WRITES]-(other:Job)
-WHERE other.nodeId <> id
-RETURN DISTINCT other.nodeId AS jobId
+MATCH (:Job {nodeId: id})-[:READS|WRITES]->(d:Dataset)
+WITH DISTINCT d
+MATCH (d)<-[:READS|WRITES]-(other:Job)
+WITH DISTINCT other.nodeId AS jobId
+RETURN jobId LIMIT $cap
 """
 
 # -- column lineage -----------------------------------------------------------------------------

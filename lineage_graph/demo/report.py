@@ -36,6 +36,6 @@ def print_report(out: Console, result: DemoResult) -> None:
               highlight=False,
               soft_wrap=True)
     out.print(f"[bold]Query to paste there[/bold]:\n{SUSPECTS_QUERY}", highlight=False)
-    out.print(f"\n[bold]Cypher[/bold] (cypher-shell or Neo4j Browser):\n{CYPHER}",
-              highlight=False)
+    out.print("\n[bold]Cypher[/bold] (save it as a file and run `lineage-graph cypher -f FILE`, "
+              f"or paste it into Neo4j Browser):\n{CYPHER}", highlight=False)
 

@@ -35,6 +35,7 @@ from lineage_graph.ids import (
     namespace_key,
     placeholder_scene_variant_id,
     run_node_id,
+    scoped_run_id,
     tensor_key,
 )
 from lineage_graph.ingest.ledger import Receipt
@@ -120,7 +121,7 @@ class WritePlan:
                     if isinstance(event, RunEvent) and event.eventType is not None else None
                 ),
                 "eventTime": event.eventTime,
-                "runId": str(event.run.runId) if isinstance(event, RunEvent) else None,
+                "runId": _run_key(event),
                 "warnings": [f"{w.get('facet') or w['field']}: {w['problem']}"
                              for w in parsed.warnings()],
             }
@@ -132,7 +133,7 @@ class WritePlan:
         assert isinstance(event, RunEvent | JobEvent)
         jid = self._job(event.job.namespace, event.job.name)
         self._facets(jid, "", parsed.job_facets, event.eventTime)
-        run_id = str(event.run.runId) if isinstance(event, RunEvent) else None
+        run_id = _run_key(event)
         if run_id is not None:
             assert isinstance(event, RunEvent)
             self._run(run_id, jid, event)
@@ -262,7 +263,7 @@ class WritePlan:
             row.update(codeKey=key, codeDigest=f"sha256:{digest}")
 
     def _parent(self, run_id: str, parent: ParentRunFacet) -> None:
-        parent_run = parent.run.runId
+        parent_run = scoped_run_id(parent.run.runId, parent.job.namespace, parent.job.name)
         parent_job = self._job(parent.job.namespace, parent.job.name)
         self.parents.add((run_id, parent_run))
         self.run_jobs.add((parent_job, parent_run))
@@ -471,6 +472,13 @@ class WritePlan:
     def _pinned_version_id(self, did: str, version: str) -> str:
         ds = self.datasets[did]
         return dataset_version_id(ds["namespace"], ds["name"], version)
+
+
+def _run_key(event: RunEvent | DatasetEvent | JobEvent) -> str | None:
+    """The key the event's run is stored under (ids.scoped_run_id); None without a run."""
+    if not isinstance(event, RunEvent):
+        return None
+    return scoped_run_id(event.run.runId, event.job.namespace, event.job.name)
 
 
 def _earliest(edges: dict[Any, datetime], key: Any, at: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from lineage_graph.db import labeling as store
@@ -22,13 +23,24 @@ def label_cursor(label: dict[str, Any]) -> str:
 
 
 def _parse_cursor(cursor: str) -> tuple[str, str]:
+    """(time in UTC, labelId) from a cursor; anything else this API did not return is a 400."""
+    refused = InvalidRequestError("after: not a cursor this API returned", field="after")
     try:
-        stamp, label_id = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        found = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
     except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
-        raise InvalidRequestError("after: not a cursor this API returned", field="after") from exc
-    if not isinstance(stamp, str) or not isinstance(label_id, str):
-        raise InvalidRequestError("after: not a cursor this API returned", field="after")
-    return stamp, label_id
+        raise refused from exc
+    if not (isinstance(found, list) and len(found) == 2
+            and all(isinstance(part, str) for part in found)):
+        raise refused
+    stamp, label_id = found
+    try:
+        label_id.encode("utf-8")  # a lone surrogate cannot reach Neo4j
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("no time zone")
+        return at.astimezone(UTC).isoformat(), label_id
+    except (ValueError, OverflowError, UnicodeError) as exc:
+        raise refused from exc
 
 
 class LabelQueries:

@@ -19,7 +19,7 @@ import neo4j
 from lineage_graph.db import lineage_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.ids import bounded, dataset_id, job_id
+from lineage_graph.ids import bounded, canonical_run_id, dataset_id, job_id
 from lineage_graph.limits import check_depth, check_limit
 from lineage_graph.lineage import versions
 
@@ -71,7 +71,8 @@ class LineageService:
     # -- lookups ------------------------------------------------------------------------------
 
     def node(self, node_id: str) -> dict[str, Any] | None:
-        key = bounded(node_id)
+        """A node by id (a run's UUID in any case; a dataset by one of its aliases)."""
+        key = bounded(canonical_run_id(node_id))
         return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=key))
 
     def require_node(self, node_id: str) -> dict[str, Any]:
@@ -89,7 +90,8 @@ class LineageService:
         return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=job_id(namespace, name)))
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: q.one_node(tx, q.RUN_BY_RUN_ID, runId=run_id))
+        key = canonical_run_id(run_id)  # a UUID as the emitter wrote it, capitals included
+        return self.db.read(lambda tx: q.one_node(tx, q.RUN_BY_RUN_ID, runId=key))
 
     def facets(self, node_id: str, place: str = "") -> dict[str, Any]:
         found = self.db.read(lambda tx: q.rows(tx, q.FACETS_OF_NODE, nodeId=node_id, place=place))
@@ -170,7 +172,13 @@ class LineageService:
         if level is Level.VERSION:
             if as_of is not None:
                 raise InvalidRequestError("asOf applies to the JOB and RUN levels", field="asOf")
-            self.db.read(partial(self._walk_versions, bounded(node_id), ways, depth, result))
+            named = self.node(node_id)  # resolves an alias; a dataset version is not a node
+            if named is not None and named["kind"] == "JOB":
+                raise InvalidRequestError("level VERSION walks runs and dataset versions: start "
+                                          "from one of the job's runs, or ask for level JOB",
+                                          field="level")
+            start_id = named["nodeId"] if named is not None else bounded(node_id)
+            self.db.read(partial(self._walk_versions, start_id, ways, depth, result))
             return result
         start = self.require_node(node_id)
         node_id = start["nodeId"]

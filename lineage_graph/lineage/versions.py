@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 # Relationships followed from a producer to what it produced (edge kind OUTPUT); VERSION_OF
 # leads from a dataset to one of its versions (kind VERSION); every other one from what is
 # consumed to its consumer (INPUT).
-_OUTPUT_VIA = frozenset({"TRAINED", "WROTE_VERSION", "WROTE", "PRODUCED_VERSION", "HAS_VARIANT",
-                         "HAS_RUN"})
+_OUTPUT_VIA = frozenset({"TRAINED", "WROTE_VERSION", "WROTE", "PRODUCED_VERSION", "HAS_VARIANT"})
 
 
 def edge_kind(via: str) -> str:

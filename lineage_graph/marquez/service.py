@@ -15,14 +15,23 @@ from typing import Any
 
 import neo4j
 
+from lineage_graph.db import lineage_reads
 from lineage_graph.db import marquez_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.ids import dataset_id, dataset_version_id, job_id, namespace_key
+from lineage_graph.ids import (
+    bounded,
+    canonical_run_id,
+    dataset_id,
+    dataset_version_id,
+    job_id,
+    namespace_key,
+)
 from lineage_graph.limits import check_depth, check_limit
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.marquez import shapes
 
+MAX_OFFSET = 1_000_000_000  # far past any real page; Neo4j's SKIP takes a 64-bit integer
 _EPOCH = "1970-01-01T00:00:00+00:00"
 _FAR = "2030-01-01T00:00:00+00:00"  # Marquez's default `before`
 
@@ -128,7 +137,8 @@ class MarquezService:
         return {"runs": [shapes.run(r) for r in found], "totalCount": total}
 
     def run(self, run_id: str) -> dict[str, Any]:
-        found = self.db.read(lambda tx: q.single(tx, q.RUN, "run", runId=run_id))
+        key = canonical_run_id(run_id)
+        found = self.db.read(lambda tx: q.single(tx, q.RUN, "run", runId=key))
         if found is None:
             raise NotFoundError(f"Run '{run_id}' not found.")
         return shapes.run(found)
@@ -149,11 +159,12 @@ class MarquezService:
             raise InvalidRequestError("sortDirection must be asc or desc",
                                       field="sortDirection")
         limit, offset = self._page(limit, offset)
-        params = {"before": _instant(before, _FAR), "after": _instant(after, _EPOCH)}
+        params = {"before": _instant(before, _FAR, "before"),
+                  "after": _instant(after, _EPOCH, "after")}
 
         def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, q.EVENTS, "raw", ascending=sort_direction == "asc",
-                           limit=limit, offset=offset, **params),
+            events = q.OLDEST_EVENTS if sort_direction == "asc" else q.NEWEST_EVENTS
+            return (q.rows(tx, events, "raw", limit=limit, offset=offset, **params),
                     q.single(tx, q.EVENT_COUNT, "n", **params))
 
         found, total = self.db.read(read)
@@ -178,12 +189,18 @@ class MarquezService:
             return {"graph": [_graph_node(start["nodeId"], "DATASET",
                                           shapes.lineage_dataset_data(alone), [], [])]}
         reached, frontier = {first}, [first]
-        for _ in range(depth):
-            if not frontier or len(reached) >= self.max_nodes:
+        for hop in range(1, depth + 1):
+            if not frontier:
                 break
-            found = q.rows(tx, q.NEIGHBOUR_JOBS, "jobId", frontier=frontier)
+            found = q.rows(tx, q.NEIGHBOUR_JOBS, "jobId", frontier=frontier,
+                           cap=self.max_nodes + len(reached) + 1)
             frontier = [j for j in found if j not in reached]
             reached.update(frontier)
+            if len(reached) > self.max_nodes:
+                # Marquez's answer has no "truncated" flag: refuse rather than cut it short.
+                raise InvalidRequestError(
+                    f"the lineage reaches more than {self.max_nodes} jobs within depth {hop}: "
+                    "ask for a smaller depth", field="depth")
         jobs = q.rows(tx, q.JOBS_BY_ID, "job", nodeIds=sorted(reached))
         ids = {job["nodeId"]: job for job in jobs}
         reads = {jid: [dataset_id(d["namespace"], d["name"]) for d in job["inputs"]]
@@ -231,31 +248,48 @@ class MarquezService:
                         seen.add(fid)
                         reached.append(fid)
             frontier = reached
+            if len(fields) > self.max_nodes:
+                raise InvalidRequestError(
+                    f"the column lineage reaches more than {self.max_nodes} fields: ask for a "
+                    "smaller depth", field="depth")
         return {"graph": _column_graph(fields, edges)}
 
     def _start_fields(self, tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
         kind, _, rest = node_id.partition(":")
         if kind == "dataset":
-            return list(q.rows(tx, q.FIELDS_OF_DATASET, "fieldId", nodeId=node_id))
+            return list(q.rows(tx, q.FIELDS_OF_DATASET, "fieldId",
+                               nodeId=_dataset_node_id(tx, node_id)))
         if kind == "datasetField":
             namespace_and_dataset, _, field = rest.rpartition(":")
             return list(q.rows(tx, q.FIELD_OF_DATASET, "fieldId",
-                               nodeId=f"dataset:{namespace_and_dataset}", field=field))
+                               nodeId=_dataset_node_id(tx, f"dataset:{namespace_and_dataset}"),
+                               field=field))
         if kind == "job":
             return list(q.rows(tx, q.FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id))
         raise InvalidRequestError("nodeId must be dataset:NS:NAME, datasetField:NS:NAME:FIELD "
                                   "or job:NS:NAME", field="nodeId")
 
     def _page(self, limit: int, offset: int) -> tuple[int, int]:
-        if offset < 0:
-            raise InvalidRequestError("offset must be 0 or more", field="offset")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidRequestError(f"offset must be between 0 and {MAX_OFFSET}",
+                                      field="offset")
         return check_limit(limit, self.max_limit), offset
 
 
-def _instant(value: datetime | None, default: str) -> str:
+def _dataset_node_id(tx: neo4j.ManagedTransaction, node_id: str) -> str:
+    """The dataset an id names, through an alias (symlinks facet) when no dataset has it."""
+    found = lineage_reads.one_node(tx, lineage_reads.NODE_BY_ID, nodeId=bounded(node_id))
+    return str(found["nodeId"]) if found is not None else node_id
+
+
+def _instant(value: datetime | None, default: str, name: str) -> str:
+    """An instant in UTC (Neo4j refuses offsets past +-18:00); naive times are UTC."""
     if value is None:
         return default
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    except (OverflowError, ValueError) as exc:
+        raise InvalidRequestError(f"{name}: out of range once in UTC", field=name) from exc
 
 
 def _edge(origin: str, destination: str) -> dict[str, str]:

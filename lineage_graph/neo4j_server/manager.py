@@ -2,7 +2,10 @@
 
 Layout under ``Settings.home`` (default ``~/.local/share/lineage-graph``)::
 
-    neo4j/<version>/lib/           the server jars, resolved once by Maven (shared cache)
+    neo4j/<version>/lib-<pom>/     the server jars (and Neo4j Browser), resolved once by Maven
+                                   (shared cache; <pom>: digest of the resolved pom, so a
+                                   change of dependencies resolves a new set and never
+                                   deletes jars a running server uses)
     instances/<name>/conf/neo4j.conf
     instances/<name>/data/ logs/   the database and Neo4j's own logs
     instances/<name>/neo4j.pid     pid of the running server
@@ -19,6 +22,7 @@ only when that process is still this instance's Neo4j (a pid is reused after a r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -50,6 +54,7 @@ class ServerStatus:
     uri: str
     instance_dir: Path
     log: Path
+    browser_url: str  # Neo4j Browser on the loopback HTTP connector
 
 
 class ManagedNeo4j:
@@ -62,7 +67,10 @@ class ManagedNeo4j:
                 "unset NEO4J_URI to use the managed local server"
             )
         self.settings = settings
-        self.lib_dir = settings.home / "neo4j" / settings.neo4j_version / "lib"
+        template = resources.files("lineage_graph.neo4j_server").joinpath("pom.xml").read_text()
+        self.pom_text = template.replace("NEO4J_VERSION", settings.neo4j_version)
+        digest = hashlib.sha256(self.pom_text.encode("utf-8")).hexdigest()[:12]
+        self.lib_dir = settings.home / "neo4j" / settings.neo4j_version / f"lib-{digest}"
         self.dir = settings.instance_dir
         self.conf_dir = self.dir / "conf"
         self.pid_file = self.dir / "neo4j.pid"
@@ -114,6 +122,7 @@ class ManagedNeo4j:
             uri=self.settings.bolt_uri,
             instance_dir=self.dir,
             log=self.console_log,
+            browser_url=f"http://127.0.0.1:{self.settings.http_port}/browser/",
         )
 
     def password(self) -> str:
@@ -136,10 +145,9 @@ class ManagedNeo4j:
                 "Neo4j, or set NEO4J_URI to an existing Neo4j"
             )
         self.lib_dir.parent.mkdir(parents=True, exist_ok=True)
-        pom_text = resources.files("lineage_graph.neo4j_server").joinpath("pom.xml").read_text()
         with tempfile.TemporaryDirectory(dir=self.lib_dir.parent) as tmp:
             pom = Path(tmp) / "pom.xml"
-            pom.write_text(pom_text.replace("NEO4J_VERSION", self.settings.neo4j_version))
+            pom.write_text(self.pom_text)
             out = Path(tmp) / "lib"
             if progress:
                 print(f"Fetching Neo4j {self.settings.neo4j_version} jars with Maven (once)...")

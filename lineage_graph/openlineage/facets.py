@@ -48,8 +48,10 @@ class _Open(BaseModel):
 
 
 class ParentRun(_Open):
-    # As the event's own runId (models.RunId): canonical when a UUID, else as sent.
-    runId: Annotated[KeyText, AfterValidator(canonical_run_id)]
+    # As the event's own runId (models.RunId): canonical when a UUID, else as sent (scoped
+    # by its job when stored: ids.scoped_run_id). No length bound beyond the event's: parents
+    # recorded before runIds were bounded must replay.
+    runId: Annotated[str, Field(min_length=1), AfterValidator(canonical_run_id)]
 
 
 class ParentJob(_Open):

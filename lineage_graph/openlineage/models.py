@@ -53,7 +53,8 @@ class _Open(BaseModel):
 
 # Any non-empty runId up to a key's length: the spec asks for a UUID, but real producers send
 # others (the compatibility scenarios' "run_id"), and Marquez-era emitters too. A UUID is put in
-# its canonical form; another runId is kept as sent, with a warning (ParsedEvent.warnings).
+# its canonical form; another runId is kept, with a warning (ParsedEvent.warnings), and stored
+# scoped by its job (ids.scoped_run_id).
 RunId = Annotated[str, StringConstraints(min_length=1, max_length=KEY_TEXT_MAX),
                   AfterValidator(canonical_run_id)]
 
@@ -128,6 +129,12 @@ def event_model_for(raw: dict[str, Any]) -> type[AnyEvent]:
         named = _KIND_BY_FRAGMENT.get(url.rsplit("#/$defs/", 1)[1])
         if named is not None:
             return named
+    return event_model_by_keys(raw)
+
+
+def event_model_by_keys(raw: dict[str, Any]) -> type[AnyEvent]:
+    """The kind the keys say (the spec's ``oneOf``): the fallback when the fragment names a
+    kind the event is not (a DatasetEvent sent with ``#/$defs/RunEvent``)."""
     if "run" in raw or "eventType" in raw:
         return RunEvent
     if "dataset" in raw:

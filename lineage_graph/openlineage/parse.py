@@ -23,6 +23,7 @@ from lineage_graph.openlineage.models import (
     JobEvent,
     OutputDataset,
     RunEvent,
+    event_model_by_keys,
     event_model_for,
 )
 
@@ -65,7 +66,7 @@ class ParsedEvent:
             {"field": "schemaURL", "problem": f"missing: read as {ASSUMED_SCHEMA_URL}"}]
         if isinstance(self.event, RunEvent) and not is_uuid(self.event.run.runId):
             found.append({"field": "run.runId",
-                          "problem": "not a UUID as the spec asks: kept as sent"})
+                          "problem": "not a UUID as the spec asks: kept, scoped by its job"})
         found += [{"facet": f.path, "problem": f.error or ""}
                   for f in self.all_facets() if f.malformed]
         return found
@@ -101,10 +102,16 @@ def parse_event(raw: Any, text: str | None = None, check_values: bool = True) ->
         raise InvalidEventError(unstorable.path, unstorable.problem)
     model = event_model_for(raw)
     try:
-        event = model.model_validate(raw)
+        event: AnyEvent = model.model_validate(raw)
     except ValidationError as exc:
-        field, problem = first_error(exc)
-        raise InvalidEventError(field, problem) from exc
+        by_keys = event_model_by_keys(raw)
+        try:
+            if by_keys is model:
+                raise
+            event = by_keys.model_validate(raw)
+        except ValidationError:
+            field, problem = first_error(exc)
+            raise InvalidEventError(field, problem) from exc
     canonical = canonical_json(raw)
     return ParsedEvent(
         raw=raw,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lineage_graph.errors import (
     ConflictError,
@@ -81,4 +83,24 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": "bad_request", "message": str(exc)}, status_code=400)
         return error_response(exc)
 
+    async def handle_parameters(_: Request, exc: Exception) -> JSONResponse:
+        # A query or path parameter FastAPI could not read (limit=abc, a date that is none):
+        # a 400 naming it, in this API's error body rather than FastAPI's {"detail": [...]}.
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
+        field = ".".join(location) or None
+        problem = str(first.get("msg", "invalid parameter"))
+        return error_response(InvalidRequestError(
+            f"{field}: {problem}" if field else problem, field=field))
+
+    async def handle_http(_: Request, exc: Exception) -> JSONResponse:
+        # Routing's own answers (no such path, method not allowed) in the same body.
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)
+
     app.add_exception_handler(LineageGraphError, handle_domain)
+    app.add_exception_handler(RequestValidationError, handle_parameters)
+    app.add_exception_handler(StarletteHTTPException, handle_http)

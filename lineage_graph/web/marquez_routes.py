@@ -36,11 +36,16 @@ def _marquez(request: Request) -> MarquezService:
     return service
 
 
-def _segments(request: Request) -> list[str]:
+def _segments(request: Request, prefix: str = _PREFIX) -> list[str]:
+    """The decoded segments after ``prefix``, split on the raw path's ``/`` (so ``%2F`` stays
+    inside its segment); a root path the app is mounted under is skipped."""
     raw = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw.decode("latin-1").split("?", 1)[0].rstrip("/")
-    rest = path[len(_PREFIX):].lstrip("/")
-    return [unquote(part) for part in rest.split("/")] if rest else []
+    parts = [unquote(p) for p in raw.decode("latin-1").split("?", 1)[0].split("/") if p]
+    root = [p for p in str(request.scope.get("root_path", "")).split("/") if p]
+    if parts[:len(root)] == root:
+        parts = parts[len(root):]
+    head = [p for p in prefix.split("/") if p]
+    return parts[len(head):] if parts[:len(head)] == head else []
 
 
 @router.get(
@@ -70,8 +75,7 @@ async def list_namespaces(request: Request, limit: int = 100, offset: int = 0
 async def namespace_resource(request: Request, resource: str, limit: int = 100,
                              offset: int = 0) -> dict[str, Any]:
     marquez = _marquez(request)
-    parts = _segments(request)
-    match parts:
+    match _segments(request):
         case [ns]:
             return await asyncio.to_thread(marquez.namespace, ns)
         case [ns, "datasets"]:
@@ -91,9 +95,13 @@ async def namespace_resource(request: Request, resource: str, limit: int = 100,
     raise NotFoundError(f"no Marquez resource at {request.url.path}")
 
 
-@router.get("/api/v1/jobs/runs/{run_id}", responses=_NOT_FOUND, summary="A run (Marquez)")
+@router.get("/api/v1/jobs/runs/{run_id:path}", responses=_NOT_FOUND,
+            summary="A run (Marquez)")
 async def get_run(request: Request, run_id: str) -> dict[str, Any]:
-    return await asyncio.to_thread(_marquez(request).run, run_id)
+    match _segments(request, "/api/v1/jobs/runs"):
+        case [one]:  # a runId that is not a UUID may hold "/" (sent as %2F)
+            return await asyncio.to_thread(_marquez(request).run, one)
+    raise NotFoundError(f"no Marquez resource at {request.url.path}")
 
 
 @router.get("/api/v1/events/lineage", responses=_BAD,
