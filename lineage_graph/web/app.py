@@ -19,6 +19,7 @@ from lineage_graph.graphql.schema import build_schema
 from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
 from lineage_graph.web.auth import install_auth
+from lineage_graph.web.dashboard import install_dashboard
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.guards import install_guards
 from lineage_graph.web.marquez_routes import router as marquez_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
                             subscription_protocols=())
     graphql.routes = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
     app.include_router(graphql, prefix="/graphql")
+    install_dashboard(app)
     install_error_handlers(app)
     install_openapi(app)
     return app

@@ -21,15 +21,16 @@ from lineage_graph.web.errors import error_response
 from lineage_graph.web.state import AppState
 
 _OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
-         ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+         ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/")}
+_OPEN_PREFIX = "/static/"  # the dashboard's page and scripts: no data in them
 _INGEST_PATHS = ("/api/v1/lineage", "/api/v1/lineage/batch", "/api/v1/scenes")
 
 
 def required_scope(request: Request) -> str | None:
-    """The scope a request needs; None for the open routes (health, the API contract and the
-    GraphiQL page, which holds no data)."""
+    """The scope a request needs; None for the open routes (health, the API contract, the
+    GraphiQL page and the dashboard's page and scripts, which hold no data)."""
     method, path = request.method, request.url.path.rstrip("/") or "/"
-    if (method, path) in _OPEN:
+    if (method, path) in _OPEN or (method == "GET" and path.startswith(_OPEN_PREFIX)):
         return None
     if path == "/graphql" and method == "GET" and "query" not in request.query_params:
         return None
