@@ -114,3 +114,58 @@ def test_the_browser_style_colours_every_kind_of_lineage_node() -> None:
     assert set(label_of) == {kind.value for kind in NodeKind}
     for label in label_of.values():
         assert f"node.{label} {{" in style, label
+
+
+def _grass(text: str) -> dict[str, dict[str, str]]:
+    """A .grass style sheet as Neo4j Browser keeps it (selector -> properties)."""
+    import re
+
+    return {selector.strip(): {key: value.strip().strip('"')
+                               for key, value in re.findall(r"([\w-]+):\s*([^;]+);", body)}
+            for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", text)}
+
+
+def test_neo4j_browser_logs_in_and_draws_the_graph_in_the_documented_style(
+        demo_graph: DemoGraph, neo4j_server: Settings) -> None:
+    """Neo4j Browser, served by the managed instance, logs in with the password file's content
+    and draws a cookbook answer with docs/examples/browser-style.grass (the picture in
+    docs/forensics.md comes from here, with LINEAGE_GRAPH_SCREENSHOTS=DIR)."""
+    require_managed(neo4j_server, "Neo4j Browser is served by the managed instance")
+    import os
+
+    from lineage_graph.db.connection import resolve_password
+    from tests.test_dashboard import _chromium
+
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    style = _grass((Path(__file__).resolve().parents[1] / "docs" / "examples"
+                    / "browser-style.grass").read_text())
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        base = f"http://127.0.0.1:{neo4j_server.http_port}/browser/"
+        page.goto(base)
+        page.evaluate("grass => localStorage.setItem('neo4j.grass', JSON.stringify(grass))",
+                      style)
+        page.goto(base + f"?dbms=bolt://127.0.0.1:{neo4j_server.bolt_port}")
+        page.fill("[data-testid=username]", neo4j_server.neo4j_user)
+        page.fill("[data-testid=password]", resolve_password(neo4j_server))
+        page.click("[data-testid=connect]")
+        page.wait_for_selector("text=You are connected", timeout=30_000)
+        page.locator("[data-testid=activeEditor]").first.click()
+        page.keyboard.type("MATCH p = (:ModelVersion {version: 'v2'})<-[:TRAINED]-(:Run)"
+                           "-[:READ_VERSION]->(:DatasetVersion) RETURN p")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_selector("svg .node", timeout=30_000)
+        page.wait_for_timeout(1000)  # the force layout settles
+        fills = page.eval_on_selector_all(
+            "svg .node circle.b-outline", "cs => cs.map(c => c.getAttribute('fill'))")
+        if os.environ.get("LINEAGE_GRAPH_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["LINEAGE_GRAPH_SCREENSHOTS"])
+                                     / "neo4j-browser.png"))
+        browser.close()
+    drawn = {f.upper() for f in fills if f}
+    # Each kind in its documented colour, whatever other label (:LineageNode) it carries.
+    for label in ("ModelVersion", "DatasetVersion"):
+        assert style[f"node.{label}"]["color"].upper() in drawn, (label, drawn)
