@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 import strawberry
@@ -156,3 +157,13 @@ class LedgerReport:
     checked: int = strawberry.field(description="Records verified before the first bad one.")
     first_bad_sequence: int | None
     reason: str | None
+
+
+@strawberry.type(description="The event record at a glance, for dashboards (no verification "
+                             "is run: that is verifyLedger, with the admin scope).")
+class LedgerStatus:
+    records: int = strawberry.field(description="Records in the ledger (its head's sequence).")
+    last_verified_at: datetime | None = strawberry.field(
+        description="When this API process last finished a verification (null: not since it "
+                    "started).")
+    last_verification: LedgerReport | None

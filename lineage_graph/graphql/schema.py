@@ -11,6 +11,7 @@ from lineage_graph.graphql.context import ListLimit, off_loop, receipt, services
 from lineage_graph.graphql.errors import DomainErrors
 from lineage_graph.graphql.forensic_types import (
     LedgerReport,
+    LedgerStatus,
     LineageDiff,
     RegressionReport,
     SceneVariantDiff,
@@ -129,6 +130,18 @@ class Query:
         report = await services(info).ledger.verify()
         return LedgerReport(ok=report.ok, checked=report.checked,
                             first_bad_sequence=report.first_bad_sequence, reason=report.reason)
+
+    @strawberry.field(description="How many records the event record holds and this process's "
+                                  "last verification of it, without running one.")
+    async def ledger_status(self, info: strawberry.Info) -> LedgerStatus:
+        ledger = services(info).ledger
+        records = await off_loop(ledger.records)
+        if ledger.last is None:
+            return LedgerStatus(records=records, last_verified_at=None, last_verification=None)
+        at, report = ledger.last
+        return LedgerStatus(records=records, last_verified_at=at, last_verification=LedgerReport(
+            ok=report.ok, checked=report.checked, first_bad_sequence=report.first_bad_sequence,
+            reason=report.reason))
 
     @strawberry.field(description="A USD scene version: the one with this content hash (exact), "
                                   "else the latest ingested with this version string, else "

@@ -24,6 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -160,9 +161,18 @@ class SharedVerification:
         self.db = db
         self._verify = verify
         self._running: asyncio.Future[LedgerReport] | None = None
+        # The last verification this process finished: (when it finished, its report).
+        self.last: tuple[datetime, LedgerReport] | None = None
 
     async def verify(self) -> LedgerReport:
         if self._running is None or self._running.done():
             self._running = asyncio.ensure_future(asyncio.to_thread(self._verify, self.db))
         # shield: one caller giving up (a dropped connection) must not cancel the others' run.
-        return await asyncio.shield(self._running)
+        report = await asyncio.shield(self._running)
+        self.last = (datetime.now(UTC), report)
+        return report
+
+    def records(self) -> int:
+        """How many records the ledger holds (its head's sequence number)."""
+        head = self.db.read(event_records.sequence_head)
+        return int(head["value"] or 0) if head else 0

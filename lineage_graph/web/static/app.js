@@ -180,6 +180,13 @@ async function showDetails(node) {
         if (j.sql) rows.push(el("h4", {}, "SQL"), el("pre", {}, j.sql));
         rows.push(el("h4", {}, "Facets"), el("pre", {}, JSON.stringify(j.facets, null, 1)));
       }
+    } else if (node.kind === "SCENE_VARIANT" || node.kind === "SCENE") {
+      const v = node.kind === "SCENE_VARIANT" ? (await gql(`query V($id: ID!) { sceneVariant(id: $id) {
+          primCount scene { sceneId contentHash } } }`, {id: node.id})).sceneVariant : null;
+      const scene = v ? v.scene : null;
+      if (v) rows.push(el("p", {}, `${v.primCount ?? "?"} prims`));
+      if (scene) rows.push(el("p", {}, el("a", {id: "scene-link", href: route("/scene/" + encodeURIComponent(scene.sceneId),
+        {contentHash: scene.contentHash})}, `scene ${scene.sceneId}: versions, layers, variants`)));
     } else if (node.kind === "RUN") {
       const r = (await gql(`query R($id: ID!) { run(id: $id) { state startedAt endedAt errorMessage
           job { id name } facets } }`, {id: node.id})).run;
@@ -300,14 +307,92 @@ async function modelView(name, version, params) {
         el("td", {}, s.reason, el("div", {class: "evidence"}, s.evidenceText[0] || ""))))));
 }
 
+const SCENE = `query Scene($id: String!, $version: String, $hash: String) {
+  scene(sceneId: $id, version: $version, contentHash: $hash) {
+    id sceneId version contentHash missingAssets
+    versions { version contentHash ingestedAt }
+    layers { path sha256 missing }
+    variantSets { name options defaultOption }
+    variants(limit: 100) { id primCount selections { set option }
+      datasets(limit: 20) { id namespace name } } } }`;
+
+const VARIANT_DIFF = `query Diff($a: ID!, $b: ID!) { sceneVariantDiff(a: $a, b: $b) {
+  selectionChanges { variantSet a b } primsOnlyInA primsOnlyInB commonPrims } }`;
+
+function selectionText(selections) {
+  return selections.map(s => `${s.set}=${s.option}`).join(",");
+}
+
+async function sceneView(sceneId, params) {
+  const scene = (await gql(SCENE, {id: sceneId, version: params.get("version"),
+                                   hash: params.get("contentHash")})).scene;
+  if (!scene) return el("section", {}, el("h2", {}, `No scene ${sceneId}`));
+  const here = (extra) => route("/scene/" + encodeURIComponent(sceneId),
+                                {contentHash: scene.contentHash, ...extra});
+  const section = el("section", {id: "scene"},
+    el("h2", {}, `scene ${scene.sceneId} ${scene.version}`),
+    el("p", {class: "muted"}, `content ${scene.contentHash}`),
+    el("h3", {}, "Versions"),
+    el("table", {id: "scene-versions"}, scene.versions.map(v => el("tr", {},
+      el("td", {}, el("a", {href: route("/scene/" + encodeURIComponent(sceneId),
+                                        {contentHash: v.contentHash})}, v.version)),
+      el("td", {class: "muted"}, v.contentHash.slice(0, 16)),
+      el("td", {class: "muted"}, v.ingestedAt || "")))),
+    el("h3", {}, "Layers"),
+    el("ul", {id: "scene-layers"}, scene.layers.map(l => el("li", {"data-missing": String(l.missing), "data-path": l.path},
+      l.path, l.missing ? el("strong", {class: "bad"}, "  missing") : el("span", {class: "muted"}, "  " + (l.sha256 || "").slice(0, 16))))),
+    el("h3", {}, "Variant sets"),
+    el("ul", {}, scene.variantSets.map(s => el("li", {}, `${s.name}: ${s.options.join(", ")} (default ${s.defaultOption || "none"})`))),
+    el("h3", {}, "Scene variants"),
+    el("table", {id: "scene-variants"},
+      el("tr", {}, el("th", {}, "selections"), el("th", {}, "prims"), el("th", {}, "datasets rendered from it"), el("th", {}, "compare")),
+      scene.variants.map(v => el("tr", {"data-variant": v.id},
+        el("td", {}, nodeLink({id: v.id, name: selectionText(v.selections)}, {direction: "DOWNSTREAM", depth: "3"})),
+        el("td", {}, String(v.primCount ?? "")),
+        el("td", {}, v.datasets.map(d => el("div", {}, nodeLink(d)))),
+        el("td", {}, el("a", {href: here({a: v.id, b: params.get("b") || scene.variants[0].id})}, "as A"), " ",
+                     el("a", {href: here({a: params.get("a") || scene.variants[0].id, b: v.id})}, "as B"))))));
+  const [a, b] = [params.get("a"), params.get("b")];
+  if (a && b) {
+    const diff = (await gql(VARIANT_DIFF, {a, b})).sceneVariantDiff;
+    const name = (id) => selectionText((scene.variants.find(v => v.id === id) || {selections: []}).selections) || id;
+    section.append(el("h3", {}, `Compared: A ${name(a)} / B ${name(b)}`),
+      el("div", {id: "variant-diff"},
+        el("p", {}, "Selections that differ: ", diff.selectionChanges.map(c => `${c.variantSet}: ${c.a} -> ${c.b}`).join("; ") || "none"),
+        el("p", {}, `Prims only in A: ${diff.primsOnlyInA.join(", ") || "none"}`),
+        el("p", {}, `Prims only in B: ${diff.primsOnlyInB.join(", ") || "none"}`),
+        el("p", {class: "muted"}, `${diff.commonPrims} prims in common`)));
+  }
+  return section;
+}
+
+const LEDGER_STATUS = `{ ledgerStatus { records lastVerifiedAt
+  lastVerification { ok checked firstBadSequence reason } } }`;
+const VERIFY = `{ verifyLedger { ok checked firstBadSequence reason } }`;
+
 async function healthView() {
   const response = await fetch("/healthz");
   const health = await response.json();
+  const ledger = (await gql(LEDGER_STATUS)).ledgerStatus;
+  const last = ledger.lastVerification;
+  const verify = async () => {
+    try {
+      await gql(VERIFY);  // needs the admin scope
+      render();
+    } catch (error) {
+      showError(`verification: ${error.message}`);
+    }
+  };
   return el("section", {id: "health"}, el("h2", {}, "Health"),
     el("table", {},
-      el("tr", {}, el("th", {}, "Neo4j"), el("td", {}, health.neo4j)),
-      el("tr", {}, el("th", {}, "spool depth"), el("td", {}, String(health.spool.depth))),
-      el("tr", {}, el("th", {}, "dead letters"), el("td", {}, String(health.spool.deadLetters)))));
+      el("tr", {}, el("th", {}, "Neo4j"), el("td", {id: "health-neo4j"}, health.neo4j)),
+      el("tr", {}, el("th", {}, "spool depth"), el("td", {id: "health-spool"}, String(health.spool.depth))),
+      el("tr", {}, el("th", {}, "dead letters"), el("td", {id: "health-dead"}, String(health.spool.deadLetters))),
+      el("tr", {}, el("th", {}, "records in the ledger"), el("td", {id: "health-records"}, String(ledger.records))),
+      el("tr", {}, el("th", {}, "last verification"), el("td", {id: "health-verified"},
+        last ? `${last.ok ? "ok" : "FAILED at record " + last.firstBadSequence + ": " + last.reason}, ` +
+               `${last.checked} records, ${ledger.lastVerifiedAt}` : "none since this API started",
+        " ", el("button", {id: "verify", onclick: verify}, "verify now")))));
 }
 
 function homeView() {
@@ -330,6 +415,7 @@ async function render() {
     else if (parts[0] === "models") view = await modelsView();
     else if (parts[0] === "model" && parts[2]) view = await modelView(parts[1], parts[2], params);
     else if (parts[0] === "health") view = await healthView();
+    else if (parts[0] === "scene" && parts[1]) view = await sceneView(parts[1], params);
     else view = homeView();
     if (view) document.getElementById("view").replaceChildren(view);
     document.body.dataset.ready = location.hash;  // the browser tests wait for this
