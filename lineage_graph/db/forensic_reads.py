@@ -18,9 +18,8 @@ _KIND: LiteralString = """CASE WHEN m:DatasetVersion THEN 'DATASET_VERSION'
   WHEN m:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
   WHEN m:ModelVersion THEN 'MODEL_VERSION' END"""
 
-# One upstream hop of provenance from every node of the frontier. Each branch names the
-# relationship it followed (``via``), which the evidence paths and reasons quote.
-PROVENANCE_HOP: LiteralString = """
+# The frontier's nodes (lineage nodes and dataset versions) as ``n``.
+_FRONTIER_NODES: LiteralString = """
 UNWIND $frontier AS id
 CALL (id) {
   OPTIONAL MATCH (l:LineageNode {nodeId: id})
@@ -28,7 +27,26 @@ CALL (id) {
   RETURN coalesce(l, v) AS n
 }
 WITH n WHERE n IS NOT NULL
-CALL (n) {
+"""
+
+# A reached node ``m`` with what reasons and evidence quote: its dataset (for a version) and job
+# (for a run).
+_WITH_CONTEXT: LiteralString = """
+OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
+OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
+"""
+_NODE_M: LiteralString = """m {
+  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
+  .startedAt,
+  kind: """ + _KIND + """,
+  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
+  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
+}"""
+
+# One upstream hop of provenance from every node of the frontier. Each branch names the
+# relationship it followed (``via``), which the evidence paths and reasons quote.
+PROVENANCE_HOP: LiteralString = """
+""" + _FRONTIER_NODES + """CALL (n) {
   MATCH (n:ModelVersion)<-[:TRAINED]-(m:Run) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)-[:DERIVED_FROM_MODEL]->(m:ModelVersion)
@@ -68,29 +86,15 @@ CALL (n) {
   UNION
   MATCH (n:Job)-[:READS]->(m:Dataset) RETURN m, 'READS' AS via
 }
-OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
-OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
-RETURN n.nodeId AS target, via, m {
-  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
-  .startedAt,
-  kind: """ + _KIND + """,
-  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
-  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
-} AS node
+""" + _WITH_CONTEXT + """
+RETURN n.nodeId AS target, via, """ + _NODE_M + """ AS node
 """
 
 # One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
 # plus a dataset to its versions. ``source`` is the frontier node, ``m`` what it reaches. A
 # dataset read without a resolved version reaches its readers directly.
 IMPACT_HOP: LiteralString = """
-UNWIND $frontier AS id
-CALL (id) {
-  OPTIONAL MATCH (l:LineageNode {nodeId: id})
-  OPTIONAL MATCH (v:DatasetVersion {nodeId: id})
-  RETURN coalesce(l, v) AS n
-}
-WITH n WHERE n IS NOT NULL
-CALL (n) {
+""" + _FRONTIER_NODES + """CALL (n) {
   MATCH (n:Run)-[:TRAINED]->(m:ModelVersion) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)<-[:DERIVED_FROM_MODEL]-(m:ModelVersion)
@@ -131,15 +135,8 @@ CALL (n) {
   UNION
   MATCH (n:SceneVersion)-[:HAS_VARIANT]->(m:SceneVariant) RETURN m, 'HAS_VARIANT' AS via
 }
-OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
-OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
-RETURN n.nodeId AS source, via, m {
-  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
-  .startedAt,
-  kind: """ + _KIND + """,
-  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
-  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
-} AS node
+""" + _WITH_CONTEXT + """
+RETURN n.nodeId AS source, via, """ + _NODE_M + """ AS node
 """
 
 NODE_OR_DATASET_VERSION: LiteralString = """
@@ -147,15 +144,8 @@ OPTIONAL MATCH (l:LineageNode {nodeId: $nodeId})
 OPTIONAL MATCH (v:DatasetVersion {nodeId: $nodeId})
 WITH coalesce(l, v) AS m
 WHERE m IS NOT NULL
-OPTIONAL MATCH (m)-[:VERSION_OF]->(versioned:Dataset)
-OPTIONAL MATCH (job:Job)-[:HAS_RUN]->(m)
-RETURN m {
-  .nodeId, .namespace, .name, .runId, .version, .selections, .sceneId, .codeDigest,
-  .startedAt,
-  kind: """ + _KIND + """,
-  datasetId: versioned.nodeId, datasetName: versioned.name, datasetNamespace: versioned.namespace,
-  jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
-} AS node
+""" + _WITH_CONTEXT + """
+RETURN """ + _NODE_M + """ AS node
 """
 
 MODEL_VERSION_NODE: LiteralString = """

@@ -129,23 +129,8 @@ UNWIND $nodeIds AS id
 MATCH (d:Dataset {nodeId: id})
 """ + _DATASET
 
-DATASET_VERSIONS: LiteralString = """
-MATCH (v:DatasetVersion)-[:VERSION_OF]->(d:Dataset {nodeId: $nodeId})
-WITH d, v ORDER BY v.createdAt DESC, v.version SKIP $offset LIMIT $limit
-OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
-WITH d, v, head(collect(writer)) AS r
-CALL (r) {
-  """ + _RUN + """
-}
-RETURN v {.version, .createdAt, run: run} AS version
-"""
-
-DATASET_VERSION_COUNT: LiteralString = """
-MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN count(v) AS n
-"""
-
-DATASET_VERSION: LiteralString = """
-MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
+# A dataset version ``v`` with the run that wrote it.
+_VERSION: LiteralString = """
 OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
 WITH v, head(collect(writer)) AS r
 CALL (r) {
@@ -153,6 +138,19 @@ CALL (r) {
 }
 RETURN v {.version, .createdAt, run: run} AS version
 """
+
+DATASET_VERSIONS: LiteralString = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
+WITH v ORDER BY v.createdAt DESC, v.version SKIP $offset LIMIT $limit
+""" + _VERSION
+
+DATASET_VERSION_COUNT: LiteralString = """
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN count(v) AS n
+"""
+
+DATASET_VERSION: LiteralString = """
+MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
+""" + _VERSION
 
 # -- jobs and runs ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, LiteralString
 
 import neo4j
 
@@ -64,14 +64,8 @@ class MarquezService:
 
     def datasets(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
         self.namespace(namespace)
-        limit, offset = self._page(limit, offset)
-        key = namespace_key(namespace)
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, q.DATASETS, "dataset", key=key, limit=limit, offset=offset),
-                    q.single(tx, q.DATASET_COUNT, "n", key=key))
-
-        found, total = self.db.read(read)
+        found, total = self._paged(q.DATASETS, q.DATASET_COUNT, "dataset", limit, offset,
+                                   key=namespace_key(namespace))
         return {"datasets": [shapes.dataset(r) for r in found], "totalCount": total}
 
     def dataset(self, namespace: str, name: str) -> dict[str, Any]:
@@ -80,14 +74,8 @@ class MarquezService:
     def dataset_versions(self, namespace: str, name: str, limit: int, offset: int
                          ) -> dict[str, Any]:
         ds = self._dataset_row(namespace, name)
-        limit, offset = self._page(limit, offset)
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, q.DATASET_VERSIONS, "version", nodeId=ds["nodeId"], limit=limit,
-                           offset=offset),
-                    q.single(tx, q.DATASET_VERSION_COUNT, "n", nodeId=ds["nodeId"]))
-
-        found, total = self.db.read(read)
+        found, total = self._paged(q.DATASET_VERSIONS, q.DATASET_VERSION_COUNT, "version",
+                                   limit, offset, nodeId=ds["nodeId"])
         return {"versions": [shapes.dataset_version(v, ds) for v in found], "totalCount": total}
 
     def dataset_version(self, namespace: str, name: str, version: str) -> dict[str, Any]:
@@ -111,14 +99,8 @@ class MarquezService:
     # -- jobs and runs ------------------------------------------------------------------------
 
     def jobs(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
-        limit, offset = self._page(limit, offset)
-        key = namespace_key(namespace)
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, q.JOBS, "job", key=key, limit=limit, offset=offset),
-                    q.single(tx, q.JOB_COUNT, "n", key=key))
-
-        found, total = self.db.read(read)
+        found, total = self._paged(q.JOBS, q.JOB_COUNT, "job", limit, offset,
+                                   key=namespace_key(namespace))
         return {"jobs": [shapes.job(r) for r in found], "totalCount": total}
 
     def job(self, namespace: str, name: str) -> dict[str, Any]:
@@ -126,14 +108,8 @@ class MarquezService:
 
     def job_runs(self, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
         node_id = self._job_row(namespace, name)["nodeId"]
-        limit, offset = self._page(limit, offset)
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, q.RUNS_OF_JOB, "run", nodeId=node_id, limit=limit,
-                           offset=offset),
-                    q.single(tx, q.RUN_COUNT, "n", nodeId=node_id))
-
-        found, total = self.db.read(read)
+        found, total = self._paged(q.RUNS_OF_JOB, q.RUN_COUNT, "run", limit, offset,
+                                   nodeId=node_id)
         return {"runs": [shapes.run(r) for r in found], "totalCount": total}
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -158,16 +134,10 @@ class MarquezService:
         if sort_direction not in ("asc", "desc"):
             raise InvalidRequestError("sortDirection must be asc or desc",
                                       field="sortDirection")
-        limit, offset = self._page(limit, offset)
-        params = {"before": _instant(before, _FAR, "before"),
-                  "after": _instant(after, _EPOCH, "after")}
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            events = q.OLDEST_EVENTS if sort_direction == "asc" else q.NEWEST_EVENTS
-            return (q.rows(tx, events, "raw", limit=limit, offset=offset, **params),
-                    q.single(tx, q.EVENT_COUNT, "n", **params))
-
-        found, total = self.db.read(read)
+        events = q.OLDEST_EVENTS if sort_direction == "asc" else q.NEWEST_EVENTS
+        found, total = self._paged(events, q.EVENT_COUNT, "raw", limit, offset,
+                                   before=_instant(before, _FAR, "before"),
+                                   after=_instant(after, _EPOCH, "after"))
         return {"events": [json.loads(raw) for raw in found], "totalCount": total}
 
     # -- lineage ------------------------------------------------------------------------------
@@ -268,6 +238,18 @@ class MarquezService:
             return list(q.rows(tx, q.FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id))
         raise InvalidRequestError("nodeId must be dataset:NS:NAME, datasetField:NS:NAME:FIELD "
                                   "or job:NS:NAME", field="nodeId")
+
+    def _paged(self, page: LiteralString, count: LiteralString, column: str, limit: int,
+               offset: int, **params: Any) -> tuple[list[Any], int]:
+        """One page of ``page``'s ``column`` and the total ``count`` answers, in one read."""
+        limit, offset = self._page(limit, offset)
+
+        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
+            return (q.rows(tx, page, column, limit=limit, offset=offset, **params),
+                    int(q.single(tx, count, "n", **params)))
+
+        result: tuple[list[Any], int] = self.db.read(read)
+        return result
 
     def _page(self, limit: int, offset: int) -> tuple[int, int]:
         if not 0 <= offset <= MAX_OFFSET:
