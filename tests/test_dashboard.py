@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -234,3 +235,28 @@ def test_the_health_page_shows_the_spool_and_the_ledger(tab: Page,
         tab.page.wait_for_timeout(100)
     assert tab.page.inner_text("#health-verified").startswith(f"ok, {records['n']} records")
     tab.screenshot("health")
+
+
+def test_the_column_lineage_mode_draws_the_fields_the_api_links(tab: Page,
+                                                                demo_graph: DemoGraph) -> None:
+    [target] = query(demo_graph.db, """
+        MATCH (d:Dataset)-[:HAS_FIELD]->(:Field)-[:DERIVED_FROM]->()
+        RETURN DISTINCT d.nodeId AS id, d.namespace AS namespace, d.name AS name
+        ORDER BY id LIMIT 1""")
+    encoded = quote(target["id"], safe="")  # as the page's own links encode it
+    tab.open(f"#/node/{encoded}?direction=UPSTREAM&depth=1")
+    tab.page.click("#columns-link")
+    tab.wait()
+    tab.screenshot("columns")
+    one = httpx.post(f"{demo_graph.url}/graphql", timeout=60, json={
+        "query": """query($n: String!, $m: String!) { dataset(namespace: $n, name: $m) {
+          columnLineage { field inputs { namespace name field } } } }""",
+        "variables": {"n": target["namespace"], "m": target["name"]}}).json()
+    expected = {(f"datasetField:{i['namespace']}:{i['name']}:{i['field']}",
+                 f"datasetField:{target['namespace']}:{target['name']}:{c['field']}")
+                for c in one["data"]["dataset"]["columnLineage"] for i in c["inputs"]}
+    assert expected
+    _, edges = _drawn(tab)
+    assert expected <= edges  # depth 2 (the default) also draws the inputs' own inputs
+    tab.open(f"#/columns/{encoded}?depth=1")
+    assert _drawn(tab)[1] == expected

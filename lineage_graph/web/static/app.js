@@ -5,7 +5,7 @@
 const KIND_COLOURS = {
   DATASET: "#4C8EDA", DATASET_VERSION: "#8DCC93", JOB: "#F79767", RUN: "#FFC454",
   SCENE: "#C990C0", SCENE_VARIANT: "#DA7194", MODEL_VERSION: "#D9C8AE",
-  LABELING_SESSION: "#57C7E3", LABELING_SCHEMA_VERSION: "#6DCE9E",
+  LABELING_SESSION: "#57C7E3", LABELING_SCHEMA_VERSION: "#6DCE9E", FIELD: "#4C8EDA",
 };
 const KEY_STORAGE = "lineage-graph-api-key";  // sessionStorage: this tab only
 
@@ -112,6 +112,7 @@ async function lineageView(id, params) {
       select("direction", direction, ["UPSTREAM", "DOWNSTREAM", "BOTH"], change("direction")),
       select("depth", String(depth), ["1", "2", "3", "5", "10", "20"], change("depth")),
       select("level", level, ["", "JOB", "RUN", "VERSION"], change("level")),
+      start.kind === "DATASET" ? el("a", {id: "columns-link", href: route("/columns/" + encodeURIComponent(id))}, "column lineage") : null,
       el("span", {class: "muted", id: "graph-summary"},
          `${data.nodes.length} nodes, ${data.edges.length} edges` +
          (data.truncated ? " (truncated at the node cap)" : ""))),
@@ -123,7 +124,7 @@ async function lineageView(id, params) {
   return null;  // already drawn
 }
 
-function drawGraph(data, centre, highlight, params) {
+function drawGraph(data, centre, highlight, params, onTap) {
   const elements = [
     ...data.nodes.map(n => ({data: {id: n.id, label: n.name, kind: n.kind},
                              classes: (n.id === centre ? "centre " : "") +
@@ -150,6 +151,7 @@ function drawGraph(data, centre, highlight, params) {
   });
   cy.on("tap", "node", (event) => {
     const node = event.target;
+    if (onTap) return onTap(node);
     const next = new URLSearchParams(params);
     next.delete("highlight");
     location.hash = route("/node/" + encodeURIComponent(node.id()), Object.fromEntries(next));
@@ -157,7 +159,69 @@ function drawGraph(data, centre, highlight, params) {
   window.lineageGraphView = cy;  // for the browser tests and the console
 }
 
+// Column lineage of a dataset, hop by hop upstream: each hop is one GraphQL request with an
+// aliased `dataset { columnLineage }` per dataset of the frontier (at most 25 per request).
+function columnQuery(refs) {
+  const args = refs.map((_, i) => `$n${i}: String!, $m${i}: String!`).join(", ");
+  const fields = refs.map((_, i) => `d${i}: dataset(namespace: $n${i}, name: $m${i}) {
+    namespace name columnLineage { field inputs { namespace name field } } }`).join("\n");
+  const variables = {};
+  refs.forEach((r, i) => { variables[`n${i}`] = r.namespace; variables[`m${i}`] = r.name; });
+  return [`query Columns(${args}) {\n${fields}\n}`, variables];
+}
+
+function fieldId(namespace, name, field) {
+  return `datasetField:${namespace}:${name}:${field}`;
+}
+
+async function columnsView(id, params) {
+  const depth = Number(params.get("depth") || 2);
+  const start = (await gql(`query N($id: ID!) { node(id: $id) { id kind name namespace } }`, {id})).node;
+  if (!start || start.kind !== "DATASET") return el("section", {}, el("h2", {}, "Column lineage needs a dataset"));
+  const nodes = new Map(), edges = new Set(), seen = new Set([start.id]);
+  let frontier = [{namespace: start.namespace, name: start.name}];
+  for (let hop = 0; hop < depth && frontier.length; hop++) {
+    const next = [];
+    for (let i = 0; i < frontier.length; i += 25) {
+      const [query, variables] = columnQuery(frontier.slice(i, i + 25));
+      const data = await gql(query, variables);
+      for (const d of Object.values(data)) {
+        if (!d) continue;
+        for (const column of d.columnLineage) {
+          const out = fieldId(d.namespace, d.name, column.field);
+          nodes.set(out, {id: out, name: `${d.name}.${column.field}`, kind: "FIELD"});
+          for (const input of column.inputs) {
+            const source = fieldId(input.namespace, input.name, input.field);
+            nodes.set(source, nodes.get(source) || {id: source, name: `${input.name}.${input.field}`, kind: "FIELD"});
+            edges.add(`${source}\u0000${out}`);
+            const dataset = `dataset:${input.namespace}:${input.name}`;
+            if (!seen.has(dataset)) { seen.add(dataset); next.push({namespace: input.namespace, name: input.name}); }
+          }
+        }
+      }
+    }
+    frontier = next;
+  }
+  const data = {nodes: [...nodes.values()], edges: [...edges].map(e => {
+    const [source, target] = e.split("\u0000");
+    return {source, target, kind: "INPUT"};
+  })};
+  const section = el("section", {id: "columns"},
+    el("h2", {}, `column lineage of ${start.name}`),
+    el("div", {class: "controls"},
+      select("depth", String(depth), ["1", "2", "3", "5", "10"], (event) => {
+        location.hash = route("/columns/" + encodeURIComponent(id), {depth: event.target.value});
+      }),
+      el("a", {href: route("/node/" + encodeURIComponent(id))}, "dataset lineage"),
+      el("span", {class: "muted"}, `${data.nodes.length} fields, ${data.edges.length} edges`)),
+    el("div", {id: "graph"}));
+  document.getElementById("view").replaceChildren(section);
+  drawGraph(data, null, new Set(), new URLSearchParams(), () => {});
+  return null;
+}
+
 async function showDetails(node) {
+  const shownFor = location.hash;  // a view left meanwhile must not get this panel
   const rows = [el("h3", {}, node.name), el("p", {class: "kind"}, node.kind),
                 el("p", {class: "muted"}, node.id)];
   try {
@@ -200,7 +264,7 @@ async function showDetails(node) {
   } catch (error) {
     rows.push(el("p", {class: "muted"}, String(error.message)));
   }
-  setPanel(el("div", {id: "details"}, rows));
+  if (location.hash === shownFor) setPanel(el("div", {id: "details"}, rows));
 }
 
 const MODELS = `{ models(limit: 100) { id name version digest trainedBy { startedAt } } }`;
@@ -412,6 +476,7 @@ async function render() {
     let view;
     if (parts[0] === "search") view = await searchView(params);
     else if (parts[0] === "node" && parts[1]) view = await lineageView(parts[1], params);
+    else if (parts[0] === "columns" && parts[1]) view = await columnsView(parts[1], params);
     else if (parts[0] === "models") view = await modelsView();
     else if (parts[0] === "model" && parts[2]) view = await modelView(parts[1], parts[2], params);
     else if (parts[0] === "health") view = await healthView();
