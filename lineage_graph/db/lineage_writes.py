@@ -114,22 +114,27 @@ MATCH (child:Run {runId: row.child}), (parent:Run {runId: row.parent})
 MERGE (child)-[:CHILD_OF]->(parent)
 """
 
+def _keep_earliest_since(edge: LiteralString) -> LiteralString:
+    """``SET <edge>.since`` to the earlier of its value and ``row.since`` (a new edge, whose
+    since is NULL, takes ``row.since``): the first time any event showed the edge, for lineage
+    asOf, whatever the arrival order. One definition for every edge that keeps it."""
+    return ("SET " + edge + ".since = CASE WHEN " + edge + ".since IS NULL"
+            " OR datetime(row.since) < " + edge + ".since"
+            " THEN datetime(row.since) ELSE " + edge + ".since END")
+
+
 MERGE_JOB_READS: LiteralString = """
 UNWIND $jobReads AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:READS]->(d)
-ON CREATE SET e.since = datetime(row.since)
-ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
-                             THEN datetime(row.since) ELSE e.since END
+""" + _keep_earliest_since("e") + """
 """
 
 MERGE_JOB_WRITES: LiteralString = """
 UNWIND $jobWrites AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:WRITES]->(d)
-ON CREATE SET e.since = datetime(row.since)
-ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
-                             THEN datetime(row.since) ELSE e.since END
+""" + _keep_earliest_since("e") + """
 """
 
 MERGE_VERSIONS: LiteralString = """
@@ -149,9 +154,7 @@ MERGE_RUN_READS: LiteralString = """
 UNWIND $runReads AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (r)-[rd:READ]->(d)
-ON CREATE SET rd.since = datetime(row.since)
-ON MATCH SET rd.since = CASE WHEN rd.since IS NULL OR datetime(row.since) < rd.since
-                             THEN datetime(row.since) ELSE rd.since END
+""" + _keep_earliest_since("rd") + """
 SET rd.pinnedVersion = CASE
       WHEN row.pinnedVersion IS NULL THEN rd.pinnedVersion
       WHEN rd.pinnedVersion IS NULL OR row.pinnedVersion > rd.pinnedVersion
@@ -167,9 +170,7 @@ UNWIND $runWrites AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId}),
       (v:DatasetVersion {nodeId: row.versionId})
 MERGE (r)-[e:WROTE]->(d)
-ON CREATE SET e.since = datetime(row.since)
-ON MATCH SET e.since = CASE WHEN e.since IS NULL OR datetime(row.since) < e.since
-                             THEN datetime(row.since) ELSE e.since END
+""" + _keep_earliest_since("e") + """
 MERGE (r)-[:WROTE_VERSION]->(v)
 """
 
@@ -250,8 +251,7 @@ MATCH (d:Dataset {nodeId: row.datasetId})
 MERGE (a:DatasetAlias {aliasId: row.aliasId})
 ON CREATE SET a.namespace = row.namespace, a.name = row.name, a.type = row.type
 MERGE (a)-[link:ALIAS_OF]->(d)
-SET link.since = CASE WHEN link.since IS NULL OR datetime(row.since) < link.since
-                      THEN datetime(row.since) ELSE link.since END
+""" + _keep_earliest_since("link") + """
 """
 
 # A dataset carrying a usdScene facet points at its scene variant (stored or placeholder, see
@@ -313,9 +313,7 @@ MATCH (m:ModelVersion {nodeId: row.modelId}), (d:Dataset {nodeId: row.datasetId}
       (r:Run {runId: row.runId})
 MERGE (r)-[:TRAINED]->(m)
 MERGE (m)-[stored:STORED_IN]->(d)
-ON CREATE SET stored.since = datetime(row.since)
-ON MATCH SET stored.since = CASE WHEN datetime(row.since) < stored.since
-                                 THEN datetime(row.since) ELSE stored.since END
+""" + _keep_earliest_since("stored") + """
 """
 
 # A dataset carrying a labelingSchema facet was labeled under those schema versions. A version
