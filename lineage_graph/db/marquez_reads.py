@@ -120,10 +120,7 @@ DATASET_COUNT: LiteralString = """
 MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset) RETURN count(d) AS n
 """
 
-DATASET: LiteralString = """
-MATCH (d:Dataset {nodeId: $nodeId})
-""" + _DATASET
-
+# Datasets by id (one for a dataset's own page, the answer's datasets for the lineage).
 DATASETS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
 MATCH (d:Dataset {nodeId: id})
@@ -166,10 +163,7 @@ JOB_COUNT: LiteralString = """
 MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job) RETURN count(j) AS n
 """
 
-JOB: LiteralString = """
-MATCH (j:Job {nodeId: $nodeId})
-""" + _JOB
-
+# Jobs by id (one for a job's own page, the jobs reached for the lineage).
 JOBS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
 MATCH (j:Job {nodeId: id})

@@ -90,7 +90,7 @@ class MarquezService:
     def _dataset_row(self, namespace: str, name: str) -> dict[str, Any]:
         node = self.lineage_service.dataset(namespace, name)  # an alias finds its dataset
         found = None if node is None else self.db.read(
-            lambda tx: q.single(tx, q.DATASET, "dataset", nodeId=node["nodeId"]))
+            lambda tx: q.single(tx, q.DATASETS_BY_ID, "dataset", nodeIds=[node["nodeId"]]))
         if found is None:
             raise NotFoundError(f"Dataset '{name}' not found.")
         row: dict[str, Any] = found
@@ -120,8 +120,8 @@ class MarquezService:
         return shapes.run(found)
 
     def _job_row(self, namespace: str, name: str) -> dict[str, Any]:
-        found = self.db.read(lambda tx: q.single(tx, q.JOB, "job",
-                                                 nodeId=job_id(namespace, name)))
+        found = self.db.read(lambda tx: q.single(tx, q.JOBS_BY_ID, "job",
+                                                 nodeIds=[job_id(namespace, name)]))
         if found is None:
             raise NotFoundError(f"Job '{name}' not found.")
         row: dict[str, Any] = found
