@@ -163,6 +163,14 @@ def demo_graph(session_db: Database, neo4j_server: Settings,
         yield DemoGraph(url=url, db=session_db, result=result, workdir=workdir)
 
 
+def graphql_data(client: TestClient, text: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL query through the test client; its data, asserting no error."""
+    body = client.post("/graphql", json={"query": text, "variables": variables}).json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
 def query(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
     return db.read(lambda tx: [r.data() for r in tx.run(cypher, params)])  # type: ignore[arg-type]
 

@@ -40,6 +40,7 @@ def cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProce
 @pytest.mark.parametrize("command", [
     [], ["serve"], ["ingest"], ["scene", "ingest"], ["neo4j", "up"], ["neo4j", "down"],
     ["neo4j", "status"], ["db", "migrate"], ["db", "rebuild"], ["api", "export"], ["cypher"],
+    ["import"], ["import", "mlflow"], ["import", "dvc"],
 ])
 def test_every_command_explains_itself(neo4j_server: Settings, command: list[str]) -> None:
     result = cli(neo4j_server, *command, "--help")

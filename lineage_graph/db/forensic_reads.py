@@ -43,6 +43,14 @@ _NODE_M: LiteralString = """m {
   jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
 }"""
 
+# A dataset version by id, described as the walk describes the nodes it reaches: a provenance
+# root that is not a lineage node (lineageDiff between two versions of a dataset).
+DATASET_VERSION_ROOT: LiteralString = """
+MATCH (m:DatasetVersion {nodeId: $nodeId})
+""" + _WITH_CONTEXT + """
+RETURN """ + _NODE_M + """ AS node
+"""
+
 # One upstream hop of provenance from every node of the frontier. Each branch names the
 # relationship it followed (``via``), which the evidence paths and reasons quote.
 PROVENANCE_HOP: LiteralString = """
@@ -58,7 +66,9 @@ PROVENANCE_HOP: LiteralString = """
   WHERE NOT EXISTS { (n)-[:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(m) }
   RETURN m, 'READ' AS via
   UNION
-  MATCH (n:Run)-[:EVALUATED]->(m:ModelVersion) RETURN m, 'EVALUATED' AS via
+  // A run that trained a version and measured it (common in MLflow) did not consume it.
+  MATCH (n:Run)-[:EVALUATED]->(m:ModelVersion) WHERE NOT (n)-[:TRAINED]->(m)
+  RETURN m, 'EVALUATED' AS via
   UNION
   MATCH (n:DatasetVersion)<-[:WROTE_VERSION]-(m:Run) RETURN m, 'WROTE_VERSION' AS via
   UNION

@@ -47,10 +47,11 @@ class DiffService:
 
     def lineage_diff(self, a: str, b: str) -> LineageDiff:
         """What is upstream of a and not of b and the reverse, version-accurate (the versions
-        runs read and the runs that wrote them)."""
+        runs read and the runs that wrote them). Either may be a dataset version: two versions
+        of one output (say, at two DVC revisions) show what changed upstream of it."""
         closures = []
         for argument, node_id in (("a", a), ("b", b)):
-            node = self.lineage.node(node_id)
+            node = self.lineage.node(node_id) or self._dataset_version(node_id)
             if node is None:
                 raise NotFoundError(f"{argument}: no node with id {node_id!r}")
             closures.append(walk_provenance(self.db, node, self.lineage.max_depth,
@@ -62,6 +63,10 @@ class DiffService:
             only_in_a=[ca.nodes[n] for n in sorted(in_a - in_b)],
             only_in_b=[cb.nodes[n] for n in sorted(in_b - in_a)],
             common=len(in_a & in_b), truncated=ca.truncated or cb.truncated)
+
+    def _dataset_version(self, node_id: str) -> dict[str, Any] | None:
+        found = self.db.read(partial(rows, cypher=q.DATASET_VERSION_ROOT, nodeId=node_id))
+        return found[0]["node"] if found else None
 
     def scene_variant_diff(self, a: str, b: str) -> SceneVariantDiff:
         variants = []

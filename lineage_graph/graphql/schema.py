@@ -108,7 +108,8 @@ class Query:
                                 baseline, metric, limit, tolerance)
         return RegressionReport.from_result(report)
 
-    @strawberry.field(description="Version-accurate upstream closures of two nodes compared.")
+    @strawberry.field(description="Version-accurate upstream closures of two nodes compared; "
+                                  "a node is any lineage node or a dataset version.")
     async def lineage_diff(self, info: strawberry.Info, a: strawberry.ID,
                            b: strawberry.ID) -> LineageDiff:
         return LineageDiff.from_result(await off_loop(services(info).diffs.lineage_diff,

@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lineage_graph.cli.common import (
+    console,
+    ensure_neo4j,
+    fail,
+    load_settings,
+    open_database,
+    out,
+    progress_bar,
+)
+from lineage_graph.cli.importers import import_app
 from lineage_graph.errors import LineageGraphError, RemoteApiError
 from lineage_graph.settings import Settings
 
@@ -40,40 +48,7 @@ ledger_app = typer.Typer(help="The event record as a tamper-evident hash chain."
 app.add_typer(ledger_app, name="ledger")
 apikey_app = typer.Typer(help="API keys (scopes ingest, read, admin).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
-
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
-
-
-def _ensure_neo4j(settings: Settings, quiet: bool = False) -> None:
-    """Start the managed Neo4j when no NEO4J_URI is set; otherwise use that server."""
-    if not settings.managed:
-        return
-    from lineage_graph.neo4j_server import ManagedNeo4j
-
-    status = ManagedNeo4j(settings).up(progress=not quiet)
-    if not quiet:
-        console.print(f"Neo4j {settings.neo4j_version} running at {status.uri} "
-                      f"(pid {status.pid})")
-
-
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
-    from lineage_graph.db.connection import Database
-
-    return Database(settings)
-
+app.add_typer(import_app, name="import")
 
 # -- serve ---------------------------------------------------------------------------------------
 
@@ -94,15 +69,15 @@ def serve(
 
     # Authentication is decided from the address actually bound, so the settings the app is
     # built from must name it (a --host 0.0.0.0 with auth=auto means API keys are required).
-    configured = _settings()
+    configured = load_settings()
     settings = replace(configured, api_host=host or configured.api_host,
                        api_port=port or configured.api_port)
     bind_host, bind_port = settings.api_host, settings.api_port
     try:
         settings.auth_enabled  # noqa: B018 -- refuses LINEAGE_GRAPH_AUTH=off off loopback
-        _ensure_neo4j(settings)
+        ensure_neo4j(settings)
     except (LineageGraphError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The driver logs every "index already exists" notice of the start-up migration at INFO.
     logging.getLogger("neo4j").setLevel(logging.WARNING)
@@ -129,23 +104,23 @@ def demo(
     from lineage_graph.demo.pipeline import DemoPipeline
     from lineage_graph.demo.report import print_report
 
-    settings = _settings()
+    settings = load_settings()
     if api is not None:
         try:
             result = DemoPipeline(api, settings.home / "demo", log=_step).run()
         except LineageGraphError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         print_report(out, result)
         return
     try:
-        _ensure_neo4j(settings)
+        ensure_neo4j(settings)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with _serving(settings) as url:
         try:
             result = DemoPipeline(url, settings.home / "demo", log=_step).run()
         except LineageGraphError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         print_report(out, result)
         _print_browser(settings)
         if serve_after:
@@ -187,7 +162,7 @@ def _serving(settings: Settings) -> Iterator[str]:
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise _fail(f"the API could not start on {settings.api_host}:{settings.api_port} "
+            raise fail(f"the API could not start on {settings.api_host}:{settings.api_port} "
                         "(port in use? set LINEAGE_GRAPH_PORT)")
         time.sleep(0.05)
     try:
@@ -214,11 +189,11 @@ def neo4j_up() -> None:
     """
     from lineage_graph.neo4j_server import ManagedNeo4j
 
-    settings = _settings()
+    settings = load_settings()
     try:
         status = ManagedNeo4j(settings).up()
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(status.uri)
 
 
@@ -228,9 +203,9 @@ def neo4j_down() -> None:
     from lineage_graph.neo4j_server import ManagedNeo4j
 
     try:
-        stopped = ManagedNeo4j(_settings()).down()
+        stopped = ManagedNeo4j(load_settings()).down()
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print("stopped" if stopped else "not running")
 
 
@@ -239,11 +214,11 @@ def neo4j_status() -> None:
     """Say whether the managed Neo4j runs, where, and where its log and password file are."""
     from lineage_graph.neo4j_server import ManagedNeo4j
 
-    settings = _settings()
+    settings = load_settings()
     try:
         manager = ManagedNeo4j(settings)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     status = manager.status()
     out.print(f"{'running' if status.running else 'stopped'}  uri={status.uri}  "
               f"pid={status.pid or '-'}")
@@ -264,13 +239,13 @@ def db_migrate() -> None:
     """Apply schema/ constraints and indexes (idempotent)."""
     from lineage_graph.db.migrations import migrate
 
-    settings = _settings()
+    settings = load_settings()
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db:
+        ensure_neo4j(settings)
+        with open_database(settings) as db:
             count = migrate(db)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"schema up to date ({count} constraints and indexes)")
 
 
@@ -285,10 +260,10 @@ def db_rebuild(
     from lineage_graph.db.migrations import migrate
     from lineage_graph.ingest.rebuild import rebuild
 
-    settings = _settings()
+    settings = load_settings()
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db, _progress() as progress:
+        ensure_neo4j(settings)
+        with open_database(settings) as db, progress_bar() as progress:
             migrate(db)
             task = progress.add_task("replaying records", total=None)
             replayed = rebuild(
@@ -297,7 +272,7 @@ def db_rebuild(
                 force=force,
             )
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"rebuilt the graph from {replayed} records")
 
 
@@ -326,9 +301,9 @@ def cypher(
     from lineage_graph.db.adhoc import run_statement
 
     if as_json and table:
-        raise _fail("--json and --table: choose one")
+        raise fail("--json and --table: choose one")
     if (query is None) == (file is None):
-        raise _fail("give the statement as an argument or with -f FILE (not both)")
+        raise fail("give the statement as an argument or with -f FILE (not both)")
     source = str(file) if file is not None else str(query)
     if source == "-":
         text = sys.stdin.read()
@@ -336,17 +311,17 @@ def cypher(
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise _fail(f"{file}: {exc.strerror or exc}") from exc
+            raise fail(f"{file}: {exc.strerror or exc}") from exc
     else:
         text = source
-    settings = _settings()
+    settings = load_settings()
     try:
         params = parse_params(param or [])
-        _ensure_neo4j(settings, quiet=True)
-        with _database(settings) as db:
+        ensure_neo4j(settings, quiet=True)
+        with open_database(settings) as db:
             result = run_statement(db, text, params, write=write)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for line in (json_lines if as_json else table_lines)(result):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -367,12 +342,12 @@ def ingest(
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.sources import events_from_text
 
-    settings = _settings()
+    settings = load_settings()
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     rejected: list[str] = []
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db, _progress() as progress:
+        ensure_neo4j(settings)
+        with open_database(settings) as db, progress_bar() as progress:
             migrate(db)
             service = IngestService(db, chunk_size=settings.write_chunk_events)
             loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
@@ -389,7 +364,7 @@ def ingest(
                             rejected.append(f"{path}#{start + outcome.index}: {outcome.error}")
                     progress.advance(task, len(result.outcomes))
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for line in rejected:
         console.print(f"[yellow]rejected[/yellow] {line}", highlight=False, soft_wrap=True)
     out.print(f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
@@ -437,10 +412,10 @@ def scene_ingest(
     from lineage_graph.usd.extract import read_scene
     from lineage_graph.usd.store import store_scene
 
-    settings = _settings()
+    settings = load_settings()
     selections = [_parse_selection(v) for v in variant or []]
     try:
-        with _progress(transient=True) as progress, pxr_diagnostics_to_debug_log():
+        with progress_bar(transient=True) as progress, pxr_diagnostics_to_debug_log():
             task = progress.add_task("composing scene variants", total=None)
             doc = read_scene(
                 path, asset_root=asset_root, selections=selections or None,
@@ -451,13 +426,13 @@ def scene_ingest(
         if api is not None:
             stored = _post_scene(api, doc.as_dict())
         else:
-            _ensure_neo4j(settings)
-            with _database(settings) as db:
+            ensure_neo4j(settings)
+            with open_database(settings) as db:
                 migrate(db)
                 scene = store_scene(db, doc.as_dict())
                 stored = {**asdict(scene), "warnings": scene.warnings()}
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"scene {stored['scene_id']} version {stored['version']} "
               f"(content {stored['content_hash'][:16]}): {stored['layers']} layers, "
               f"{stored['prims']} prims, {stored['variants']} scene variants", highlight=False)
@@ -502,7 +477,7 @@ def spool_status(
     from lineage_graph.ingest.dead_letters import DeadLetters
     from lineage_graph.ingest.spool import Spool
 
-    settings = _settings()
+    settings = load_settings()
     spool = Spool(settings.spool_dir)
     letters = DeadLetters(settings.spool_dir).list()
     quarantined = spool.quarantined()
@@ -538,11 +513,11 @@ def spool_retry(letter_id: LetterId) -> None:
     from lineage_graph.ingest.dead_letters import DeadLetters
     from lineage_graph.ingest.spool import Spool
 
-    settings = _settings()
+    settings = load_settings()
     try:
         letter = DeadLetters(settings.spool_dir).retry(letter_id, Spool(settings.spool_dir))
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"dead letter {letter.id} is back in the spool; `lineage-graph spool drain` (or a "
               "running API) applies it", highlight=False)
 
@@ -552,11 +527,11 @@ def spool_discard(letter_id: LetterId) -> None:
     """Drop a dead letter on purpose; it is kept, with the time, in discarded.ndjson."""
     from lineage_graph.ingest.dead_letters import DeadLetters
 
-    settings = _settings()
+    settings = load_settings()
     try:
         letter = DeadLetters(settings.spool_dir).discard(letter_id)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"dead letter {letter.id} discarded (kept in "
               f"{settings.spool_dir / 'discarded.ndjson'})", highlight=False)
 
@@ -575,18 +550,18 @@ def spool_drain() -> None:
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.spool import Spool
 
-    settings = _settings()
+    settings = load_settings()
     spool = Spool(settings.spool_dir)
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db:
+        ensure_neo4j(settings)
+        with open_database(settings) as db:
             durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
-            with _progress() as progress:
+            with progress_bar() as progress:
                 task = progress.add_task("draining", total=spool.depth())
                 done = durable.drain(progress=lambda d: progress.update(
                     task, completed=d.applied + d.duplicates + d.rejected))
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     assert done is not None
     out.print(f"drained: {done.applied} applied, {done.duplicates} already present, "
               f"{done.rejected} refused; {spool.depth()} waiting", highlight=False)
@@ -626,18 +601,18 @@ def ledger_verify(
     from lineage_graph.ingest.projection import check_projection
 
     if (checkpoint is None) != (public_key is None):
-        raise _fail("--checkpoint and --public-key go together")
-    settings = _settings()
+        raise fail("--checkpoint and --public-key go together")
+    settings = load_settings()
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db:
+        ensure_neo4j(settings)
+        with open_database(settings) as db:
             if checkpoint is not None and public_key is not None:
                 report = verify_checkpoint(db, json.loads(checkpoint.read_text()), public_key)
             else:
                 report = verify_ledger(db)
             projection = check_projection(db, full=full, sample=sample) if report.ok else None
     except (LineageGraphError, OSError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if not report.ok:
         console.print(f"[red]ledger broken[/red] at record {report.first_bad_sequence} "
                       f"({report.checked} verified before it): {report.reason}",
@@ -668,7 +643,7 @@ def ledger_keygen(
     try:
         generate_keypair(private_key, public_key)
     except FileExistsError as exc:
-        raise _fail(f"{private_key} exists: not overwriting a key") from exc
+        raise fail(f"{private_key} exists: not overwriting a key") from exc
     out.print(f"wrote {private_key} and {public_key}", highlight=False)
 
 
@@ -684,13 +659,13 @@ def ledger_checkpoint(
 
     from lineage_graph.ingest.checkpoints import make_checkpoint
 
-    settings = _settings()
+    settings = load_settings()
     try:
-        _ensure_neo4j(settings)
-        with _database(settings) as db:
+        ensure_neo4j(settings)
+        with open_database(settings) as db:
             checkpoint = make_checkpoint(db, key)
     except (LineageGraphError, OSError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     text = json.dumps(checkpoint, indent=2)
     if out_file is not None:
         out_file.write_text(text + "\n")
@@ -703,8 +678,8 @@ def ledger_checkpoint(
 def _keys(settings: Settings):  # type: ignore[no-untyped-def]
     from lineage_graph.auth.keys import ApiKeyService
 
-    _ensure_neo4j(settings)
-    return ApiKeyService(_database(settings))
+    ensure_neo4j(settings)
+    return ApiKeyService(open_database(settings))
 
 
 @apikey_app.command("create")
@@ -715,12 +690,12 @@ def apikey_create(
              "repeat for several.")],
 ) -> None:
     """Create a key and print it ONCE: only its hash is stored."""
-    settings = _settings()
+    settings = load_settings()
     try:
         keys = _keys(settings)
         record, key = keys.create(name, scope)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     console.print(f"created key {record['keyId']} ({name}, scopes: {', '.join(record['scopes'])})"
                   "; it is shown once, store it now:", highlight=False)
     out.print(key, highlight=False)
@@ -729,11 +704,11 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """Keys with their id, name, scopes, creation time and revocation (never the key)."""
-    settings = _settings()
+    settings = load_settings()
     try:
         rows = _keys(settings).list()
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for row in rows:
         state = f"revoked {row['revokedAt']}" if row.get("revokedAt") else "active"
         out.print(f"{row['keyId']}  {row['name']}  {','.join(row['scopes'])}  "
@@ -743,11 +718,11 @@ def apikey_list() -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id (see list).")]) -> None:
     """Revoke a key: refused from then on (within a few seconds on running APIs)."""
-    settings = _settings()
+    settings = load_settings()
     try:
         row = _keys(settings).revoke(key_id)
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"revoked {row['keyId']} ({row['name']})", highlight=False)
 
 
@@ -771,11 +746,11 @@ def model_fingerprint(
 
     try:
         total = sum(f.stat().st_size for f in model_files(path))
-        with _progress(transient=True) as progress:
+        with progress_bar(transient=True) as progress:
             task = progress.add_task("hashing", total=total)
             found = fingerprint(path, progress=lambda n: progress.advance(task, n))
     except LineageGraphError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
         out.print_json(json.dumps(found.as_json()))
         return
@@ -808,11 +783,6 @@ def api_export(
               f"{scene_schema}")
 
 
-def _progress(transient: bool = False) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=transient)
-
-
 def main() -> None:
     try:
         app()
@@ -823,4 +793,4 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["app", "main"]
+

@@ -1,0 +1,3 @@
+from lineage_graph.cli import main
+
+main()
