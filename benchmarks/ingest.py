@@ -149,6 +149,19 @@ def bench_settings() -> Settings:
     return Settings.from_env(env)
 
 
+def disk_usage(settings: Settings) -> tuple[int, int] | None:
+    """Bytes of the managed instance's store and of its transaction logs (None: not managed)."""
+    if not settings.managed:
+        return None
+    data = settings.instance_dir / "data"
+
+    def size(folder: Path) -> int:
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+    return (size(data / "databases" / settings.neo4j_database),
+            size(data / "transactions" / settings.neo4j_database))
+
+
 def wipe(db: Database) -> None:
     """Empty the database, then pause so background work (index updates, GC) from one
     phase does not land in the next phase's timing."""
@@ -255,6 +268,14 @@ def main() -> None:
           "(same statements, no validation/planning/HTTP)")
     print(f"single POST / raw batched ceiling:    "
           f"{results['single POST'] / results['raw batched']:6.1%}")
+    usage = disk_usage(settings)
+    if usage is not None:
+        store, logs = usage
+        # Every phase wrote (and wiped) the graph; the store holds the last phase's events, the
+        # logs what the retention (LINEAGE_GRAPH_NEO4J_TX_LOG_RETENTION) kept of all of them.
+        print(f"disk: store {store / 2**20:.1f} MiB ({store / len(events) / 1024:.1f} KiB per "
+              f"event of the last phase), transaction logs {logs / 2**20:.1f} MiB "
+              f"(retention {settings.tx_log_retention!r})")
 
 
 if __name__ == "__main__":

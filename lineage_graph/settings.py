@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ class Settings:
     http_port: int = 7474
     heap_size: str = "1g"
     pagecache_size: str = "512m"
+    # How much transaction log the managed Neo4j keeps beyond what recovery needs (Neo4j's
+    # retention-policy syntax). The event record lives in the store, and Community has no
+    # incremental backup to feed, so old logs only cost disk (Neo4j's default: 2 days).
+    tx_log_retention: str = "128M size"
     neo4j_version: str = NEO4J_VERSION
     api_host: str = "127.0.0.1"
     api_port: int = 5000
@@ -114,6 +119,8 @@ class Settings:
             http_port=_int(e, "LINEAGE_GRAPH_NEO4J_HTTP_PORT", defaults.http_port),
             heap_size=e.get("LINEAGE_GRAPH_NEO4J_HEAP") or defaults.heap_size,
             pagecache_size=e.get("LINEAGE_GRAPH_NEO4J_PAGECACHE") or defaults.pagecache_size,
+            tx_log_retention=_retention(e, "LINEAGE_GRAPH_NEO4J_TX_LOG_RETENTION",
+                                        defaults.tx_log_retention),
             neo4j_version=e.get("LINEAGE_GRAPH_NEO4J_VERSION") or defaults.neo4j_version,
             api_host=e.get("LINEAGE_GRAPH_HOST") or defaults.api_host,
             api_port=_int(e, "LINEAGE_GRAPH_PORT", defaults.api_port),
@@ -154,6 +161,19 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
+
+
+# Neo4j's db.tx_log.rotation.retention_policy values: keep all, keep none, or an amount.
+_RETENTION = re.compile(r"^(true|false|keep_all|keep_none|"
+                        r"\d+[kKmMgG]? (files|size|txs|entries|hours|days))$")
+
+
+def _retention(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip()
+    if not _RETENTION.match(value):
+        raise ValueError(f"{name}={value!r}: expected keep_all, keep_none or '<n> "
+                         "files|size|txs|hours|days' (e.g. '128M size', '7 days')")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

@@ -192,3 +192,58 @@ def test_bad_paths_and_revisions_are_one_clear_error(neo4j_server: Settings, rep
     assert plain.returncode == 1
     assert f"cannot read the DVC repository {tmp_path}" in plain.stderr
     assert "Traceback" not in plain.stderr + unknown.stderr
+
+
+def _clone(repo: Repo, tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / "frames-pipeline"
+    shutil.copytree(repo.path, copy, symlinks=True)
+    return copy
+
+
+def test_the_working_tree_dates_each_stage_by_its_own_lock_entry(
+        db: Database, neo4j_server: Settings, repo: Repo, tmp_path: Path) -> None:
+    """Uncommitted work: train re-ran with a new learning rate (not committed), and someone
+    edited setup's command in dvc.yaml without running it. Only train is a new state; setup's
+    run is the one dvc.lock records, with the command it ran."""
+    _import(neo4j_server, repo, "--rev", "HEAD~1", "--rev", "HEAD")
+    work = _clone(repo, tmp_path)
+    (work / "params.yaml").write_text("setup:\n  seed: 42\ntrain:\n  lr: 0.02\n")
+    _dvc(work, "repro", "-q", "train")
+    (work / "dvc.yaml").write_text(DVC_YAML.replace('echo "seed 42"', 'echo "seed 43"'))
+    dirty = cli(neo4j_server, "import", "dvc", str(work), "--namespace", repo.namespace)
+    assert dirty.returncode == 0, dirty.stderr
+    assert "accepted 2, duplicate 4, rejected 0" in dirty.stdout
+    rows = query(db, """MATCH (j:Job {name: 'train'})-[:HAS_RUN]->(r:Run)
+                              -[:HAS_FACET]->(f:Facet {name: 'dvcStage'})
+                        RETURN f.payload AS stage ORDER BY r.startedAt""")
+    newest = json.loads(rows[-1]["stage"])
+    assert newest["params"] == {"params.yaml": {"train.lr": 0.02}}
+    assert "commit" not in newest  # not committed: dated by dvc.lock's modification time
+    code = query(db, """MATCH (:Job {name: 'setup'})-[:HAS_FACET]->(c:Facet {name: 'sourceCode'})
+                        RETURN c.payload AS code""")
+    assert json.loads(code[0]["code"])["sourceCode"] == 'echo "seed 42" > config.txt'
+
+
+def test_a_dvc_root_below_the_git_root_is_dated_too(
+        db: Database, neo4j_server: Settings, tmp_path: Path) -> None:
+    top = tmp_path / "monorepo"
+    project = top / "vision"
+    project.mkdir(parents=True)
+    _git(top, "init", "-q", "-b", "main")
+    _dvc(project, "init", "-q", "--subdir")
+    (project / "raw.txt").write_text("frames\n")
+    (project / "dvc.yaml").write_text("stages:\n  count:\n    cmd: wc -l < raw.txt > n.txt\n"
+                                      "    deps: [raw.txt]\n    outs: [n.txt]\n")
+    _dvc(project, "repro", "-q")
+    _git(top, "add", "-A")
+    _git(top, "commit", "-qm", "count", day="2026-05-01T08:00:00+00:00")
+    (top / "README.md").write_text("unrelated\n")
+    _git(top, "add", "-A")
+    _git(top, "commit", "-qm", "readme", day="2026-05-09T08:00:00+00:00")
+    done = cli(neo4j_server, "import", "dvc", str(project), "--rev", "HEAD")
+    assert done.returncode == 0, done.stderr
+    started = query(db, "MATCH (:Job {name: 'count'})-[:HAS_RUN]->(r:Run) "
+                        "RETURN toString(r.startedAt) AS at")
+    assert [r["at"][:16] for r in started] == ["2026-05-01T08:00"]  # when it was locked

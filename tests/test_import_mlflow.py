@@ -144,7 +144,8 @@ def test_runs_datasets_model_versions_and_metrics_land_in_the_graph(
         db: Database, client: TestClient, neo4j_server: Settings, store: Store) -> None:
     printed = _import(neo4j_server, store)
     assert "read 3 MLflow runs and 2 registered model versions" in printed
-    assert "rejected 0" in printed and "accepted 6" in printed  # START + terminal per run
+    # Per run a START and a terminal event; per version measured, an evaluation child run's two.
+    assert "rejected 0" in printed and "accepted 10" in printed
     for version in ("1", "2"):
         found = graphql_data(client, MODEL, name="detector", version=version)["modelVersion"]
         weights = fingerprint(store.model_dirs[version])
@@ -169,7 +170,7 @@ def test_runs_datasets_model_versions_and_metrics_land_in_the_graph(
                           RETURN f.payload AS payload""")
     assert [json.loads(f["payload"])["metrics"][0]["key"] for f in facets] == ["loss"]
     # In the record: one ledger record per accepted event, and the chain verifies.
-    assert query(db, "MATCH (e:Event) RETURN count(e) AS n")[0]["n"] == 6
+    assert query(db, "MATCH (e:Event) RETURN count(e) AS n")[0]["n"] == 10
     assert graphql_data(client, "{ verifyLedger { ok } }")["verifyLedger"]["ok"] is True
 
 
@@ -212,25 +213,34 @@ def test_reimporting_changes_nothing_and_a_changed_run_is_updated(
     _import(neo4j_server, store)
     before = graph_snapshot(db)
     again = _import(neo4j_server, store)
-    assert "accepted 0, duplicate 6, rejected 0" in again
+    assert "accepted 0, duplicate 10, rejected 0" in again
     assert graph_snapshot(db) == before
-    # Later, v2 is re-evaluated on the night frames: one new (terminal) event, a newer value.
+    # Later (after the versions were registered), v2 is re-evaluated on the night frames: the
+    # run's own event and its evaluation's COMPLETE are re-sent, newer, with the new value.
+    import time
+
     run_v2 = store.run_ids["2"]
     store.client.log_batch(run_v2, metrics=[Metric(
-        "mAP", 0.33, _ms("2026-03-01"), 0, model_id=store.model_ids["2"],
+        "mAP", 0.33, int(time.time() * 1000) + 1000, 0, model_id=store.model_ids["2"],
         dataset_name="frames-night", dataset_digest="n2")])
     changed = _import(neo4j_server, store)
-    assert "accepted 1, duplicate 5, rejected 0" in changed
-    metrics = graphql_data(client, MODEL, name="detector", version="2")["modelVersion"]["metrics"]
-    night = [m["value"] for m in metrics
+    assert "accepted 2, duplicate 8, rejected 0" in changed
+    found = graphql_data(client, MODEL, name="detector", version="2")["modelVersion"]
+    night = [m["value"] for m in found["metrics"]
              if m["slice"]["dimensions"].get("dataset") == "frames-night"]
     assert night == [0.33]
+    latest = {m["key"]: m["value"]
+              for m in found["trainedBy"]["facets"]["mlflowRun"]["metrics"]}
+    assert latest["mAP"] == 0.33
 
 
 def test_experiment_and_since_select_what_is_read(neo4j_server: Settings, store: Store) -> None:
     # --since keeps runs active since then (and runs whose model versions changed since).
     dry = _import(neo4j_server, store, "--since", "2026-01-01", "--dry-run")
-    assert "read 2 MLflow runs and 2 registered model versions: 4 events" in dry
+    assert "read 2 MLflow runs and 2 registered model versions: 8 events" in dry
+    # The training runs are months old, but their model versions were created just now.
+    recent = _import(neo4j_server, store, "--since", "1h", "--dry-run")
+    assert "read 2 MLflow runs and 2 registered model versions" in recent
     everything = _import(neo4j_server, store, "--experiment", EXPERIMENT, "--dry-run")
     assert "read 3 MLflow runs" in everything
     unknown = cli(neo4j_server, "import", "mlflow", "--tracking-uri", store.uri,
@@ -253,5 +263,62 @@ def test_an_unreachable_tracking_server_is_one_clear_error(neo4j_server: Setting
 def test_events_go_through_the_api_when_asked(
         db: Database, api_url: str, neo4j_server: Settings, store: Store) -> None:
     printed = _import(neo4j_server, store, "--api", api_url)
-    assert "accepted 6" in printed
+    assert "accepted 10" in printed
     assert query(db, "MATCH (m:ModelVersion) RETURN count(m) AS n")[0]["n"] == 2
+
+
+@pytest.fixture()
+def odd_store(tmp_path: Path) -> Store:
+    """What real stores hold besides the happy path: a parent run still running with a nested
+    child run, a NaN metric, a version registered from a `runs:/` URI, and a version whose
+    source points outside the experiment's artifact root (anyone who may register a model can
+    name any path)."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'odd.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    made = Store(uri=uri, client=client, run_ids={}, model_ids={}, model_dirs={})
+    experiment_id = client.create_experiment(
+        "sweeps", artifact_location=(tmp_path / "artifacts").as_uri())
+    parent = client.create_run(experiment_id, start_time=_ms("2026-04-01"), run_name="sweep")
+    child = client.create_run(experiment_id, start_time=_ms("2026-04-01") + 1000,
+                              run_name="trial-1",
+                              tags={"mlflow.parentRunId": parent.info.run_id})
+    client.log_metric(child.info.run_id, "loss", float("nan"), timestamp=_ms("2026-04-02"))
+    client.set_terminated(child.info.run_id, "FINISHED", end_time=_ms("2026-04-02"))
+    _weights(Path(child.info.artifact_uri.removeprefix("file://")) / "model", "3")
+    client.create_registered_model("trial")
+    client.create_model_version("trial", source=f"runs:/{child.info.run_id}/model",
+                                run_id=child.info.run_id)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a model")
+    client.create_registered_model("leaky")
+    client.create_model_version("leaky", source=str(secret), run_id=child.info.run_id)
+    made.run_ids.update(sweep=parent.info.run_id, trial=child.info.run_id)
+    made.model_dirs["trial"] = Path(child.info.artifact_uri.removeprefix("file://")) / "model"
+    return made
+
+
+def test_nested_running_nan_runs_uri_and_foreign_paths(
+        db: Database, client: TestClient, neo4j_server: Settings, odd_store: Store) -> None:
+    done = cli(neo4j_server, "import", "mlflow", "--tracking-uri", odd_store.uri)
+    assert done.returncode == 0, done.stderr
+    assert "rejected 0" in done.stdout  # the NaN metric did not get the run refused
+    assert "outside the experiment's artifact root; not read" in done.stderr
+    trial = graphql_data(client, MODEL, name="trial", version="1")["modelVersion"]
+    assert trial["digest"] == fingerprint(odd_store.model_dirs["trial"]).digest  # runs:/ URI
+    leaky = graphql_data(client, MODEL, name="leaky", version="1")["modelVersion"]
+    # An identity, not the hash of a file the importer had no business reading.
+    assert leaky["format"] == "reference" and leaky["digest"].startswith("mlflow:")
+    run = graphql_data(client, """query($id: ID!) { run(id: $id) { state facets
+        parent { id state job { name } } } }""", id=_uuid(odd_store.run_ids["trial"]))["run"]
+    assert run["state"] == "COMPLETE"
+    assert run["facets"]["mlflowRun"]["metrics"][0]["value"] == "NaN"
+    assert run["parent"] == {"id": _uuid(odd_store.run_ids["sweep"]), "state": "RUNNING",
+                             "job": {"name": "sweeps/sweep"}}
+
+
+def _uuid(mlflow_run_id: str) -> str:
+    import uuid
+
+    return str(uuid.UUID(hex=mlflow_run_id))

@@ -11,10 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lineage_graph.errors import InvalidRequestError
-from lineage_graph.importers.dvc_events import lock_digest
-from lineage_graph.importers.dvc_reader import DvcArtifact, DvcStage
+from lineage_graph.importers.dvc_lock_history import lock_digest
 from lineage_graph.importers.mlflow_events import dataset_identity, job_name, openlineage_run_id
-from lineage_graph.importers.mlflow_reader import MlflowDataset, MlflowRun
+from lineage_graph.importers.mlflow_reader import MlflowDataset, RunNaming
 from lineage_graph.importers.since import parse_since
 
 
@@ -26,6 +25,8 @@ def _dataset(source_type: str, source: dict[str, str]) -> MlflowDataset:
 @pytest.mark.parametrize(("source_type", "source", "expected"), [
     ("http", {"url": "https://data.example.com/frames/day.tar"},
      ("https://data.example.com", "/frames/day.tar")),
+    ("http", {"url": "https://ana:s3cret@data.example.com:8443/day.tar?sig=x"},
+     ("https://data.example.com:8443", "/day.tar")),  # credentials never reach the graph
     ("s3", {"uri": "s3://bucket/frames/day"}, ("s3://bucket", "/frames/day")),
     ("local", {"uri": "/data/frames.parquet"}, ("file", "/data/frames.parquet")),
     ("local", {"uri": "file:///data/frames.parquet"}, ("file", "/data/frames.parquet")),
@@ -45,18 +46,16 @@ def test_mlflow_run_ids_are_their_uuid_and_anything_else_hashes_stably() -> None
     assert uuid.UUID(other).version == 5 and other == openlineage_run_id("run-17")
 
 
-def _run(**tags: str) -> MlflowRun:
-    return MlflowRun(run_id="a" * 32, experiment_id="1", experiment_name="detector",
-                     run_name="bold-hawk-7", status="FINISHED", start_ms=0, end_ms=1, user=None,
-                     artifact_uri=None, params={}, tags=tags, inputs=(), metrics=())
+NAMING = RunNaming(experiment="detector", run_name="bold-hawk-7", source_name="train.py",
+                   experiment_id="1")
 
 
 def test_job_names_follow_the_template() -> None:
-    assert job_name(_run(), "{experiment}/{run_name}") == "detector/bold-hawk-7"
-    assert job_name(_run(**{"mlflow.source.name": "train.py"}),
-                    "{experiment}/{source_name}") == "detector/train.py"
-    with pytest.raises(InvalidRequestError, match=r"\{owner\}|'owner'"):
-        job_name(_run(), "{owner}/{run_name}")
+    assert job_name(NAMING, "{experiment}/{run_name}") == "detector/bold-hawk-7"
+    assert job_name(NAMING, "{experiment}/{source_name}") == "detector/train.py"
+    for bad in ("{owner}/{run_name}", "{experiment.x}", "{run_name!z}", "{"):
+        with pytest.raises(InvalidRequestError, match="job name template"):
+            job_name(NAMING, bad)
 
 
 def test_since_takes_dates_times_and_ages() -> None:
@@ -70,17 +69,22 @@ def test_since_takes_dates_times_and_ages() -> None:
 
 
 _HASHES = st.text("0123456789abcdef", min_size=32, max_size=32)
+_CMDS = st.text(max_size=40)
 
 
-@given(cmd=st.text(max_size=40), raw=_HASHES, out=_HASHES, other=_HASHES)
-def test_a_lock_state_is_identified_by_cmd_params_and_hashes(
-        cmd: str, raw: str, out: str, other: str) -> None:
-    def stage(raw_hash: str, since: datetime | None = None) -> DvcStage:
-        return DvcStage(name="prepare", dvcfile="dvc.yaml", cmd=cmd,
-                        deps=(DvcArtifact("data/raw.csv", "md5", raw_hash),),
-                        outs=(DvcArtifact("prepared", "md5", out + ".dir"),),
-                        params={"params.yaml": {"split": 0.2}}, since=since)
+@given(cmd=_CMDS, other_cmd=_CMDS, raw=_HASHES, other=_HASHES, split=st.floats(0, 1))
+def test_a_lock_state_is_its_cmd_params_and_hashes(
+        cmd: str, other_cmd: str, raw: str, other: str, split: float) -> None:
+    def entry(cmd: str, raw_hash: str, split: float, dvc3: bool = True) -> dict[str, object]:
+        dep = {"path": "data/raw.csv", "md5": raw_hash, "size": 12}
+        return {"cmd": cmd, "params": {"params.yaml": {"split": split}},
+                "deps": [{**dep, "hash": "md5"} if dvc3 else dep],
+                "outs": [{"path": "prepared", "md5": f"{raw_hash}.dir", "nfiles": 1}]}
 
-    # Where and when it was read does not change the state; a changed dep hash does.
-    assert lock_digest(stage(raw)) == lock_digest(stage(raw, datetime.now(UTC)))
-    assert (lock_digest(stage(raw)) == lock_digest(stage(other))) == (raw == other)
+    base = lock_digest(entry(cmd, raw, split))
+    # What DVC 2 and 3 write differently (the hash name, sizes) is not part of the state...
+    assert lock_digest(entry(cmd, raw, split, dvc3=False)) == base
+    # ...a changed command, dep hash or param is.
+    assert (lock_digest(entry(other_cmd, raw, split)) == base) == (cmd == other_cmd)
+    assert (lock_digest(entry(cmd, other, split)) == base) == (raw == other)
+    assert lock_digest(entry(cmd, raw, split + 1)) != base

@@ -78,6 +78,8 @@ def import_mlflow(
         raise fail(str(exc)) from exc
     out.print(f"read {len(snapshot.runs)} MLflow runs and {len(snapshot.model_versions)} "
               f"registered model versions: {len(events)} events", highlight=False)
+    for warning in snapshot.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
     _send(events, api, api_key, dry_run)
 
 

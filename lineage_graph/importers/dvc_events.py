@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Any
 
@@ -60,7 +58,7 @@ def dvc_events(states: list[DvcState], namespace: str) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for state in states:
         for stage in state.stages:
-            digest = lock_digest(stage)
+            digest = stage.digest
             run_id = str(uuid.uuid5(_RUN_IDS, f"{namespace}\n{stage.address}\n{digest}"))
             if run_id in seen:
                 continue
@@ -68,15 +66,6 @@ def dvc_events(states: list[DvcState], namespace: str) -> list[dict[str, Any]]:
             events.extend(Serde.to_dict(e) for e in _stage_events(state, stage, namespace,
                                                                    run_id, digest))
     return events
-
-
-def lock_digest(stage: DvcStage) -> str:
-    """sha256 of the stage's lock entry as canonical JSON: what DVC compares to decide a re-run."""
-    entry = {"cmd": stage.cmd, "params": stage.params,
-             "deps": [[a.path, a.hash_name, a.hash_value] for a in stage.deps],
-             "outs": [[a.path, a.hash_name, a.hash_value] for a in stage.outs]}
-    return hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False).encode()).hexdigest()
 
 
 def _stage_events(state: DvcState, stage: DvcStage, namespace: str, run_id: str,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lineage_graph.errors import InvalidRequestError, LineageGraphError
-from lineage_graph.importers.dvc_lock_history import LockHistory
+from lineage_graph.importers.dvc_lock_history import LockHistory, lock_digest
 
 Progress = Callable[[str], None]
 
@@ -44,6 +44,7 @@ class DvcStage:
     deps: tuple[DvcArtifact, ...]
     outs: tuple[DvcArtifact, ...]
     params: dict[str, dict[str, Any]]  # params file -> {key: value}
+    digest: str  # the lock state's identity (dvc_lock_history.lock_digest)
     # The commit that made this lock state, and its time: see dvc_lock_history (None: git
     # cannot tell, e.g. uncommitted locks).
     locked_in: str | None = None
@@ -60,8 +61,8 @@ class DvcState:
     """The pipeline as locked at one revision (or in the working tree)."""
 
     rev: str  # as asked ("workspace" for the working tree)
-    commit: str | None  # the resolved commit (the working tree: HEAD when its locks are HEAD's)
-    time: datetime  # the commit's time; else the newest dvc.lock's modification time
+    commit: str | None  # the resolved commit (None for the working tree)
+    time: datetime  # the commit's time; the newest dvc.lock's modification time for the tree
     stages: tuple[DvcStage, ...]
 
 
@@ -80,10 +81,12 @@ def read_dvc(path: Path, revs: Iterable[str] = (), progress: Progress | None = N
             if not wanted:
                 if progress is not None:
                     progress("the working tree")
-                commit = _clean_head(repo)
-                time = _commit_time(repo, commit) if commit else _lock_mtime(path, repo)
-                return [DvcState(rev="workspace", commit=commit, time=time,
-                                 stages=_dated(_stages(repo), history, commit))]
+                # Each stage whose entry is HEAD's is dated through HEAD's history; one with
+                # an uncommitted entry takes the lock file's modification time.
+                head = history.head()
+                stages = _stages(repo, history, None, head)
+                return [DvcState(rev="workspace", commit=None,
+                                 time=_lock_mtime(Path(repo.root_dir)), stages=stages)]
             states = []
             for rev in wanted:
                 commit = _resolve(repo, rev)
@@ -93,24 +96,12 @@ def read_dvc(path: Path, revs: Iterable[str] = (), progress: Progress | None = N
                 for _ in repo.brancher(revs=[commit], workspace=False):
                     states.append(DvcState(rev=rev, commit=commit,
                                            time=_commit_time(repo, commit),
-                                           stages=_dated(_stages(repo), history, commit)))
+                                           stages=_stages(repo, history, commit, commit)))
             return states
     except LineageGraphError:
         raise
     except Exception as exc:  # dvc raises many unrelated types (NotDvcRepoError, SCMError...)
         raise DvcUnavailableError(f"cannot read the DVC repository {path}: {exc}") from exc
-
-
-def _dated(stages: tuple[DvcStage, ...], history: LockHistory, commit: str | None
-           ) -> tuple[DvcStage, ...]:
-    if commit is None:  # uncommitted locks: the state's own time (the lock file's mtime)
-        return stages
-    dated = []
-    for stage in stages:
-        found = history.locked_since(commit, stage.dvcfile, stage.name)
-        dated.append(stage if found is None else replace(stage, locked_in=found[0],
-                                                         since=found[1]))
-    return tuple(dated)
 
 
 def _resolve(repo: Any, rev: str) -> str:
@@ -125,29 +116,19 @@ def _commit_time(repo: Any, commit: str) -> datetime:
     return datetime.fromtimestamp(repo.scm.resolve_commit(commit).commit_time, tz=UTC)
 
 
-def _clean_head(repo: Any) -> str | None:
-    """HEAD's commit when the working tree's dvc.lock files are HEAD's (then the working tree
-    *is* HEAD's lock state, and importing either sends the same events), else None."""
-    import subprocess
-
-    try:
-        head = str(repo.scm.get_rev())
-        changed = subprocess.run(
-            ["git", "-C", repo.root_dir, "status", "--porcelain", "--", "*dvc.lock"],
-            capture_output=True, text=True, timeout=60, check=True).stdout
-    except Exception:  # not a git repository (dvc init --no-scm), or no commit yet
-        return None
-    return None if changed.strip() else head
-
-
-def _lock_mtime(path: Path, repo: Any) -> datetime:
-    locks = [p for p in Path(repo.root_dir).rglob("dvc.lock")
-             if ".dvc" not in p.parts and ".git" not in p.parts]
-    newest = max((p.stat().st_mtime for p in locks), default=path.stat().st_mtime)
+def _lock_mtime(root: Path) -> datetime:
+    newest = root.stat().st_mtime
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", ".dvc")]  # caches: never a dvc.lock
+        if "dvc.lock" in names:
+            newest = max(newest, (Path(folder) / "dvc.lock").stat().st_mtime)
     return datetime.fromtimestamp(newest, tz=UTC)
 
 
-def _stages(repo: Any) -> tuple[DvcStage, ...]:
+def _stages(repo: Any, history: LockHistory, commit: str | None, date_from: str | None
+            ) -> tuple[DvcStage, ...]:
+    """The locked stages of the tree ``repo`` shows (``commit``; None: the working tree), each
+    dated through the history from ``date_from`` when its entry is the one there."""
     from dvc.dependency.param import ParamsDependency
     from dvc.stage import PipelineStage
 
@@ -155,6 +136,10 @@ def _stages(repo: Any) -> tuple[DvcStage, ...]:
     for stage in repo.index.stages:
         if not isinstance(stage, PipelineStage):
             continue  # a .dvc file tracks data; it is not a step of the pipeline
+        dvcfile = _relative_path(repo, stage.path)
+        entry = history.entry(commit, dvcfile, stage.name)
+        if entry is None:
+            continue  # defined in dvc.yaml, never locked (never run)
         deps, params = [], {}
         for dep in stage.deps:
             if isinstance(dep, ParamsDependency):
@@ -165,13 +150,20 @@ def _stages(repo: Any) -> tuple[DvcStage, ...]:
                 deps.append(_artifact(repo, dep))
         outs = [_artifact(repo, out) for out in stage.outs
                 if out.hash_info and out.hash_info.value]
-        if not deps and not outs and not params:
-            continue  # defined in dvc.yaml, never locked
+        digest = lock_digest(entry)
+        locked = None
+        if date_from is not None:
+            committed = history.entry(date_from, dvcfile, stage.name)
+            if committed is not None and lock_digest(committed) == digest:
+                locked = history.locked_since(date_from, dvcfile, stage.name)
         found.append(DvcStage(
-            name=stage.name, dvcfile=_relative_path(repo, stage.path), cmd=_cmd(stage.cmd),
+            # The command as run is the lock's: dvc.yaml may have been edited since.
+            name=stage.name, dvcfile=dvcfile, cmd=_cmd(entry.get("cmd")),
             deps=tuple(sorted(deps, key=lambda a: a.path)),
             outs=tuple(sorted(outs, key=lambda a: a.path)),
-            params=dict(sorted(params.items()))))
+            params=dict(sorted(params.items())), digest=digest,
+            locked_in=None if locked is None else locked[0],
+            since=None if locked is None else locked[1]))
     return tuple(sorted(found, key=lambda s: (s.dvcfile, s.name)))
 
 
