@@ -1,6 +1,6 @@
 """Ingest benchmark: events/s through single POSTs, the batch endpoint and raw UNWIND Cypher.
 
-    python benchmarks/ingest.py [--runs 500] [--single 300] [--batch-size 500]
+    python benchmarks/ingest.py [--runs 500] [--single 300] [--batch-size 500] [--quick]
 
 Runs against a real Neo4j: the managed instance "bench" (Bolt 7689, separate from `make run`'s
 and the tests') or NEO4J_URI. The database is WIPED between phases. Events are realistic: each
@@ -12,11 +12,15 @@ relationships (the event record's nodes included) with plain MERGE/CREATE ... UN
 and nothing else (no validation, no merge rules, no version resolution):
 - per-event raw: one transaction per event, the ceiling for single POSTs;
 - batched raw: one transaction per batch, the ceiling for the batch endpoint.
+
+It also reports the managed instance's store and transaction-log sizes. The last line printed is
+one JSON object: ``{"benchmark": "ingest", "single_ratio": ..., "batch_ratio": ...}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -187,7 +191,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="runs (2 events each)")
     parser.add_argument("--single", type=int, default=400, help="events sent as single POSTs")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--quick", action="store_true",
+                        help="a run of about a minute: 250 runs, 100 single POSTs")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.single = 250, 100
 
     settings = bench_settings()
     if settings.managed:
@@ -276,6 +284,8 @@ def main() -> None:
         print(f"disk: store {store / 2**20:.1f} MiB ({store / len(events) / 1024:.1f} KiB per "
               f"event of the last phase), transaction logs {logs / 2**20:.1f} MiB "
               f"(retention {settings.tx_log_retention!r})")
+    print(json.dumps({"benchmark": "ingest", "single_ratio": round(single_ratio, 3),
+                      "batch_ratio": round(batch_ratio, 3)}))
 
 
 if __name__ == "__main__":

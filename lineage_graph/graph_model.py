@@ -157,6 +157,15 @@ class Scene(_Keyed):
     sceneId = StringProperty(unique_index=True, required=True)
 
 
+class PendingSceneVersion(_Keyed):
+    """A new scene version while its prims are staged (lineage_graph.usd.store): becomes the
+    SceneVersion in the transaction that records its document; no reader follows it."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
+    token = StringProperty(required=True)  # which writer is staging it
+    startedAt = DateTimeProperty()
+
+
 class SceneVersion(_Keyed):
     """Also labelled :LineageNode (kind SCENE). nodeId derives from sceneId + contentHash."""
 
@@ -328,7 +337,8 @@ class ApiKey(_Keyed):
 
 GRAPH_NODE_MODELS: list[type[_Keyed]] = [
     Namespace, Dataset, DatasetAlias, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
-    Scene, SceneVersion, SceneVariant, Layer, CompositionArc, Prim, VariantSet, VariantOption,
+    Scene, PendingSceneVersion, SceneVersion, SceneVariant, Layer, CompositionArc, Prim,
+    VariantSet, VariantOption,
     LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
     ApiKey, LedgerCheckpoint,
 ]

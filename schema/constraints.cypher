@@ -20,6 +20,7 @@ CREATE CONSTRAINT sequence_name IF NOT EXISTS FOR (n:Sequence) REQUIRE n.name IS
 // USD scenes
 CREATE CONSTRAINT scene_id IF NOT EXISTS FOR (n:Scene) REQUIRE n.sceneId IS UNIQUE;
 CREATE CONSTRAINT scene_version_id IF NOT EXISTS FOR (n:SceneVersion) REQUIRE n.nodeId IS UNIQUE;
+CREATE CONSTRAINT pending_scene_version_id IF NOT EXISTS FOR (n:PendingSceneVersion) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT scene_variant_id IF NOT EXISTS FOR (n:SceneVariant) REQUIRE n.nodeId IS UNIQUE;
 CREATE CONSTRAINT layer_sha IF NOT EXISTS FOR (n:Layer) REQUIRE n.sha256 IS UNIQUE;
 CREATE CONSTRAINT arc_id IF NOT EXISTS FOR (n:CompositionArc) REQUIRE n.arcId IS UNIQUE;

@@ -427,9 +427,11 @@ def scene_ingest(
             stored = _post_scene(api, doc.as_dict())
         else:
             ensure_neo4j(settings)
-            with open_database(settings) as db:
+            with open_database(settings) as db, progress_bar(transient=True) as progress:
                 migrate(db)
-                scene = store_scene(db, doc.as_dict())
+                task = progress.add_task("storing prims", total=None)
+                scene = store_scene(db, doc.as_dict(), on_progress=lambda done, total:
+                                    progress.update(task, completed=done, total=total))
                 stored = {**asdict(scene), "warnings": scene.warnings()}
     except LineageGraphError as exc:
         raise fail(str(exc)) from exc

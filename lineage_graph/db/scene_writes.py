@@ -1,6 +1,11 @@
-"""All Cypher that writes USD scene documents: one statement of ``UNWIND`` blocks per scene,
-so a scene of any size costs one round trip. Every block MERGEs on a key, so re-ingesting an
-unchanged scene changes nothing."""
+"""All Cypher that writes USD scene documents.
+
+A scene version whose content is new is *staged*: its prims are CREATEd in chunks, one
+transaction each, under a ``:PendingSceneVersion`` node that no reader follows; one last
+transaction turns that node into the ``:SceneVersion`` (with everything else the document holds
+and its record), so readers see all of a version or none of it. A scene version already stored
+(a repeat, ``db rebuild``) goes through ``STORE_SCENE``: one statement of ``UNWIND`` blocks that
+MERGE on keys, so it changes nothing that is already there."""
 
 from __future__ import annotations
 
@@ -108,6 +113,113 @@ CALL (p, v) {
 }
 DETACH DELETE p
 """
+
+# -- staging a new scene version ------------------------------------------------------------
+
+SCENE_VERSION_STORED: LiteralString = """
+OPTIONAL MATCH (sv:SceneVersion {nodeId: $nodeId})
+RETURN sv IS NOT NULL AS stored
+"""
+
+CREATE_PENDING_VERSION: LiteralString = """
+CREATE (:PendingSceneVersion {nodeId: $nodeId, token: $token,
+                              startedAt: datetime({epochMillis: $startedAtMs})})
+"""
+
+# A chunk of prims, each with its HAS_PRIM edge from the pending version. No prim of a new
+# version exists yet (their ids derive from the version's content hash), so CREATE, not MERGE.
+STAGE_PRIMS: LiteralString = """
+MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
+UNWIND $prims AS row
+CREATE (prim:Prim {primId: row.primId, path: row.path, type: row.type, kind: row.kind,
+                   instanceable: row.instanceable, instanceProxy: row.instanceProxy})
+CREATE (sv)-[:HAS_PRIM {inDefault: row.inDefault}]->(prim)
+RETURN count(prim) AS staged
+"""
+
+# Up to $limit staged prims of a pending version (its staging writer's, or any when $token is
+# null: the leftovers of a writer that died), deleted; then the pending node once it has none.
+DELETE_STAGED_PRIMS: LiteralString = """
+MATCH (sv:PendingSceneVersion {nodeId: $nodeId})
+WHERE $token IS NULL OR sv.token = $token
+OPTIONAL MATCH (sv)-[:HAS_PRIM]->(prim:Prim)
+WITH sv, prim LIMIT $limit
+DETACH DELETE prim
+RETURN count(prim) AS deleted
+"""
+
+DELETE_EMPTY_PENDING_VERSION: LiteralString = """
+MATCH (sv:PendingSceneVersion {nodeId: $nodeId})
+WHERE ($token IS NULL OR sv.token = $token) AND NOT (sv)-[:HAS_PRIM]->()
+DELETE sv
+"""
+
+# The pending version becomes the scene version: its staged prims come with it.
+PUBLISH_PENDING_VERSION: LiteralString = """
+MATCH (sv:PendingSceneVersion {nodeId: $version.nodeId, token: $token})
+REMOVE sv:PendingSceneVersion
+REMOVE sv.token, sv.startedAt
+SET sv:SceneVersion:LineageNode,
+    sv.sceneId = $version.sceneId, sv.version = $version.version,
+    sv.contentHash = $version.contentHash, sv.rootLayer = $version.rootLayer,
+    sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
+    sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
+    sv.namespace = 'usd', sv.ingestedAt = datetime({epochMillis: $version.ingestedAtMs}),
+    sv.documentSha256 = $version.documentSha256
+MERGE (scene:Scene {sceneId: $version.sceneId})
+MERGE (scene)-[:HAS_VERSION]->(sv)
+RETURN count(sv) AS published
+"""
+
+# What the published version still needs: everything but its prims, which it already holds.
+COMPLETE_PUBLISHED_VERSION: LiteralString = (
+    "CALL () {" + MERGE_LAYERS + "}\n"
+    "CALL () {" + MERGE_ARCS + "}\n"
+    "CALL () {" + MERGE_VARIANT_SETS + "}\n"
+    "CALL () {" + MERGE_VARIANTS + "}\n"
+    "CALL () {" + JOIN_PLACEHOLDERS + "}\n"
+    "RETURN 1 AS stored"
+)
+
+
+def scene_version_stored(tx: neo4j.ManagedTransaction, node_id: str) -> bool:
+    record = tx.run(SCENE_VERSION_STORED, nodeId=node_id).single()
+    return bool(record and record["stored"])
+
+
+def create_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str,
+                           started_at_ms: int) -> None:
+    tx.run(CREATE_PENDING_VERSION, nodeId=node_id, token=token,
+           startedAtMs=started_at_ms).consume()
+
+
+def stage_prims(tx: neo4j.ManagedTransaction, node_id: str, token: str,
+                prims: list[dict[str, Any]]) -> int:
+    """How many prims were staged: 0 when the pending version is no longer this writer's."""
+    record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, prims=prims).single()
+    return int(record["staged"]) if record else 0
+
+
+def delete_staged(tx: neo4j.ManagedTransaction, node_id: str, token: str | None,
+                  limit: int) -> int:
+    """Delete up to ``limit`` staged prims (and the pending node once empty); how many went."""
+    record = tx.run(DELETE_STAGED_PRIMS, nodeId=node_id, token=token, limit=limit).single()
+    deleted = int(record["deleted"]) if record else 0
+    if deleted < limit:
+        tx.run(DELETE_EMPTY_PENDING_VERSION, nodeId=node_id, token=token).consume()
+    return deleted
+
+
+def publish_pending_version(tx: neo4j.ManagedTransaction, params: dict[str, Any],
+                            token: str) -> bool:
+    """Turn the staged version into the scene version and store the rest of the document;
+    False (and nothing written) when the pending version is no longer this writer's."""
+    record = tx.run(PUBLISH_PENDING_VERSION, params, token=token).single()
+    if not record or int(record["published"]) != 1:
+        return False
+    tx.run(COMPLETE_PUBLISHED_VERSION, params).consume()
+    return True
+
 
 STORE_SCENE: LiteralString = (
     "CALL () {" + MERGE_SCENE_VERSION + "}\n"

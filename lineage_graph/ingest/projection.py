@@ -27,7 +27,6 @@ from lineage_graph.db import event_records, projection_checks
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.openlineage.parse import parse_event_text
-from lineage_graph.usd.record import expand
 from lineage_graph.usd.store import scene_parameters
 
 Expected = dict[str, list[dict[str, Any]]]  # check name -> rows {seq, what, a, b}
@@ -109,8 +108,9 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
                     command["sessionId"], label["labelId"])
         return  # a schema version's number and a session's schema switch are not presence
     if record_type == "scene":
-        doc = expand(json.loads(raw))
-        params = scene_parameters(doc)
+        scene_record = json.loads(raw)
+        doc = scene_record["document"]
+        params = scene_parameters(scene_record)
         version = params["version"]["nodeId"]
         where = f"scene {doc['sceneId']}@{doc['version']}"
         for layer in params["layers"]:

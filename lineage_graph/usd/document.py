@@ -9,7 +9,15 @@ import json
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 from lineage_graph.errors import InvalidDocumentError
 from lineage_graph.openlineage.errors import first_error
@@ -37,7 +45,10 @@ class ArcDoc(_Strict):
     prim: str | None = None
 
 
-class PrimDoc(_Strict):
+# A TypedDict, not a model: a large scene document holds ~900k prims, and validating them into
+# dicts is about four times faster than into model instances dumped back to dicts.
+@with_config(ConfigDict(extra="forbid"))
+class PrimDoc(TypedDict):
     path: Annotated[str, StringConstraints(pattern=r"^/")]
     type: str
     kind: str

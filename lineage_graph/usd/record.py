@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineage_graph.openlineage.canonical import canonical_json
-
 FORMAT = "lineage-graph.scene-record/1"
 
 
 def compact(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` is a validated document: every prim has exactly PrimDoc's fields."""
     default = sorted(doc["defaultPrims"], key=_path)
-    default_keys = {canonical_json(p) for p in default}
+    default_keys = {_key(p) for p in default}
     diffs = []
     for variant in doc["variants"]:
-        prims = {canonical_json(p): p for p in variant["prims"]}
+        prims = {_key(p): p for p in variant["prims"]}
         kept = {p["path"] for k, p in prims.items() if k in default_keys}
         diffs.append({
             "selections": variant["selections"],
@@ -43,6 +42,13 @@ def expand(record: dict[str, Any]) -> dict[str, Any]:
         prims = [p for p in default if p["path"] not in removed] + diff["adds"]
         variants.append({"selections": diff["selections"], "prims": sorted(prims, key=_path)})
     return {**document, "variants": variants}
+
+
+def _key(prim: dict[str, Any]) -> tuple[Any, ...]:
+    """A prim's identity: all its fields (a tuple, not canonical JSON: 900k of them for a large
+    scene)."""
+    return (prim["path"], prim["type"], prim["kind"], prim["instanceable"],
+            prim["instanceProxy"])
 
 
 def _path(prim: dict[str, Any]) -> str:

@@ -14,19 +14,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import neo4j
 
 from lineage_graph.db import lineage_writes, scene_writes
 from lineage_graph.db.connection import Database
-from lineage_graph.errors import ConflictError
+from lineage_graph.errors import ConflictError, LineageGraphError
 from lineage_graph.ids import scene_part_id, scene_variant_id, scene_version_id
 from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.usd import record
 from lineage_graph.usd.document import validate_scene_document
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,14 @@ class StoredScene:
                 f"contentHash {self.content_hash[:16]}..."] if self.version_reused_by else []
 
 
-def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
-    """Rows for the scene statement, from a scene document (its JSON form)."""
+def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
+    """Rows for the scene statements, from a scene document's record (usd.record: the default
+    composition's prims once, per variant what it adds and removes), as the expanded document
+    would give them: a prim is known by its path (the first prim seen at a path wins, default
+    prims first), a variant's prims are the default ones minus its removals plus its
+    additions. Working from the record keeps the cost in prims + differences."""
+    doc = scene_record["document"]
+    diffs = scene_record["variantDiffs"]
     version_id = scene_version_id(doc["sceneId"], doc["contentHash"])
 
     def prim_id(path: str) -> str:
@@ -61,12 +74,14 @@ def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
 
     default_paths = {p["path"] for p in doc["defaultPrims"]}
     prims: dict[str, dict[str, Any]] = {}
-    for prim in [*doc["defaultPrims"], *(p for v in doc["variants"] for p in v["prims"])]:
-        prims.setdefault(prim["path"], {
+    for prim in [*doc["defaultPrims"], *(p for d in diffs for p in d["adds"])]:
+        if prim["path"] in prims:
+            continue
+        prims[prim["path"]] = {
             "primId": prim_id(prim["path"]), "path": prim["path"], "type": prim["type"],
             "kind": prim["kind"], "instanceable": prim["instanceable"],
             "instanceProxy": prim["instanceProxy"], "inDefault": prim["path"] in default_paths,
-        })
+        }
     variant_sets = []
     for vset in doc["variantSets"]:
         set_id = scene_part_id(version_id, "variantSet", vset["name"])
@@ -77,9 +92,10 @@ def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
                         for o in vset["options"]],
         })
     variants = []
-    for variant in doc["variants"]:
-        paths = {p["path"] for p in variant["prims"]}
-        selections = variant["selections"]
+    for diff in diffs:
+        added = {p["path"] for p in diff["adds"]}
+        paths = (default_paths - set(diff["removes"])) | added
+        selections = diff["selections"]
         variants.append({
             "nodeId": scene_variant_id(doc["sceneId"], doc["contentHash"], selections),
             "name": f"{doc['sceneId']} "
@@ -113,49 +129,121 @@ def scene_parameters(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = None
+# Prims per staging transaction: large enough that round trips do not dominate, small enough
+# that a 100,000-prim scene never needs one huge transaction.
+DEFAULT_CHUNK_PRIMS = 10_000
+
+Progress = Callable[[int, int], None]  # (prims staged so far, prims in all)
+
+
+def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = None, *,
+                chunk_prims: int = DEFAULT_CHUNK_PRIMS, on_progress: Progress | None = None
                 ) -> StoredScene:
-    """Record one scene document and write its projection, in one transaction; idempotent.
-    The document is validated (its content hash recomputed from its layers) first."""
+    """Record one scene document and write its projection; idempotent. The document is
+    validated (its content hash recomputed from its layers) first.
+
+    A scene version that is new is staged in chunks (see db/scene_writes) and published, with
+    its record, in one last transaction: readers see all of it or none of it, and a writer
+    that dies half-way leaves only an invisible pending version, cleared by the next store of
+    the same content. Anything else (a repeat, a version stored before) is one transaction."""
     compact = record.compact(validate_scene_document(doc))
     canonical = canonical_json(compact)
     sha = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    doc = record.expand(compact)  # projected as a replay will project it
+    doc = compact["document"]  # projected from the record, as a replay projects it
     receipt = receipt or Receipt.now()
-    params = scene_parameters(doc)
+    params = scene_parameters(compact)
     # Times come from the record, so a rebuild keeps which version is the latest.
     params["version"].update(documentSha256=sha, ingestedAtMs=receipt.received_at_ms)
     row = lineage_writes.change_record("scene", "SceneDocument", None, receipt.row(), sha,
                                        canonical)
+    node_id = params["version"]["nodeId"]
+    staged = None
+    if not db.read(lambda tx: scene_writes.scene_version_stored(tx, node_id)):
+        staged = _stage(db, params, chunk_prims, on_progress)
 
-    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool, list[str]]:
+    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool, list[str], bool]:
         state = lineage_writes.lock_and_find_existing(tx, [sha])
         reused = scene_writes.other_contents_of_version(tx, doc["sceneId"], doc["version"],
                                                         doc["contentHash"])
-        if sha in state.existing:
-            return state.existing[sha], True, reused
-        recorded = scene_writes.document_of_scene_version(tx, params["version"]["nodeId"])
+        if sha in state.existing:  # recorded meanwhile (a concurrent identical store)
+            return state.existing[sha], True, reused, False
+        recorded = scene_writes.document_of_scene_version(tx, node_id)
         if recorded is not None and recorded != sha:
             raise ConflictError(
                 f"scene {doc['sceneId']!r} version with contentHash {doc['contentHash']} is "
                 f"stored from another document (sha256 {recorded}); a scene version's content "
                 "is fixed by its layers: re-read the scene from its files")
-        scene_writes.store_scene(tx, params)
-        return lineage_writes.record_only(tx, [row], state)[sha], False, reused
+        published = staged is not None and recorded is None
+        if staged is not None and recorded is None:
+            if not scene_writes.publish_pending_version(tx, params, staged):
+                raise ConflictError(
+                    f"scene {doc['sceneId']!r} version {doc['version']!r} is being stored by "
+                    "another request, which took over this one's staged prims; retry")
+        else:
+            scene_writes.store_scene(tx, params)  # already stored: MERGE changes nothing
+        return lineage_writes.record_only(tx, [row], state)[sha], False, reused, published
 
-    seq, duplicate, reused = db.write(work)
+    try:
+        seq, duplicate, reused, published = db.write(work)
+    except BaseException:
+        if staged is not None:
+            _clear_staging(db, node_id, staged)
+        raise
+    if staged is not None and not published:
+        _clear_staging(db, node_id, staged)
     return StoredScene(
         scene_id=doc["sceneId"], version=doc["version"], content_hash=doc["contentHash"],
-        node_id=params["version"]["nodeId"], layers=len(params["layers"]),
+        node_id=node_id, layers=len(params["layers"]),
         prims=len(params["prims"]), variants=len(params["variants"]),
         missing_assets=list(doc["missingAssets"]), seq=seq, duplicate=duplicate,
         version_reused_by=reused,
     )
 
 
+def _stage(db: Database, params: dict[str, Any], chunk_prims: int,
+           on_progress: Progress | None) -> str:
+    """Write the new version's prims under a pending node, one transaction per chunk; the
+    staging token. Leftovers of a writer that died on this version are cleared first."""
+    node_id = params["version"]["nodeId"]
+    prims = params["prims"]
+    _clear_staging(db, node_id, None)
+    token = uuid.uuid4().hex
+    db.write(lambda tx: scene_writes.create_pending_version(tx, node_id, token,
+                                                             int(time.time() * 1000)))
+    try:
+        for start in range(0, len(prims), max(1, chunk_prims)):
+            chunk = prims[start:start + max(1, chunk_prims)]
+            staged = db.write(partial(scene_writes.stage_prims, node_id=node_id, token=token,
+                                      prims=chunk))
+            if staged != len(chunk):
+                raise ConflictError(
+                    f"scene version {node_id} is being stored by another request, which took "
+                    "over this one's staged prims; retry")
+            if on_progress is not None:
+                on_progress(start + len(chunk), len(prims))
+    except BaseException:
+        _clear_staging(db, node_id, token)
+        raise
+    return token
+
+
+def _clear_staging(db: Database, node_id: str, token: str | None) -> None:
+    """Delete a pending version's staged prims in bounded transactions (``token`` None: any
+    writer's leftovers). Best effort after a failure: what stays is invisible to readers."""
+    try:
+        while db.write(lambda tx: scene_writes.delete_staged(tx, node_id, token,
+                                                             DEFAULT_CHUNK_PRIMS)):
+            pass
+    except LineageGraphError:
+        if token is None:
+            raise
+        log.warning("could not clear the staged prims of scene version %s; they are invisible "
+                    "and the next store of this version clears them", node_id)
+
+
 def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str, at_ms: int) -> None:
     """Project a recorded scene document again (``db rebuild``), as of its record's time."""
-    params = scene_parameters(record.expand(json.loads(raw)))
+    params = scene_parameters(json.loads(raw))
     params["version"].update(documentSha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
                              ingestedAtMs=at_ms)
     scene_writes.store_scene(tx, params)
