@@ -38,7 +38,8 @@ from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
-from lineage_graph.usd.store import DEFAULT_CHUNK_PRIMS, scene_parameters, store_scene
+from lineage_graph.usd.staging import DEFAULT_CHUNK_PRIMS
+from lineage_graph.usd.store import scene_parameters, store_scene
 
 # The raw ceiling: the nodes and edges a scene version is, CREATEd with no checks at all.
 RAW_VERSION = """

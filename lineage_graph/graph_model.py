@@ -163,6 +163,8 @@ class PendingSceneVersion(_Keyed):
 
     nodeId = StringProperty(unique_index=True, required=True)
     token = StringProperty(required=True)  # which writer is staging it
+    heartbeatAt = IntegerProperty()  # epoch ms of its writer's last write (the lease)
+    staged = IntegerProperty()  # prims staged so far
     startedAt = DateTimeProperty()
 
 

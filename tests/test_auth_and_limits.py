@@ -214,13 +214,13 @@ def test_a_query_over_the_timeout_is_stopped(db: Database, neo4j_server: Setting
     try:
         with pytest.raises(QueryTimeoutError, match="LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS"):
             slow.read(lambda tx: tx.run(
-                "UNWIND range(1, 100000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
+                "UNWIND range(1, 100000000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
             ).consume())
     finally:
         slow.close()
 
 
-RUNAWAY = "UNWIND range(1, 100000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
+RUNAWAY = "UNWIND range(1, 100000000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)"
 
 
 def test_a_read_over_the_timeout_is_503_query_timeout_and_graphql_timeout(

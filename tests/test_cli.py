@@ -104,11 +104,13 @@ def test_the_managed_neo4j_keeps_bounded_transaction_logs(neo4j_server: Settings
     require_managed(neo4j_server, "NEO4J_URI points at an unmanaged server")
     config = {r["name"]: r["value"] for r in query(db, """CALL dbms.listConfig()
         YIELD name, value WHERE name STARTS WITH 'db.tx_log.rotation'
-           OR name = 'db.checkpoint.interval.volume' RETURN name, value""")}
+           OR name STARTS WITH 'db.checkpoint.interval' RETURN name, value""")}
     assert config["db.tx_log.rotation.retention_policy"] == neo4j_server.tx_log_retention
     assert config["db.tx_log.rotation.retention_policy"] == "128M size"  # the default
-    assert config["db.tx_log.rotation.size"] == config["db.checkpoint.interval.volume"] == (
-        "64.00MiB")
+    assert config["db.tx_log.rotation.size"] == "64.00MiB"
+    # Logs are pruned at checkpoints: taken every 2 minutes or 10,000 transactions.
+    assert (config["db.checkpoint.interval.time"], config["db.checkpoint.interval.tx"]) == (
+        "2m", "10000")
     with pytest.raises(ValueError, match="LINEAGE_GRAPH_NEO4J_TX_LOG_RETENTION='forever'"):
         Settings.from_env({"LINEAGE_GRAPH_NEO4J_TX_LOG_RETENTION": "forever"})
     assert Settings.from_env({"LINEAGE_GRAPH_NEO4J_TX_LOG_RETENTION": "7 days"}

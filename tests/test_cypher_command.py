@@ -70,7 +70,7 @@ def test_a_write_needs_write(demo_graph: DemoGraph, neo4j_server: Settings) -> N
 def test_a_syntax_error_and_a_runaway_query_are_one_line(neo4j_server: Settings) -> None:
     assert_one_line_error(cli(neo4j_server, "cypher", "MATC (n) RETURN n"), "syntax error:")
     runaway = cli(neo4j_server, "cypher",
-                  "UNWIND range(1, 100000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)",
+                  "UNWIND range(1, 100000000000) AS i WITH i WHERE i % 7 = 99 RETURN count(*)",
                   LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS="1")
     assert_one_line_error(runaway, "LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS")
 

@@ -1,17 +1,21 @@
 """A new scene version is written in chunks (CREATE, one transaction per chunk) and published in
-one last transaction with its record: a reader never sees part of a version, a writer that dies
-half-way leaves nothing a reader can see, and the next store of the same content clears what it
-left. The chunked write gives exactly the graph the one-transaction MERGE path gives."""
+one last transaction with its record: a reader never sees part of a version; a writer that dies
+half-way leaves nothing a reader can see, and the next writer of that content takes its staging
+over once its lease has passed; two writers of the same content never lose or double a prim.
+The chunked write gives exactly the graph the one-transaction MERGE path gives."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
+from lineage_graph.db import scene_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.usd.extract import read_scene
-from lineage_graph.usd.store import apply_scene_record, store_scene
+from lineage_graph.usd.staging import SceneStaging
+from lineage_graph.usd.store import apply_scene_record, scene_parameters, store_scene
 from tests.conftest import SHARED, graph_snapshot, query, wipe
 
 USD = SHARED / "conformance" / "usd"
@@ -23,26 +27,33 @@ def _warehouse() -> dict[str, Any]:
 
 
 def _visible(db: Database) -> dict[str, int]:
-    """What a reader can reach of stored scenes."""
+    """What a reader can reach of stored scenes, and what is staged out of its sight."""
     [row] = query(db, """
         RETURN COUNT { (:SceneVersion) } AS versions, COUNT { (:SceneVariant) } AS variants,
-               COUNT { (:Scene)-[:HAS_VERSION]->(:SceneVersion)-[:HAS_PRIM]->(:Prim) } AS prims,
-               COUNT { (:Event {recordType: 'scene'}) } AS records""")
+               COUNT { (:Event {recordType: 'scene'}) } AS records,
+               COUNT { (:PendingSceneVersion)-[:HAS_PRIM]->(:Prim) } AS staged,
+               COUNT { (:Prim) } AS prims""")
     return dict(row)
+
+
+def _stored_once(db: Database, prims: int, variants: int) -> None:
+    assert _visible(db) == {"versions": 1, "variants": variants, "records": 1, "staged": 0,
+                            "prims": prims}
+    assert query(db, "MATCH (p:PendingSceneVersion) RETURN count(p) AS n") == [{"n": 0}]
+    [row] = query(db, "MATCH (:SceneVersion)-[h:HAS_PRIM]->() RETURN count(h) AS n")
+    assert row["n"] == prims  # every prim, once, reachable from its version
 
 
 def test_a_reader_never_sees_part_of_a_new_version(db: Database) -> None:
     doc = _warehouse()
-    seen: list[tuple[int, int, dict[str, int]]] = []
+    seen: list[tuple[int, dict[str, int]]] = []
     stored = store_scene(db, doc, chunk_prims=7,
-                         on_progress=lambda done, total: seen.append((done, total, _visible(db))))
+                         on_progress=lambda done, total: seen.append((done, _visible(db))))
     assert len(seen) == -(-stored.prims // 7) > 3  # it really went in several chunks
-    assert [s[0] for s in seen] == [min(7 * (i + 1), stored.prims) for i in range(len(seen))]
-    # Between chunks: no version, no variant, no prim reachable, no record.
-    assert all(s[2] == {"versions": 0, "variants": 0, "prims": 0, "records": 0} for s in seen)
-    assert _visible(db) == {"versions": 1, "variants": stored.variants, "prims": stored.prims,
-                            "records": 1}
-    assert query(db, "MATCH (p:PendingSceneVersion) RETURN count(p) AS n") == [{"n": 0}]
+    for done, visible in seen:  # between chunks: staged out of sight, nothing to read
+        assert visible == {"versions": 0, "variants": 0, "records": 0, "staged": done,
+                           "prims": done}
+    _stored_once(db, stored.prims, stored.variants)
 
 
 def test_chunks_give_the_graph_one_merge_transaction_gives(db: Database) -> None:
@@ -54,47 +65,98 @@ def test_chunks_give_the_graph_one_merge_transaction_gives(db: Database) -> None
     wipe(db)
     # The replay path (db rebuild) writes the same document with MERGE, in one transaction.
     db.write(lambda tx: apply_scene_record(tx, record["raw"], record["at"]))
-    merged = graph_snapshot(db)
-    # The snapshot compares everything but the record, which the replay does not rewrite.
-    assert chunked == merged
+    assert graph_snapshot(db) == chunked  # the snapshot leaves the record out
 
 
 class _Died(Exception):
     pass
 
 
-def test_a_writer_that_dies_half_way_leaves_nothing_visible_and_the_next_store_clears_it(
-        db: Database) -> None:
-    doc = _warehouse()
-
-    def die_after_two_chunks(done: int, total: int) -> None:
-        if done >= 14:
+def _die_after(prims: int) -> Any:
+    def hook(done: int, total: int) -> None:
+        if done >= prims:
             raise _Died
+    return hook
 
+
+def test_a_writer_that_fails_half_way_clears_what_it_staged(db: Database) -> None:
     with pytest.raises(_Died):
-        store_scene(db, doc, chunk_prims=7, on_progress=die_after_two_chunks)
-    # The writer cleaned up after itself; had it been SIGKILLed, its chunks would stay behind
-    # a pending node. Simulate that: stage two chunks and walk away.
-    assert _visible(db) == {"versions": 0, "variants": 0, "prims": 0, "records": 0}
-    from lineage_graph.usd import store as scene_store
+        store_scene(db, _warehouse(), chunk_prims=7, on_progress=_die_after(14))
+    assert _visible(db) == {"versions": 0, "variants": 0, "records": 0, "staged": 0,
+                            "prims": 0}
 
-    real_clear = scene_store._clear_staging
-    scene_store._clear_staging = lambda *args: None  # type: ignore[assignment]
-    try:
-        with pytest.raises(_Died):
-            store_scene(db, doc, chunk_prims=7, on_progress=die_after_two_chunks)
-    finally:
-        scene_store._clear_staging = real_clear  # type: ignore[assignment]
-    [left] = query(db, """MATCH (p:PendingSceneVersion)-[:HAS_PRIM]->(prim:Prim)
-                          RETURN count(prim) AS prims""")
-    assert left["prims"] == 14
-    assert _visible(db) == {"versions": 0, "variants": 0, "prims": 0, "records": 0}
-    stored = store_scene(db, doc, chunk_prims=7)
-    assert _visible(db) == {"versions": 1, "variants": stored.variants, "prims": stored.prims,
-                            "records": 1}
-    # No prim twice, nothing pending.
-    assert query(db, "MATCH (p:Prim) RETURN count(p) AS n") == [{"n": stored.prims}]
-    assert query(db, "MATCH (p:PendingSceneVersion) RETURN count(p) AS n") == [{"n": 0}]
+
+def test_a_dead_writers_staging_is_taken_over_once_its_lease_passed(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = _warehouse()
+    # SIGKILLed half-way: nothing cleans up after it.
+    monkeypatch.setattr(SceneStaging, "clear", lambda self: None)
+    with pytest.raises(_Died):
+        store_scene(db, doc, chunk_prims=7, on_progress=_die_after(14))
+    monkeypatch.undo()
+    assert _visible(db) == {"versions": 0, "variants": 0, "records": 0, "staged": 14,
+                            "prims": 14}
+    # Its heartbeat is older than the lease (0 ms here, 60 s by default): taken over.
+    stored = store_scene(db, doc, chunk_prims=7, lease_ms=0)
+    assert not stored.duplicate
+    _stored_once(db, stored.prims, stored.variants)
+
+
+def test_a_writer_taken_over_half_way_finds_the_version_stored(db: Database) -> None:
+    """The reviewer's race: B takes A's staging over while A is alive but slow. A's next chunk
+    is refused; A starts over, finds B's published version and answers duplicate. No prim is
+    lost or doubled."""
+    doc = _warehouse()
+    outcome: dict[str, Any] = {}
+
+    def b_takes_over(done: int, total: int) -> None:
+        if done == 14 and "b" not in outcome:
+            outcome["b"] = store_scene(db, doc, chunk_prims=7, lease_ms=0)
+
+    a = store_scene(db, doc, chunk_prims=7, on_progress=b_takes_over)
+    assert not outcome["b"].duplicate and a.duplicate
+    _stored_once(db, a.prims, a.variants)
+
+
+def test_a_second_writer_waits_for_the_first_and_answers_duplicate(db: Database) -> None:
+    doc = _warehouse()
+    paused, go = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def pause_a(done: int, total: int) -> None:
+        if done == 14:
+            paused.set()
+            assert go.wait(30)
+
+    def run(name: str, **kwargs: Any) -> None:
+        results[name] = store_scene(db, doc, chunk_prims=7, **kwargs)
+
+    first = threading.Thread(target=run, args=("a",), kwargs={"on_progress": pause_a})
+    first.start()
+    assert paused.wait(30)
+    second = threading.Thread(target=run, args=("b",))  # the default 60 s lease: it waits
+    second.start()
+    second.join(1.0)
+    assert second.is_alive()  # B is waiting for A, not staging over it
+    go.set()
+    first.join(60)
+    second.join(60)
+    assert not results["a"].duplicate and results["b"].duplicate
+    _stored_once(db, results["a"].prims, results["a"].variants)
+
+
+def test_a_chunk_retried_after_a_lost_commit_is_not_written_twice(db: Database) -> None:
+    params = scene_parameters(_record(_warehouse()))
+    node_id, rows = params["version"]["nodeId"], params["prims"][:5]
+    owned, staged = db.write(lambda tx: scene_writes.claim_pending_version(
+        tx, node_id, "t", 0, 60_000))
+    assert (owned, staged) == (True, 0)
+    for _ in range(2):  # the driver retries a transaction whose commit answer was lost
+        after = db.write(lambda tx: scene_writes.stage_prims(tx, node_id, "t", 0, rows, 0))
+        assert after == 5
+    assert query(db, "MATCH (p:Prim) RETURN count(p) AS n") == [{"n": 5}]
+    # Another token is refused, as a writer that was taken over is.
+    assert db.write(lambda tx: scene_writes.stage_prims(tx, node_id, "u", 5, rows, 0)) is None
 
 
 def test_a_stored_version_is_not_staged_again(db: Database) -> None:
@@ -105,3 +167,10 @@ def test_a_stored_version_is_not_staged_again(db: Database) -> None:
     again = store_scene(db, doc, chunk_prims=7, on_progress=lambda done, _: chunks.append(done))
     assert again.duplicate and chunks == []
     assert graph_snapshot(db) == before
+
+
+def _record(doc: dict[str, Any]) -> dict[str, Any]:
+    from lineage_graph.usd import record
+    from lineage_graph.usd.document import validate_scene_document
+
+    return record.compact(validate_scene_document(doc))

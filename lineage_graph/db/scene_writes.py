@@ -3,9 +3,10 @@
 A scene version whose content is new is *staged*: its prims are CREATEd in chunks, one
 transaction each, under a ``:PendingSceneVersion`` node that no reader follows; one last
 transaction turns that node into the ``:SceneVersion`` (with everything else the document holds
-and its record), so readers see all of a version or none of it. A scene version already stored
-(a repeat, ``db rebuild``) goes through ``STORE_SCENE``: one statement of ``UNWIND`` blocks that
-MERGE on keys, so it changes nothing that is already there."""
+and its record), so readers see all of a version or none of it (lineage_graph.usd.staging says
+who may stage). ``db rebuild``, and a version stored before scene documents were recorded, go
+through ``STORE_SCENE``: one statement of ``UNWIND`` blocks that MERGE on keys, so it changes
+nothing that is already there."""
 
 from __future__ import annotations
 
@@ -121,44 +122,63 @@ OPTIONAL MATCH (sv:SceneVersion {nodeId: $nodeId})
 RETURN sv IS NOT NULL AS stored
 """
 
-CREATE_PENDING_VERSION: LiteralString = """
-CREATE (:PendingSceneVersion {nodeId: $nodeId, token: $token,
-                              startedAt: datetime({epochMillis: $startedAtMs})})
+# A writer claims a new version's staging: it creates the pending node, or takes over one whose
+# writer stopped beating (its heartbeat older than the lease), or finds it busy. Taking over
+# changes the token first, so the old writer's next chunk or publication matches nothing.
+CLAIM_PENDING_VERSION: LiteralString = """
+MERGE (sv:PendingSceneVersion {nodeId: $nodeId})
+ON CREATE SET sv.token = $token, sv.heartbeatAt = $nowMs, sv.staged = 0,
+              sv.startedAt = datetime({epochMillis: $nowMs})
+WITH sv, sv.token = $token AS mine, sv.heartbeatAt < $nowMs - $leaseMs AS stale
+SET sv.token = CASE WHEN mine OR stale THEN $token ELSE sv.token END,
+    sv.heartbeatAt = CASE WHEN mine OR stale THEN $nowMs ELSE sv.heartbeatAt END
+RETURN mine OR stale AS owned, sv.staged AS staged
 """
 
-# A chunk of prims, each with its HAS_PRIM edge from the pending version. No prim of a new
+# One chunk of prims, each with its HAS_PRIM edge from the pending version. No prim of a new
 # version exists yet (their ids derive from the version's content hash), so CREATE, not MERGE.
+# ``staged`` counts what is staged, so a chunk the driver retries after a commit whose answer
+# was lost is not written twice: it only writes when the count is where this chunk starts.
 STAGE_PRIMS: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
-UNWIND $prims AS row
-CREATE (prim:Prim {primId: row.primId, path: row.path, type: row.type, kind: row.kind,
-                   instanceable: row.instanceable, instanceProxy: row.instanceProxy})
-CREATE (sv)-[:HAS_PRIM {inDefault: row.inDefault}]->(prim)
-RETURN count(prim) AS staged
+WITH sv, sv.staged = $offset AS fresh
+CALL (sv, fresh) {
+  WITH sv, fresh WHERE fresh
+  UNWIND $prims AS row
+  CREATE (prim:Prim {primId: row.primId, path: row.path, type: row.type, kind: row.kind,
+                     instanceable: row.instanceable, instanceProxy: row.instanceProxy})
+  CREATE (sv)-[:HAS_PRIM {inDefault: row.inDefault}]->(prim)
+}
+SET sv.staged = CASE WHEN fresh THEN $offset + size($prims) ELSE sv.staged END,
+    sv.heartbeatAt = $nowMs
+RETURN sv.staged AS staged
 """
 
-# Up to $limit staged prims of a pending version (its staging writer's, or any when $token is
-# null: the leftovers of a writer that died), deleted; then the pending node once it has none.
+# Up to $limit staged prims of a pending version this writer owns (claimed: its own, or taken
+# over from a writer that stopped), deleted; the count of staged prims follows.
 DELETE_STAGED_PRIMS: LiteralString = """
-MATCH (sv:PendingSceneVersion {nodeId: $nodeId})
-WHERE $token IS NULL OR sv.token = $token
+MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
 OPTIONAL MATCH (sv)-[:HAS_PRIM]->(prim:Prim)
 WITH sv, prim LIMIT $limit
 DETACH DELETE prim
-RETURN count(prim) AS deleted
+WITH sv, count(prim) AS deleted
+SET sv.staged = COUNT { (sv)-[:HAS_PRIM]->() }, sv.heartbeatAt = $nowMs
+RETURN deleted
 """
 
-DELETE_EMPTY_PENDING_VERSION: LiteralString = """
-MATCH (sv:PendingSceneVersion {nodeId: $nodeId})
-WHERE ($token IS NULL OR sv.token = $token) AND NOT (sv)-[:HAS_PRIM]->()
+DELETE_PENDING_VERSION: LiteralString = """
+MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
+WHERE NOT (sv)-[:HAS_PRIM]->()
 DELETE sv
 """
 
-# The pending version becomes the scene version: its staged prims come with it.
+# The pending version becomes the scene version, with its staged prims, only when it holds all
+# of them and still belongs to this writer.
 PUBLISH_PENDING_VERSION: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $version.nodeId, token: $token})
+WHERE sv.staged = $expected AND COUNT { (sv)-[:HAS_PRIM]->() } = $expected
 REMOVE sv:PendingSceneVersion
-REMOVE sv.token, sv.startedAt
+REMOVE sv.token, sv.startedAt, sv.heartbeatAt, sv.staged
 SET sv:SceneVersion:LineageNode,
     sv.sceneId = $version.sceneId, sv.version = $version.version,
     sv.contentHash = $version.contentHash, sv.rootLayer = $version.rootLayer,
@@ -187,34 +207,43 @@ def scene_version_stored(tx: neo4j.ManagedTransaction, node_id: str) -> bool:
     return bool(record and record["stored"])
 
 
-def create_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str,
-                           started_at_ms: int) -> None:
-    tx.run(CREATE_PENDING_VERSION, nodeId=node_id, token=token,
-           startedAtMs=started_at_ms).consume()
+def claim_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str,
+                          now_ms: int, lease_ms: int) -> tuple[bool, int]:
+    """(whether this writer now owns the staging, how many prims are staged under it)."""
+    record = tx.run(CLAIM_PENDING_VERSION, nodeId=node_id, token=token, nowMs=now_ms,
+                    leaseMs=lease_ms).single()
+    assert record is not None
+    return bool(record["owned"]), int(record["staged"])
 
 
-def stage_prims(tx: neo4j.ManagedTransaction, node_id: str, token: str,
-                prims: list[dict[str, Any]]) -> int:
-    """How many prims were staged: 0 when the pending version is no longer this writer's."""
-    record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, prims=prims).single()
-    return int(record["staged"]) if record else 0
+def stage_prims(tx: neo4j.ManagedTransaction, node_id: str, token: str, offset: int,
+                prims: list[dict[str, Any]], now_ms: int) -> int | None:
+    """The staged count after this chunk (``offset + len(prims)`` when it is in); None when
+    the pending version is no longer this writer's."""
+    record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, offset=offset, prims=prims,
+                    nowMs=now_ms).single()
+    return None if record is None else int(record["staged"])
 
 
-def delete_staged(tx: neo4j.ManagedTransaction, node_id: str, token: str | None,
-                  limit: int) -> int:
-    """Delete up to ``limit`` staged prims (and the pending node once empty); how many went."""
-    record = tx.run(DELETE_STAGED_PRIMS, nodeId=node_id, token=token, limit=limit).single()
-    deleted = int(record["deleted"]) if record else 0
-    if deleted < limit:
-        tx.run(DELETE_EMPTY_PENDING_VERSION, nodeId=node_id, token=token).consume()
-    return deleted
+def delete_staged(tx: neo4j.ManagedTransaction, node_id: str, token: str, limit: int,
+                  now_ms: int) -> int:
+    """Delete up to ``limit`` of this writer's staged prims; how many went."""
+    record = tx.run(DELETE_STAGED_PRIMS, nodeId=node_id, token=token, limit=limit,
+                    nowMs=now_ms).single()
+    return int(record["deleted"]) if record else 0
+
+
+def delete_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str) -> None:
+    tx.run(DELETE_PENDING_VERSION, nodeId=node_id, token=token).consume()
 
 
 def publish_pending_version(tx: neo4j.ManagedTransaction, params: dict[str, Any],
                             token: str) -> bool:
     """Turn the staged version into the scene version and store the rest of the document;
-    False (and nothing written) when the pending version is no longer this writer's."""
-    record = tx.run(PUBLISH_PENDING_VERSION, params, token=token).single()
+    False (and nothing written) when the pending version is no longer this writer's or does
+    not hold every prim."""
+    record = tx.run(PUBLISH_PENDING_VERSION, params, token=token,
+                    expected=len(params["prims"])).single()
     if not record or int(record["published"]) != 1:
         return False
     tx.run(COMPLETE_PUBLISHED_VERSION, params).consume()

@@ -210,11 +210,13 @@ class ManagedNeo4j:
             f"server.memory.heap.initial_size={s.heap_size}",
             f"server.memory.heap.max_size={s.heap_size}",
             f"server.memory.pagecache.size={s.pagecache_size}",
-            # Bounded transaction logs: the retention plus one rotation file beyond what
-            # recovery needs; a checkpoint (which prunes them) every 64 MiB of log.
+            # Bounded transaction logs: the retention beyond what recovery needs, pruned at
+            # each checkpoint. Community checkpoints by time and transaction count only (the
+            # volume policy is Enterprise's): every 2 minutes or 10,000 transactions.
             f"db.tx_log.rotation.retention_policy={s.tx_log_retention}",
             "db.tx_log.rotation.size=64M",
-            "db.checkpoint.interval.volume=64M",
+            "db.checkpoint.interval.time=2m",
+            "db.checkpoint.interval.tx=10000",
             "dbms.security.auth_enabled=true",
             # A runaway query must not hang the API forever.
             "db.transaction.timeout=120s",

@@ -1,8 +1,9 @@
 """Store scene documents (the Cypher is in ``lineage_graph.db.scene_writes``).
 
 A scene document is a record in the event record's hash chain (``recordType: scene``, its
-canonical JSON as ``raw``), written in the same transaction as its projection into the graph,
-so ``db rebuild`` replays it. The same document again records and changes nothing; a different
+canonical JSON as ``raw``), written in the transaction that publishes its projection into the
+graph (a new version's prims are staged before, invisibly: usd.staging), so ``db rebuild``
+replays it. The same document again records and changes nothing; a different
 document under a stored scene version's (sceneId, contentHash) is refused (ConflictError).
 
 Prims are stored once per scene version; a scene variant stores only what its selections add
@@ -15,23 +16,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import neo4j
 
 from lineage_graph.db import lineage_writes, scene_writes
 from lineage_graph.db.connection import Database
-from lineage_graph.errors import ConflictError, LineageGraphError
+from lineage_graph.errors import ConflictError
 from lineage_graph.ids import scene_part_id, scene_variant_id, scene_version_id
 from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.usd import record
 from lineage_graph.usd.document import validate_scene_document
+from lineage_graph.usd.staging import (
+    DEFAULT_CHUNK_PRIMS,
+    DEFAULT_LEASE_MS,
+    Progress,
+    SceneStaging,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,23 +132,17 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Prims per staging transaction: large enough that round trips do not dominate, small enough
-# that a 100,000-prim scene never needs one huge transaction.
-DEFAULT_CHUNK_PRIMS = 10_000
-
-Progress = Callable[[int, int], None]  # (prims staged so far, prims in all)
-
-
 def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = None, *,
-                chunk_prims: int = DEFAULT_CHUNK_PRIMS, on_progress: Progress | None = None
-                ) -> StoredScene:
+                chunk_prims: int = DEFAULT_CHUNK_PRIMS, on_progress: Progress | None = None,
+                lease_ms: int = DEFAULT_LEASE_MS) -> StoredScene:
     """Record one scene document and write its projection; idempotent. The document is
     validated (its content hash recomputed from its layers) first.
 
-    A scene version that is new is staged in chunks (see db/scene_writes) and published, with
-    its record, in one last transaction: readers see all of it or none of it, and a writer
-    that dies half-way leaves only an invisible pending version, cleared by the next store of
-    the same content. Anything else (a repeat, a version stored before) is one transaction."""
+    A scene version that is new is staged in chunks (usd.staging) and published, with its
+    record, in one last transaction: readers see all of it or none of it, and a writer that
+    dies half-way leaves only an invisible pending version, taken over by the next store of the
+    same content. A repeat of a recorded document writes nothing; a version stored before
+    documents were recorded adopts this one in one transaction of MERGEs."""
     compact = record.compact(validate_scene_document(doc))
     canonical = canonical_json(compact)
     sha = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -157,40 +154,38 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     row = lineage_writes.change_record("scene", "SceneDocument", None, receipt.row(), sha,
                                        canonical)
     node_id = params["version"]["nodeId"]
+    staging = SceneStaging(db, params, chunk_prims, on_progress, lease_ms)
     staged = None
     if not db.read(lambda tx: scene_writes.scene_version_stored(tx, node_id)):
-        staged = _stage(db, params, chunk_prims, on_progress)
+        staged = staging.stage()  # None: another writer stored it meanwhile
 
-    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool, list[str], bool]:
+    def work(tx: neo4j.ManagedTransaction) -> tuple[int, bool, list[str]]:
         state = lineage_writes.lock_and_find_existing(tx, [sha])
         reused = scene_writes.other_contents_of_version(tx, doc["sceneId"], doc["version"],
                                                         doc["contentHash"])
         if sha in state.existing:  # recorded meanwhile (a concurrent identical store)
-            return state.existing[sha], True, reused, False
+            return state.existing[sha], True, reused
         recorded = scene_writes.document_of_scene_version(tx, node_id)
         if recorded is not None and recorded != sha:
             raise ConflictError(
                 f"scene {doc['sceneId']!r} version with contentHash {doc['contentHash']} is "
                 f"stored from another document (sha256 {recorded}); a scene version's content "
                 "is fixed by its layers: re-read the scene from its files")
-        published = staged is not None and recorded is None
         if staged is not None and recorded is None:
             if not scene_writes.publish_pending_version(tx, params, staged):
                 raise ConflictError(
-                    f"scene {doc['sceneId']!r} version {doc['version']!r} is being stored by "
-                    "another request, which took over this one's staged prims; retry")
+                    f"scene {doc['sceneId']!r} version {doc['version']!r}: another request "
+                    "took over storing it (this one was presumed dead); retry")
         else:
-            scene_writes.store_scene(tx, params)  # already stored: MERGE changes nothing
-        return lineage_writes.record_only(tx, [row], state)[sha], False, reused, published
+            scene_writes.store_scene(tx, params)  # stored before it was recorded: adopt
+        return lineage_writes.record_only(tx, [row], state)[sha], False, reused
 
     try:
-        seq, duplicate, reused, published = db.write(work)
+        seq, duplicate, reused = db.write(work)
     except BaseException:
         if staged is not None:
-            _clear_staging(db, node_id, staged)
+            staging.clear()
         raise
-    if staged is not None and not published:
-        _clear_staging(db, node_id, staged)
     return StoredScene(
         scene_id=doc["sceneId"], version=doc["version"], content_hash=doc["contentHash"],
         node_id=node_id, layers=len(params["layers"]),
@@ -198,47 +193,6 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
         missing_assets=list(doc["missingAssets"]), seq=seq, duplicate=duplicate,
         version_reused_by=reused,
     )
-
-
-def _stage(db: Database, params: dict[str, Any], chunk_prims: int,
-           on_progress: Progress | None) -> str:
-    """Write the new version's prims under a pending node, one transaction per chunk; the
-    staging token. Leftovers of a writer that died on this version are cleared first."""
-    node_id = params["version"]["nodeId"]
-    prims = params["prims"]
-    _clear_staging(db, node_id, None)
-    token = uuid.uuid4().hex
-    db.write(lambda tx: scene_writes.create_pending_version(tx, node_id, token,
-                                                             int(time.time() * 1000)))
-    try:
-        for start in range(0, len(prims), max(1, chunk_prims)):
-            chunk = prims[start:start + max(1, chunk_prims)]
-            staged = db.write(partial(scene_writes.stage_prims, node_id=node_id, token=token,
-                                      prims=chunk))
-            if staged != len(chunk):
-                raise ConflictError(
-                    f"scene version {node_id} is being stored by another request, which took "
-                    "over this one's staged prims; retry")
-            if on_progress is not None:
-                on_progress(start + len(chunk), len(prims))
-    except BaseException:
-        _clear_staging(db, node_id, token)
-        raise
-    return token
-
-
-def _clear_staging(db: Database, node_id: str, token: str | None) -> None:
-    """Delete a pending version's staged prims in bounded transactions (``token`` None: any
-    writer's leftovers). Best effort after a failure: what stays is invisible to readers."""
-    try:
-        while db.write(lambda tx: scene_writes.delete_staged(tx, node_id, token,
-                                                             DEFAULT_CHUNK_PRIMS)):
-            pass
-    except LineageGraphError:
-        if token is None:
-            raise
-        log.warning("could not clear the staged prims of scene version %s; they are invisible "
-                    "and the next store of this version clears them", node_id)
 
 
 def apply_scene_record(tx: neo4j.ManagedTransaction, raw: str, at_ms: int) -> None:

@@ -144,7 +144,9 @@ SCENE_BODY = {
                413: {"description": "Body too large"},
                415: {"description": "Content-Type is not application/json"},
                409: {"description": "A different document is stored under this scene "
-                                    "version's contentHash; nothing written"},
+                                    "version's contentHash, or (rarely) another request "
+                                    "took over storing this one, presumed dead: retry; "
+                                    "nothing written"},
                422: {"description": "The document breaks its schema, or its contentHash is "
                                     "not its layers' hash; nothing written"},
                503: {"description": "Neo4j unreachable; nothing written"}},
