@@ -141,7 +141,7 @@ class Event(_Keyed):
     keyId = StringProperty()  # the API key that sent it; absent: auth off, or the CLI
     subject = StringProperty()  # what an apiKey record is about: that key's id
     prevHash = StringProperty()  # the previous record's chainHash (64 zeros for the first)
-    chainHash = StringProperty()  # see ingest/ledger.py for both formulas
+    chainHash = StringProperty()  # see ledger/chain.py for both formulas
     chainVersion = IntegerProperty()  # 2; absent on records of the first formula
 
 
@@ -317,7 +317,7 @@ class Metric(_Keyed):
 
 
 class LedgerCheckpoint(_Keyed):
-    """A signed ledger head (lineage_graph.ingest.checkpoints); the copy that matters is the one
+    """A signed ledger head (lineage_graph.ledger.checkpoints); the copy that matters is the one
     kept outside the database."""
 
     seq = IntegerProperty(required=True)

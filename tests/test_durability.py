@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from lineage_graph.db.connection import Database
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.ingest.local_files import exclusive_lock
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.settings import Settings
 from tests.conftest import query, require_managed
 from tests.events import T0, ds, new_run_id, run_event

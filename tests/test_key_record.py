@@ -11,10 +11,11 @@ import pytest
 
 from lineage_graph.auth.keys import ApiKeyService
 from lineage_graph.db.connection import Database
-from lineage_graph.ingest.ledger import Receipt, verify_ledger
 from lineage_graph.ingest.projection import check_projection
 from lineage_graph.ingest.rebuild import rebuild
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.ledger.receipt import Receipt
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.settings import Settings
 from tests.conftest import query
 from tests.events import pipeline

@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineage_graph.db.connection import Database, resolve_password
-from lineage_graph.ingest.ledger import GENESIS, chain_hash, verify_ledger
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.ledger.chain import GENESIS, chain_hash
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.settings import Settings
 from tests.events import T0, new_run_id, pipeline, run_event
@@ -229,7 +230,7 @@ def _rewrite_with_chain(db: Database, seq: int) -> None:
 
 def test_signed_checkpoints_catch_a_rewritten_chain(db: Database, neo4j_server: Settings,
                                                     tmp_path: Any) -> None:
-    from lineage_graph.ingest.checkpoints import (
+    from lineage_graph.ledger.checkpoints import (
         generate_keypair,
         make_checkpoint,
         verify_checkpoint,
@@ -307,8 +308,8 @@ def test_the_sending_key_and_the_receive_time_are_recorded(db: Database,
 def test_a_spooled_event_keeps_the_receipt_it_arrived_with(db: Database,
                                                            tmp_path: Path) -> None:
     from lineage_graph.ingest.durable import DurableIngest
-    from lineage_graph.ingest.ledger import Receipt
     from lineage_graph.ingest.spool import Spool
+    from lineage_graph.ledger.receipt import Receipt
     from lineage_graph.openlineage.parse import parse_event
 
     parsed = parse_event(run_event("COMPLETE", new_run_id(), ("airflow", "late"), T0))
@@ -321,9 +322,9 @@ def test_a_spooled_event_keeps_the_receipt_it_arrived_with(db: Database,
 
 
 def test_a_checkpoint_is_a_record_and_its_node_is_checked(db: Database, tmp_path: Path) -> None:
-    from lineage_graph.ingest.checkpoints import generate_keypair, make_checkpoint
     from lineage_graph.ingest.projection import check_projection
     from lineage_graph.ingest.rebuild import rebuild
+    from lineage_graph.ledger.checkpoints import generate_keypair, make_checkpoint
 
     generate_keypair(tmp_path / "k", tmp_path / "k.pub")
     n = _record(db)

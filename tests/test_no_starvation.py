@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from lineage_graph.auth.keys import ApiKeyService
 from lineage_graph.db.connection import Database
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.ingest.service import IngestService
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.store import store_scene

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.durable import DurableIngest
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event
 from lineage_graph.settings import Settings

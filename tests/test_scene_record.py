@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidDocumentError, UnrecordedDataError
-from lineage_graph.ingest.ledger import verify_ledger
 from lineage_graph.ingest.projection import check_projection
 from lineage_graph.ingest.rebuild import rebuild
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.labeling.schemas import LabelingSchemaService, parse_definition
+from lineage_graph.ledger.verify import verify_ledger
 from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.record import expand
@@ -191,7 +191,7 @@ def test_rebuilding_the_demo_gives_the_same_graph(demo_graph: DemoGraph) -> None
 def test_rebuild_replays_records_accepted_under_older_limits(db: Database) -> None:
     """An event an older version accepted with NaN in a custom facet (Python emitters send
     it) is replayed as it was first written, not refused halfway through a rebuild."""
-    from lineage_graph.ingest.ledger import Receipt
+    from lineage_graph.ledger.receipt import Receipt
     from lineage_graph.openlineage.parse import parse_event
     from tests.events import T0, new_run_id, run_event
 

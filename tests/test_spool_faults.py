@@ -296,7 +296,7 @@ def test_a_chunk_failing_while_neo4j_answers_does_not_block_the_drain(db: Databa
 
 def test_a_retried_dead_letter_keeps_the_receipt_it_arrived_with(
         neo4j_server: Settings, db: Database, tmp_path: Path) -> None:
-    from lineage_graph.ingest.ledger import Receipt
+    from lineage_graph.ledger.receipt import Receipt
 
     spool = Spool(tmp_path)
     poison = _poison()

@@ -29,10 +29,10 @@ from typing import Any
 import neo4j
 
 from lineage_graph.db import api_keys as store
-from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, Neo4jUnavailableError, NotFoundError
-from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ledger import append
+from lineage_graph.ledger.receipt import Receipt
 
 SCOPES = ("ingest", "read", "admin")
 CACHE_SECONDS = 5.0
@@ -77,7 +77,7 @@ class ApiKeyService:
         change = {"action": "create", **params}
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
-            return lineage_writes.record_change(
+            return append.record_change(
                 tx, "apiKey", "ApiKeyCreated", key_id, change, (receipt or Receipt.now()).row(),
                 lambda: (store.create_key(tx, **params), True))
 
@@ -94,7 +94,7 @@ class ApiKeyService:
                 found = store.revoke_key(tx, key_id=key_id)
                 return found, found is not None  # again: the same change, recorded once
 
-            return lineage_writes.record_change(
+            return append.record_change(
                 tx, "apiKey", "ApiKeyRevoked", key_id, {"action": "revoke", "keyId": key_id},
                 (receipt or Receipt.now()).row(), revoke)
 

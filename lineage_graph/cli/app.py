@@ -598,9 +598,9 @@ def ledger_verify(
     missing, e.g. a prim or a run's input deleted through raw Cypher."""
     import json
 
-    from lineage_graph.ingest.checkpoints import verify_checkpoint
-    from lineage_graph.ingest.ledger import verify_ledger
     from lineage_graph.ingest.projection import check_projection
+    from lineage_graph.ledger.checkpoints import verify_checkpoint
+    from lineage_graph.ledger.verify import verify_ledger
 
     if (checkpoint is None) != (public_key is None):
         raise fail("--checkpoint and --public-key go together")
@@ -640,7 +640,7 @@ def ledger_keygen(
 ) -> None:
     """Make an Ed25519 key pair for signing checkpoints. Keep the private key off the database
     host if you can; share the public key with whoever checks."""
-    from lineage_graph.ingest.checkpoints import generate_keypair
+    from lineage_graph.ledger.checkpoints import generate_keypair
 
     try:
         generate_keypair(private_key, public_key)
@@ -659,7 +659,7 @@ def ledger_checkpoint(
     somewhere else; run periodically, e.g. from cron."""
     import json
 
-    from lineage_graph.ingest.checkpoints import make_checkpoint
+    from lineage_graph.ledger.checkpoints import make_checkpoint
 
     settings = load_settings()
     try:

@@ -7,15 +7,10 @@ are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-inde
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, LiteralString, TypeVar
 
 import neo4j
-
-from lineage_graph.ingest.ledger import chain_events
-from lineage_graph.openlineage.canonical import canonical_json
 
 T = TypeVar("T")
 
@@ -35,7 +30,7 @@ RETURN existing, s.value AS base, s.head AS head
 """
 
 # Sequence numbers and chain hashes are computed by the caller under the sequence lock (see
-# lineage_graph.ingest.ledger): each record carries the previous record's chain hash and its own.
+# lineage_graph.ledger.chain): each record carries the previous record's chain hash and its own.
 RECORD_EVENTS: LiteralString = """
 MATCH (s:Sequence {name: 'event'})
 SET s.value = $lastSeq, s.head = $head
@@ -473,50 +468,20 @@ def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> S
                          base=int(record["base"]), head=record["head"])
 
 
-def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any],
-                     state: SequenceState) -> dict[str, int]:
-    """Append the events to the record (chained after ``state``) and apply their plan: one
-    round trip. Returns each recorded event's sequence number by sha256."""
-    if not params["events"]:
-        return {}
+def write_records_and_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any],
+                          records: list[dict[str, Any]], head: str) -> dict[str, int]:
+    """Append chained records (ledger.append numbers and chains them) and apply their plan:
+    one round trip. Returns each record's sequence number by sha256."""
     values = {key: params[key] for key in PLAN_KEYS}
-    values["events"], values["head"] = chain_events(params["events"], state.base, state.head)
-    values["lastSeq"] = state.base + len(params["events"])
+    values.update(events=records, head=head, lastSeq=records[-1]["seq"])
     return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
 
 
-def record_only(tx: neo4j.ManagedTransaction, events: list[dict[str, Any]],
-                state: SequenceState) -> dict[str, int]:
-    """Append records whose writes the caller made in the same transaction (scene documents):
-    the same chain, under the same sequence lock."""
-    chained, head = chain_events(events, state.base, state.head)
+def write_records(tx: neo4j.ManagedTransaction, records: list[dict[str, Any]],
+                  head: str) -> dict[str, int]:
+    """Append chained records whose writes the caller made in the same transaction."""
     return {r["sha256"]: r["seq"] for r in tx.run(
-        RECORD_EVENTS, events=chained, head=head, lastSeq=state.base + len(events))}
-
-
-def change_record(record_type: str, kind: str, subject: str | None, receipt: dict[str, Any],
-                  sha256: str, raw: str) -> dict[str, Any]:
-    """The row of a record that is not an OpenLineage event (RECORD_EVENTS' columns)."""
-    return {"recordType": record_type, "kind": kind, "subject": subject, **receipt,
-            "sha256": sha256, "raw": raw, "eventType": None, "eventTime": None, "runId": None,
-            "warnings": []}
-
-
-def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
-                  subject: str | None, change: dict[str, Any], receipt: dict[str, Any],
-                  apply: Callable[[], tuple[T, bool]]) -> T:
-    """Make one recorded change (an API key, a labeling call, a checkpoint): take the sequence
-    lock first (the order every writer takes, ingestion included: no lock-order deadlock), run
-    ``apply`` (its result, and whether it wrote anything), and record the change's canonical
-    JSON if it did. The same change twice is recorded once; changes that may repeat carry a
-    call id to stay distinct."""
-    raw = canonical_json(change)
-    sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    state = lock_and_find_existing(tx, [sha])
-    result, changed = apply()
-    if changed and sha not in state.existing:
-        record_only(tx, [change_record(record_type, kind, subject, receipt, sha, raw)], state)
-    return result
+        RECORD_EVENTS, events=records, head=head, lastSeq=records[-1]["seq"])}
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:

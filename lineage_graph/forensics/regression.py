@@ -29,13 +29,9 @@ from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import rows
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.forensics.provenance import (
-    Provenance,
-    display_name,
-    step_name,
-    walk_provenance,
-)
+from lineage_graph.forensics.provenance import Provenance, walk_provenance
 from lineage_graph.limits import check_limit
+from lineage_graph.lineage.names import display_name, step_name
 
 SLICE_WEIGHT = 0.7
 SHARE_WEIGHT = 0.3

@@ -1,4 +1,4 @@
-"""What every resolver receives: the process's services (web.state.AppState)."""
+"""What every resolver receives: the process's services (lineage_graph.app_state.AppState)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 
-from lineage_graph.ingest.ledger import Receipt
-from lineage_graph.web.auth import request_receipt
-from lineage_graph.web.state import AppState
+from lineage_graph.app_state import AppState
+from lineage_graph.auth.requests import request_receipt
+from lineage_graph.ledger.receipt import Receipt
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def receipt(info: strawberry.Info[Any, Any]) -> Receipt:
 
 
 def services(info: strawberry.Info[Any, Any]) -> AppState:
-    """The services the HTTP layer built once for the process (web.state.AppState)."""
+    """The services the HTTP layer built once for the process (lineage_graph.app_state.AppState)."""
     found: AppState = info.context["services"]
     return found
 

@@ -10,12 +10,12 @@ from strawberry.scalars import JSON
 
 from lineage_graph.forensics.diffs import LineageDiff as LineageDiffResult
 from lineage_graph.forensics.diffs import SceneVariantDiff as SceneVariantDiffResult
-from lineage_graph.forensics.provenance import display_name
 from lineage_graph.forensics.regression import RegressionReport as Report
 from lineage_graph.forensics.regression import SliceResult
 from lineage_graph.forensics.regression import Suspect as SuspectResult
 from lineage_graph.graphql.scene_types import SceneVariant
 from lineage_graph.graphql.types import LineageNode, NodeKind
+from lineage_graph.lineage.names import display_name
 
 
 def forensic_node(node: dict[str, Any]) -> LineageNode:

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
+from lineage_graph.auth.requests import require_scope
 from lineage_graph.graphql.context import ListLimit, off_loop, receipt, services
 from lineage_graph.graphql.errors import DomainErrors
 from lineage_graph.graphql.forensic_types import (
@@ -44,7 +45,6 @@ from lineage_graph.labeling.labels import LabelInput as DomainLabel
 from lineage_graph.labeling.schemas import parse_definition
 from lineage_graph.lineage.service import Direction, Level
 from lineage_graph.settings import Settings
-from lineage_graph.web.auth import require_scope
 
 
 @strawberry.type

@@ -25,9 +25,9 @@ from lineage_graph.errors import (
     TransactionTooLargeError,
 )
 from lineage_graph.ingest.dead_letters import DeadLetters
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome, IngestService
 from lineage_graph.ingest.spool import Spool, SpooledEvent
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import ParsedEvent, UnparseableEvent, parse_event
 

@@ -38,7 +38,7 @@ from lineage_graph.ids import (
     scoped_run_id,
     tensor_key,
 )
-from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.facets import (
     KEY_TEXT_MAX,
     ColumnLineageDatasetFacet,

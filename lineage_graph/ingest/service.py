@@ -21,8 +21,9 @@ from neo4j.exceptions import Neo4jError
 from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.plan import WritePlan
+from lineage_graph.ledger import append
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.parse import ParsedEvent, parse_event
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _write_batch(
             continue
         fresh[parsed.sha256] = parsed
         plan.add(parsed, receipts[index])
-    seqs = lineage_writes.record_and_apply(tx, plan.parameters(), state)
+    seqs = append.record_and_apply(tx, plan.parameters(), state)
     outcomes: list[EventOutcome] = []
     first_index: dict[str, int] = {}
     for index, parsed in events:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lineage_graph.errors import SpoolWriteError
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.local_files import (
     append_durably,
     exclusive_lock,
@@ -40,6 +39,7 @@ from lineage_graph.ingest.local_files import (
     replace_durably,
     write_all,
 )
+from lineage_graph.ledger.receipt import Receipt
 
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"

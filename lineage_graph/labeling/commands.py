@@ -21,8 +21,8 @@ from typing import Any
 import neo4j
 
 from lineage_graph.db import labeling as store
-from lineage_graph.db import lineage_writes
-from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ledger import append
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.canonical import canonical_json
 
 Command = dict[str, Any]
@@ -35,7 +35,7 @@ def run_command(tx: neo4j.ManagedTransaction, command: Command, receipt: Receipt
         result = apply_command(tx, command, receipt.received_at_ms)
         return result, bool(result.get("changed"))
 
-    return lineage_writes.record_change(tx, "labeling", command["action"], _subject(command),
+    return append.record_change(tx, "labeling", command["action"], _subject(command),
                                         command, receipt.row(), apply)
 
 

@@ -22,9 +22,9 @@ from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, dataset_id
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.json_limits import json_problem
 from lineage_graph.labeling.commands import run_command
+from lineage_graph.ledger.receipt import Receipt
 
 LABELS_NAMESPACE = "lineage-graph.labels"
 SOURCES = ("HUMAN", "LLM_JUDGE", "CODE")

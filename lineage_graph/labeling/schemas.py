@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from lineage_graph.db import labeling as store
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.json_limits import json_problem
 from lineage_graph.labeling.commands import run_command
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 

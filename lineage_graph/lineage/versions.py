@@ -15,7 +15,7 @@ import neo4j
 
 from lineage_graph.db import forensic_reads as fq
 from lineage_graph.db.lineage_reads import one_node, rows
-from lineage_graph.forensics.provenance import display_name
+from lineage_graph.lineage.names import display_name
 
 if TYPE_CHECKING:
     from lineage_graph.lineage.service import LineageResult

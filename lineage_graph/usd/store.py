@@ -25,7 +25,8 @@ from lineage_graph.db import lineage_writes, scene_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import ConflictError
 from lineage_graph.ids import scene_part_id, scene_variant_id, scene_version_id
-from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.ledger import append
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.usd import record
 from lineage_graph.usd.document import validate_scene_document
@@ -151,7 +152,7 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
     params = scene_parameters(compact)
     # Times come from the record, so a rebuild keeps which version is the latest.
     params["version"].update(documentSha256=sha, ingestedAtMs=receipt.received_at_ms)
-    row = lineage_writes.change_record("scene", "SceneDocument", None, receipt.row(), sha,
+    row = append.change_record("scene", "SceneDocument", None, receipt.row(), sha,
                                        canonical)
     node_id = params["version"]["nodeId"]
     staging = SceneStaging(db, params, chunk_prims, on_progress, lease_ms)
@@ -178,7 +179,7 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
                     "took over storing it (this one was presumed dead); retry")
         else:
             scene_writes.store_scene(tx, params)  # stored before it was recorded: adopt
-        return lineage_writes.record_only(tx, [row], state)[sha], False, reused
+        return append.record_only(tx, [row], state)[sha], False, reused
 
     try:
         seq, duplicate, reused = db.write(work)

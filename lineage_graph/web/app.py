@@ -13,6 +13,7 @@ from fastapi.routing import APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 
 from lineage_graph import __version__
+from lineage_graph.app_state import AppState
 from lineage_graph.db.migrations import migrate
 from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.graphql.schema import build_schema
@@ -25,7 +26,6 @@ from lineage_graph.web.guards import install_guards
 from lineage_graph.web.marquez_routes import router as marquez_router
 from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
-from lineage_graph.web.state import AppState
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 Callers send ``Authorization: Bearer <key>`` (what openlineage-python's ``api_key`` auth sends).
 A missing, malformed, unknown or revoked key is 401 with the same message, so an answer never
 tells whether a key exists; a valid key without the scope is 403. GraphQL mutations need
-``ingest`` on top of ``read``: checked by the resolvers through :func:`require_scope`.
+``ingest`` on top of ``read``: checked by the resolvers through
+:func:`lineage_graph.auth.requests.require_scope`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from lineage_graph.auth.keys import ApiKey
-from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError
-from lineage_graph.ingest.ledger import Receipt
+from lineage_graph.app_state import AppState
+from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.web.errors import error_response
-from lineage_graph.web.state import AppState
 
 _OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/")}
@@ -75,15 +74,3 @@ def install_auth(app: FastAPI, state: Callable[[], AppState | None]) -> None:
         return await call_next(request)
 
 
-def request_receipt(request: Request | None) -> Receipt:
-    """Taken as a request arrives: when, and which API key sent it (None with auth off). The
-    records of its writes carry it."""
-    key: ApiKey | None = getattr(getattr(request, "state", None), "api_key", None)
-    return Receipt.now(key.key_id if key is not None else None)
-
-
-def require_scope(request: Request | None, scope: str) -> None:
-    """For GraphQL resolvers: refuse when auth is on and the caller's key lacks ``scope``."""
-    key: ApiKey | None = getattr(getattr(request, "state", None), "api_key", None)
-    if key is not None and not key.allows(scope):
-        raise ForbiddenError(f"this API key lacks the {scope!r} scope")

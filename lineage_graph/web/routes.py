@@ -9,18 +9,18 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from lineage_graph.app_state import AppState
+from lineage_graph.auth.requests import request_receipt
 from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
-from lineage_graph.ingest.ledger import Receipt
 from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import StoredScene, store_scene
-from lineage_graph.web.auth import request_receipt
 from lineage_graph.web.body import read_text
 from lineage_graph.web.errors import PayloadTooLargeError
-from lineage_graph.web.state import AppState
 
 router = APIRouter()
 T = TypeVar("T")

@@ -23,10 +23,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lineage_graph.db import event_records, lineage_writes
+from lineage_graph.db import event_records
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
-from lineage_graph.ingest.ledger import LedgerReport, Receipt, verify_ledger
+from lineage_graph.ledger import append
+from lineage_graph.ledger.receipt import Receipt
+from lineage_graph.ledger.verify import LedgerReport, verify_ledger
 
 
 def generate_keypair(private_path: Path, public_path: Path) -> None:
@@ -58,7 +60,7 @@ def make_checkpoint(db: Database, private_key: Path) -> dict[str, Any]:
             event_records.store_checkpoint(tx, checkpoint)
             return None, True
 
-        lineage_writes.record_change(tx, "checkpoint", "LedgerCheckpoint",
+        append.record_change(tx, "checkpoint", "LedgerCheckpoint",
                                      str(checkpoint["seq"]), checkpoint, Receipt.now().row(),
                                      store)
 

@@ -1,4 +1,5 @@
-"""What the HTTP layer holds for the life of the process."""
+"""The composition root: the services one process builds once and its HTTP routes and GraphQL
+resolvers share (neither owns it, so neither imports the other)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from lineage_graph.db.connection import Database
 from lineage_graph.forensics.diffs import DiffService
 from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.ingest.durable import DurableIngest, SpoolDrainer
-from lineage_graph.ingest.ledger import SharedVerification
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
 from lineage_graph.labeling.labels import LabelingSessionService
 from lineage_graph.labeling.queries import LabelQueries
 from lineage_graph.labeling.schemas import LabelingSchemaService
+from lineage_graph.ledger.verify import SharedVerification
 from lineage_graph.lineage.service import LineageService
 from lineage_graph.marquez.service import MarquezService
 from lineage_graph.ml.queries import ModelQueries
