@@ -1,5 +1,5 @@
-"""Domain errors. The HTTP and GraphQL layers map these to responses in one place each
-(``lineage_graph.web.errors`` and ``lineage_graph.graphql.errors``)."""
+"""Domain errors. One table (``lineage_graph.error_codes``) says what each one is over HTTP and in
+GraphQL; ``lineage_graph.web.errors`` and ``lineage_graph.graphql.errors`` apply it."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ class InvalidRequestError(LineageGraphError):
 class TransactionTooLargeError(InvalidRequestError):
     """The write needs more memory than Neo4j allows one transaction: it will never fit as is
     (not a passing unavailability); nothing was written."""
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body or batch is larger than the configured limit."""
+
+
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """A POST body whose Content-Type is not JSON (or NDJSON where a batch is accepted)."""
+
+
+class LengthRequiredError(InvalidRequestError):
+    """A body whose size must be known before it is read came without a Content-Length."""
+
+
+class MisdirectedRequestError(InvalidRequestError):
+    """The Host header names a host this API does not serve (DNS rebinding, with auth off)."""
+
+
+class UnauthorizedError(LineageGraphError):
+    """No valid API key came with a request that needs one (missing, malformed, unknown or
+    revoked: one answer for all, so it never tells whether a key exists)."""
 
 
 class NotFoundError(LineageGraphError):

@@ -172,3 +172,17 @@ def test_rebuild_from_the_event_record_gives_the_same_graph(
     before = graph_snapshot(db)
     assert rebuild(db, chunk=4) == len(pipeline(n_runs=3))
     assert graph_snapshot(db) == before
+
+
+def test_a_batch_reports_progress_chunk_by_chunk_refused_chunks_included(db: Database) -> None:
+    """What `lineage-graph ingest` and the importers show: the service chunks the batch itself
+    (validating the next chunk while the last is written) and says when each chunk is done."""
+    events: list[object] = [run_event("START", new_run_id(), ("a", f"job{i}"), T0)
+                            for i in range(8)]
+    events[3:6] = [{"eventType": "START"}] * 3  # one whole chunk the validation refuses
+    done: list[int] = []
+    result = IngestService(db, chunk_size=3).ingest_raw([(e, None) for e in events],
+                                                        on_progress=done.append)
+    assert done == [3, 3, 2]
+    assert [o.status for o in result.outcomes] == (
+        ["accepted"] * 3 + ["rejected"] * 3 + ["accepted"] * 2)

@@ -106,21 +106,12 @@ def demo(
 
     settings = load_settings()
     if api is not None:
-        try:
-            result = DemoPipeline(api, settings.home / "demo", log=_step).run()
-        except LineageGraphError as exc:
-            raise fail(str(exc)) from exc
+        result = DemoPipeline(api, settings.home / "demo", log=_step).run()
         print_report(out, result)
         return
-    try:
-        ensure_neo4j(settings)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    ensure_neo4j(settings)
     with _serving(settings) as url:
-        try:
-            result = DemoPipeline(url, settings.home / "demo", log=_step).run()
-        except LineageGraphError as exc:
-            raise fail(str(exc)) from exc
+        result = DemoPipeline(url, settings.home / "demo", log=_step).run()
         print_report(out, result)
         _print_browser(settings)
         if serve_after:
@@ -190,10 +181,7 @@ def neo4j_up() -> None:
     from lineage_graph.neo4j_server import ManagedNeo4j
 
     settings = load_settings()
-    try:
-        status = ManagedNeo4j(settings).up()
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    status = ManagedNeo4j(settings).up()
     out.print(status.uri)
 
 
@@ -202,10 +190,7 @@ def neo4j_down() -> None:
     """Stop the managed Neo4j cleanly."""
     from lineage_graph.neo4j_server import ManagedNeo4j
 
-    try:
-        stopped = ManagedNeo4j(load_settings()).down()
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    stopped = ManagedNeo4j(load_settings()).down()
     out.print("stopped" if stopped else "not running")
 
 
@@ -215,10 +200,7 @@ def neo4j_status() -> None:
     from lineage_graph.neo4j_server import ManagedNeo4j
 
     settings = load_settings()
-    try:
-        manager = ManagedNeo4j(settings)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    manager = ManagedNeo4j(settings)
     status = manager.status()
     out.print(f"{'running' if status.running else 'stopped'}  uri={status.uri}  "
               f"pid={status.pid or '-'}")
@@ -240,12 +222,9 @@ def db_migrate() -> None:
     from lineage_graph.db.migrations import migrate
 
     settings = load_settings()
-    try:
-        ensure_neo4j(settings)
-        with open_database(settings) as db:
-            count = migrate(db)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    ensure_neo4j(settings)
+    with open_database(settings) as db:
+        count = migrate(db)
     out.print(f"schema up to date ({count} constraints and indexes)")
 
 
@@ -261,18 +240,15 @@ def db_rebuild(
     from lineage_graph.ingest.rebuild import rebuild
 
     settings = load_settings()
-    try:
-        ensure_neo4j(settings)
-        with open_database(settings) as db, progress_bar() as progress:
-            migrate(db)
-            task = progress.add_task("replaying records", total=None)
-            replayed = rebuild(
-                db, settings.write_chunk_events,
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-                force=force,
-            )
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    ensure_neo4j(settings)
+    with open_database(settings) as db, progress_bar() as progress:
+        migrate(db)
+        task = progress.add_task("replaying records", total=None)
+        replayed = rebuild(
+            db, settings.write_chunk_events,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            force=force,
+        )
     out.print(f"rebuilt the graph from {replayed} records")
 
 
@@ -315,13 +291,10 @@ def cypher(
     else:
         text = source
     settings = load_settings()
-    try:
-        params = parse_params(param or [])
-        ensure_neo4j(settings, quiet=True)
-        with open_database(settings) as db:
-            result = run_statement(db, text, params, write=write)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    params = parse_params(param or [])
+    ensure_neo4j(settings, quiet=True)
+    with open_database(settings) as db:
+        result = run_statement(db, text, params, write=write)
     for line in (json_lines if as_json else table_lines)(result):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -345,26 +318,21 @@ def ingest(
     settings = load_settings()
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     rejected: list[str] = []
-    try:
-        ensure_neo4j(settings)
-        with open_database(settings) as db, progress_bar() as progress:
-            migrate(db)
-            service = IngestService(db, chunk_size=settings.write_chunk_events)
-            loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
-                      for path in files]
-            task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
-            for path, raws in loaded:
-                step = settings.write_chunk_events
-                for start in range(0, len(raws), step):
-                    result = service.ingest_raw(raws[start:start + step])
-                    for status, n in result.summary().items():
-                        totals[status] += n
-                    for outcome in result.outcomes:
-                        if outcome.status == "rejected":
-                            rejected.append(f"{path}#{start + outcome.index}: {outcome.error}")
-                    progress.advance(task, len(result.outcomes))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    ensure_neo4j(settings)
+    with open_database(settings) as db, progress_bar() as progress:
+        migrate(db)
+        service = IngestService(db, chunk_size=settings.write_chunk_events)
+        loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
+                  for path in files]
+        task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
+        for path, raws in loaded:
+            # One call per file: the service chunks it and validates the next chunk while the
+            # last one is written.
+            result = service.ingest_raw(raws, on_progress=lambda n: progress.advance(task, n))
+            for status, n in result.summary().items():
+                totals[status] += n
+            rejected += [f"{path}#{o.index}: {o.error}" for o in result.outcomes
+                         if o.status == "rejected"]
     for line in rejected:
         console.print(f"[yellow]rejected[/yellow] {line}", highlight=False, soft_wrap=True)
     out.print(f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
@@ -414,27 +382,24 @@ def scene_ingest(
 
     settings = load_settings()
     selections = [_parse_selection(v) for v in variant or []]
-    try:
-        with progress_bar(transient=True) as progress, pxr_diagnostics_to_debug_log():
-            task = progress.add_task("composing scene variants", total=None)
-            doc = read_scene(
-                path, asset_root=asset_root, selections=selections or None,
-                all_variants=all_variants, max_variants=max_variants,
-                on_progress=lambda done, total: progress.update(task, completed=done,
-                                                                total=total),
-            )
-        if api is not None:
-            stored = _post_scene(api, doc.as_dict())
-        else:
-            ensure_neo4j(settings)
-            with open_database(settings) as db, progress_bar(transient=True) as progress:
-                migrate(db)
-                task = progress.add_task("storing prims", total=None)
-                scene = store_scene(db, doc.as_dict(), on_progress=lambda done, total:
-                                    progress.update(task, completed=done, total=total))
-                stored = {**asdict(scene), "warnings": scene.warnings()}
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    with progress_bar(transient=True) as progress, pxr_diagnostics_to_debug_log():
+        task = progress.add_task("composing scene variants", total=None)
+        doc = read_scene(
+            path, asset_root=asset_root, selections=selections or None,
+            all_variants=all_variants, max_variants=max_variants,
+            on_progress=lambda done, total: progress.update(task, completed=done,
+                                                            total=total),
+        )
+    if api is not None:
+        stored = _post_scene(api, doc.as_dict())
+    else:
+        ensure_neo4j(settings)
+        with open_database(settings) as db, progress_bar(transient=True) as progress:
+            migrate(db)
+            task = progress.add_task("storing prims", total=None)
+            scene = store_scene(db, doc.as_dict(), on_progress=lambda done, total:
+                                progress.update(task, completed=done, total=total))
+            stored = {**asdict(scene), "warnings": scene.warnings()}
     out.print(f"scene {stored['scene_id']} version {stored['version']} "
               f"(content {stored['content_hash'][:16]}): {stored['layers']} layers, "
               f"{stored['prims']} prims, {stored['variants']} scene variants", highlight=False)
@@ -516,10 +481,7 @@ def spool_retry(letter_id: LetterId) -> None:
     from lineage_graph.ingest.spool import Spool
 
     settings = load_settings()
-    try:
-        letter = DeadLetters(settings.spool_dir).retry(letter_id, Spool(settings.spool_dir))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    letter = DeadLetters(settings.spool_dir).retry(letter_id, Spool(settings.spool_dir))
     out.print(f"dead letter {letter.id} is back in the spool; `lineage-graph spool drain` (or a "
               "running API) applies it", highlight=False)
 
@@ -530,10 +492,7 @@ def spool_discard(letter_id: LetterId) -> None:
     from lineage_graph.ingest.dead_letters import DeadLetters
 
     settings = load_settings()
-    try:
-        letter = DeadLetters(settings.spool_dir).discard(letter_id)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    letter = DeadLetters(settings.spool_dir).discard(letter_id)
     out.print(f"dead letter {letter.id} discarded (kept in "
               f"{settings.spool_dir / 'discarded.ndjson'})", highlight=False)
 
@@ -554,16 +513,13 @@ def spool_drain() -> None:
 
     settings = load_settings()
     spool = Spool(settings.spool_dir)
-    try:
-        ensure_neo4j(settings)
-        with open_database(settings) as db:
-            durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
-            with progress_bar() as progress:
-                task = progress.add_task("draining", total=spool.depth())
-                done = durable.drain(progress=lambda d: progress.update(
-                    task, completed=d.applied + d.duplicates + d.rejected))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    ensure_neo4j(settings)
+    with open_database(settings) as db:
+        durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
+        with progress_bar() as progress:
+            task = progress.add_task("draining", total=spool.depth())
+            done = durable.drain(progress=lambda d: progress.update(
+                task, completed=d.applied + d.duplicates + d.rejected))
     assert done is not None
     out.print(f"drained: {done.applied} applied, {done.duplicates} already present, "
               f"{done.rejected} refused; {spool.depth()} waiting", highlight=False)
@@ -693,11 +649,8 @@ def apikey_create(
 ) -> None:
     """Create a key and print it ONCE: only its hash is stored."""
     settings = load_settings()
-    try:
-        keys = _keys(settings)
-        record, key = keys.create(name, scope)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    keys = _keys(settings)
+    record, key = keys.create(name, scope)
     console.print(f"created key {record['keyId']} ({name}, scopes: {', '.join(record['scopes'])})"
                   "; it is shown once, store it now:", highlight=False)
     out.print(key, highlight=False)
@@ -707,10 +660,7 @@ def apikey_create(
 def apikey_list() -> None:
     """Keys with their id, name, scopes, creation time and revocation (never the key)."""
     settings = load_settings()
-    try:
-        rows = _keys(settings).list()
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    rows = _keys(settings).list()
     for row in rows:
         state = f"revoked {row['revokedAt']}" if row.get("revokedAt") else "active"
         out.print(f"{row['keyId']}  {row['name']}  {','.join(row['scopes'])}  "
@@ -721,10 +671,7 @@ def apikey_list() -> None:
 def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id (see list).")]) -> None:
     """Revoke a key: refused from then on (within a few seconds on running APIs)."""
     settings = load_settings()
-    try:
-        row = _keys(settings).revoke(key_id)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    row = _keys(settings).revoke(key_id)
     out.print(f"revoked {row['keyId']} ({row['name']})", highlight=False)
 
 
@@ -746,13 +693,10 @@ def model_fingerprint(
 
     from lineage_graph.ml.fingerprint import fingerprint, model_files
 
-    try:
-        total = sum(f.stat().st_size for f in model_files(path))
-        with progress_bar(transient=True) as progress:
-            task = progress.add_task("hashing", total=total)
-            found = fingerprint(path, progress=lambda n: progress.advance(task, n))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    total = sum(f.stat().st_size for f in model_files(path))
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("hashing", total=total)
+        found = fingerprint(path, progress=lambda n: progress.advance(task, n))
     if as_json:
         out.print_json(json.dumps(found.as_json()))
         return
@@ -786,10 +730,14 @@ def api_export(
 
 
 def main() -> None:
+    """Run the command line. Every command's domain errors are answered here, in one way: one
+    line on stderr (``error: ...``) and exit code 1, never a traceback."""
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except LineageGraphError as exc:
+        raise SystemExit(fail(str(exc)).exit_code) from exc
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from lineage_graph.cli.common import (
     out,
     progress_bar,
 )
-from lineage_graph.errors import LineageGraphError
 
 import_app = typer.Typer(help="Import lineage from MLflow and DVC as OpenLineage events.",
                          no_args_is_help=True)
@@ -67,15 +66,12 @@ def import_mlflow(
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
     if not uri:
         raise fail("give --tracking-uri (or set MLFLOW_TRACKING_URI)")
-    try:
-        moment = None if since is None else parse_since(since)
-        with progress_bar(transient=True) as progress:
-            task = progress.add_task("reading MLflow", total=None)
-            snapshot = read_mlflow(uri, experiment or [], moment, progress=lambda what:
-                                   progress.update(task, description=f"reading {what}"))
-        events = mlflow_events(snapshot, namespace or DEFAULT_NAMESPACE, job_name)
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    moment = None if since is None else parse_since(since)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("reading MLflow", total=None)
+        snapshot = read_mlflow(uri, experiment or [], moment, progress=lambda what:
+                               progress.update(task, description=f"reading {what}"))
+    events = mlflow_events(snapshot, namespace or DEFAULT_NAMESPACE, job_name)
     out.print(f"read {len(snapshot.runs)} MLflow runs and {len(snapshot.model_versions)} "
               f"registered model versions: {len(events)} events", highlight=False)
     for warning in snapshot.warnings:
@@ -103,14 +99,11 @@ def import_dvc(
     from lineage_graph.importers.dvc_events import default_namespace, dvc_events
     from lineage_graph.importers.dvc_reader import read_dvc
 
-    try:
-        with progress_bar(transient=True) as progress:
-            task = progress.add_task("reading DVC", total=None)
-            states = read_dvc(path, rev or [], progress=lambda what:
-                              progress.update(task, description=f"reading {what}"))
-        events = dvc_events(states, namespace or default_namespace(path.resolve().name))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("reading DVC", total=None)
+        states = read_dvc(path, rev or [], progress=lambda what:
+                          progress.update(task, description=f"reading {what}"))
+    events = dvc_events(states, namespace or default_namespace(path.resolve().name))
     stages = sum(len(state.stages) for state in states)
     out.print(f"read {len(states)} pipeline states ({stages} locked stages): "
               f"{len(events)} events", highlight=False)
@@ -131,21 +124,17 @@ def _send(events: list[dict[str, Any]], api: str | None, api_key: str | None,
             advance: Callable[[int], None] = lambda n: progress.advance(task, n)  # noqa: E731
             return sink.send(events, advance)
 
-    try:
-        if api is not None:
-            key = api_key or os.environ.get("LINEAGE_GRAPH_API_KEY")
-            totals = send(ApiSink(api, key, settings.write_chunk_events))
-        else:
-            from lineage_graph.db.migrations import migrate
-            from lineage_graph.ingest.service import IngestService
+    if api is not None:
+        key = api_key or os.environ.get("LINEAGE_GRAPH_API_KEY")
+        totals = send(ApiSink(api, key, settings.write_chunk_events))
+    else:
+        from lineage_graph.db.migrations import migrate
+        from lineage_graph.ingest.service import IngestService
 
-            ensure_neo4j(settings)
-            with open_database(settings) as db:
-                migrate(db)
-                totals = send(LocalSink(IngestService(db, settings.write_chunk_events),
-                                        settings.write_chunk_events))
-    except LineageGraphError as exc:
-        raise fail(str(exc)) from exc
+        ensure_neo4j(settings)
+        with open_database(settings) as db:
+            migrate(db)
+            totals = send(LocalSink(IngestService(db, settings.write_chunk_events)))
     for line in totals.rejections:
         console.print(f"[yellow]rejected[/yellow] {line}", highlight=False, soft_wrap=True)
     out.print(totals.summary(), highlight=False)

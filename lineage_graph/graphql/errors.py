@@ -1,4 +1,4 @@
-"""Domain errors -> GraphQL errors, in one place.
+"""Domain errors -> GraphQL errors, by the one table (``lineage_graph.error_codes``).
 
 Known errors keep their message and gain ``extensions.code``; anything else is logged with its
 traceback and reaches the client as "internal error" (no stack traces or Cypher in responses).
@@ -12,37 +12,17 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from lineage_graph.error_codes import code_of
 from lineage_graph.errors import (
-    ConflictError,
-    ForbiddenError,
-    InvalidEventError,
-    InvalidRequestError,
     LineageGraphError,
-    Neo4jUnavailableError,
-    NotFoundError,
-    QueryTimeoutError,
-    SpoolWriteError,
 )
 
 log = logging.getLogger(__name__)
 
-ERROR_CODES: list[tuple[type[LineageGraphError], str]] = [
-    (NotFoundError, "NOT_FOUND"),
-    (ConflictError, "CONFLICT"),
-    (InvalidRequestError, "BAD_REQUEST"),
-    (InvalidEventError, "BAD_REQUEST"),
-    (Neo4jUnavailableError, "UNAVAILABLE"),
-    (ForbiddenError, "FORBIDDEN"),
-    (QueryTimeoutError, "TIMEOUT"),
-    (SpoolWriteError, "UNAVAILABLE"),
-]
-
-
 def graphql_code(exc: BaseException | None) -> str | None:
-    for kind, code in ERROR_CODES:
-        if isinstance(exc, kind):
-            return code
-    return None
+    """``extensions.code`` for a domain error, by the one table (lineage_graph.error_codes)."""
+    row = code_of(exc)
+    return None if row is None else row.graphql_code
 
 
 class DomainErrors(SchemaExtension):

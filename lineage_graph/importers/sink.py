@@ -39,23 +39,19 @@ class EventSink(Protocol):
 
 
 class LocalSink:
-    """Validate, record and apply through :class:`IngestService`, in chunks (one transaction
-    each) so progress shows and a huge import never needs one huge transaction."""
+    """Validate, record and apply through :class:`IngestService`, which writes in chunks (one
+    transaction each, the next validated while the last is written) and reports each."""
 
-    def __init__(self, service: Any, chunk_size: int) -> None:  # an IngestService
+    def __init__(self, service: Any) -> None:  # an IngestService
         self.service = service
-        self.chunk_size = chunk_size
 
     def send(self, events: Sequence[dict[str, Any]], progress: Progress | None = None
              ) -> ImportTotals:
         totals = ImportTotals()
-        for start in range(0, len(events), self.chunk_size):
-            chunk = events[start:start + self.chunk_size]
-            result = self.service.ingest_raw([(event, None) for event in chunk])
-            for outcome in result.outcomes:
-                totals.add(outcome.status, start + outcome.index, outcome.error)
-            if progress is not None:
-                progress(len(chunk))
+        result = self.service.ingest_raw([(event, None) for event in events],
+                                         on_progress=progress)
+        for outcome in result.outcomes:
+            totals.add(outcome.status, outcome.index, outcome.error)
         return totals
 
 

@@ -9,7 +9,7 @@ way an event is all-or-nothing: its record and its graph changes commit together
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -75,11 +75,13 @@ class IngestService:
         return self.write_parsed([(0, parsed)], [receipt or Receipt.now()])[0]
 
     def ingest_raw(self, raws: Sequence[tuple[Any, str | None]],
-                   receipts: Receipt | Sequence[Receipt] | None = None) -> BatchResult:
+                   receipts: Receipt | Sequence[Receipt] | None = None,
+                   on_progress: Callable[[int], None] | None = None) -> BatchResult:
         """Validate and write many events (JSON values with their source text, if any).
 
         ``receipts``: one for the whole batch (one request), one per event (the spool's), or
-        None (received now, by no key: the CLI).
+        None (received now, by no key: the CLI). ``on_progress`` is told how many events each
+        chunk held once it is written (or refused).
 
         Two-stage pipeline: while one chunk is being written (the thread waits on Neo4j), the
         next chunk is validated, so Python's CPU work overlaps the database's. Chunks commit in
@@ -89,6 +91,7 @@ class IngestService:
         if receipts is None or isinstance(receipts, Receipt):
             receipts = [receipts or Receipt.now()] * len(raws)
         outcomes: dict[int, EventOutcome] = {}
+        previous_size = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
             pending: Future[list[EventOutcome]] | None = None
             for start in range(0, len(raws), self.chunk_size):
@@ -102,10 +105,15 @@ class IngestService:
                                                        error=str(exc))
                 if pending is not None:
                     outcomes.update((o.index, o) for o in pending.result())
+                if on_progress is not None and start:
+                    on_progress(previous_size)  # the previous chunk is written (or refused)
                 pending = (writer.submit(self.write_parsed, valid, receipts) if valid
                            else None)
+                previous_size = min(self.chunk_size, len(raws) - start)
             if pending is not None:
                 outcomes.update((o.index, o) for o in pending.result())
+            if on_progress is not None and raws:
+                on_progress(previous_size)
         return BatchResult([outcomes[i] for i in sorted(outcomes)])
 
     def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]],

@@ -13,10 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 
 from lineage_graph.app_state import AppState
-from lineage_graph.errors import Neo4jUnavailableError
+from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError, UnauthorizedError
 from lineage_graph.web.errors import error_response
 
 _OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
@@ -62,14 +61,10 @@ def install_auth(app: FastAPI, state: Callable[[], AppState | None]) -> None:
             # server (error_response logs the detail and answers the fixed public message).
             return error_response(exc)
         if key is None:
-            return JSONResponse(
-                {"error": "unauthorized",
-                 "message": "a valid API key is required: Authorization: Bearer <key>"},
-                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return error_response(UnauthorizedError(
+                "a valid API key is required: Authorization: Bearer <key>"))
         if not key.allows(scope):
-            return JSONResponse(
-                {"error": "forbidden", "message": f"this API key lacks the {scope!r} scope"},
-                status_code=403)
+            return error_response(ForbiddenError(f"this API key lacks the {scope!r} scope"))
         request.state.api_key = key
         return await call_next(request)
 

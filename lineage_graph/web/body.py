@@ -10,8 +10,7 @@ import zlib
 
 from fastapi import Request
 
-from lineage_graph.errors import InvalidRequestError
-from lineage_graph.web.errors import PayloadTooLargeError
+from lineage_graph.errors import InvalidRequestError, PayloadTooLargeError
 
 
 async def read_text(request: Request, max_bytes: int) -> str:

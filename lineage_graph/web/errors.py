@@ -1,5 +1,5 @@
-"""Domain errors -> HTTP responses, in one place. Bodies are JSON: ``{"error", "message",
-"field"?}``; no stack trace or Cypher ever reaches a client."""
+"""Domain errors -> HTTP responses, by the one table (``lineage_graph.error_codes``). Bodies are
+JSON: ``{"error", "message", "field"?}``; no stack trace or Cypher ever reaches a client."""
 
 from __future__ import annotations
 
@@ -10,77 +10,34 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lineage_graph.error_codes import code_of
 from lineage_graph.errors import (
-    ConflictError,
-    ForbiddenError,
-    InvalidDocumentError,
-    InvalidEventError,
     InvalidRequestError,
     LineageGraphError,
-    Neo4jUnavailableError,
-    NotFoundError,
-    QueryTimeoutError,
-    SpoolWriteError,
-    TransactionTooLargeError,
 )
 
 log = logging.getLogger(__name__)
 
 
-class PayloadTooLargeError(InvalidRequestError):
-    """The request body or batch is larger than the configured limit."""
-
-
-class UnsupportedMediaTypeError(InvalidRequestError):
-    """A POST body whose Content-Type is not JSON (or NDJSON where a batch is accepted)."""
-
-
-class LengthRequiredError(InvalidRequestError):
-    """A body whose size must be known before it is read came without a Content-Length."""
-
-
-class MisdirectedRequestError(InvalidRequestError):
-    """The Host header names a host this API does not serve (DNS rebinding, with auth off)."""
-
-
-HTTP_STATUS: list[tuple[type[LineageGraphError], int, str]] = [
-    (PayloadTooLargeError, 413, "payload_too_large"),
-    (TransactionTooLargeError, 413, "too_large_for_one_transaction"),
-    (UnsupportedMediaTypeError, 415, "unsupported_media_type"),
-    (LengthRequiredError, 411, "length_required"),
-    (MisdirectedRequestError, 421, "misdirected_request"),
-    (InvalidEventError, 422, "invalid_event"),
-    (InvalidDocumentError, 422, "invalid_document"),
-    (InvalidRequestError, 400, "bad_request"),
-    (NotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (Neo4jUnavailableError, 503, "neo4j_unavailable"),
-    (ForbiddenError, 403, "forbidden"),
-    (QueryTimeoutError, 503, "query_timeout"),
-    (SpoolWriteError, 503, "spool_unavailable"),
-]
-
-
 def error_response(exc: LineageGraphError) -> JSONResponse:
-    for kind, status, code in HTTP_STATUS:
-        if isinstance(exc, kind):
-            if status >= 500:
-                log.warning("%s: %s", code, exc)  # the detail stays in the log
-            body: dict[str, str] = {"error": code, "message": exc.public_message}
-            field = getattr(exc, "field", None)
-            if field:
-                body["field"] = field
-            return JSONResponse(body, status_code=status)
-    log.error("unmapped domain error", exc_info=exc)
-    return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
+    """The HTTP answer to a domain error, by the one table (lineage_graph.error_codes)."""
+    row = code_of(exc)
+    if row is None:
+        log.error("unmapped domain error", exc_info=exc)
+        return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
+    if row.http_status >= 500:
+        log.warning("%s: %s", row.http_code, exc)  # the detail stays in the log
+    body: dict[str, str] = {"error": row.http_code, "message": exc.public_message}
+    field = getattr(exc, "field", None)
+    if field:
+        body["field"] = field
+    headers = {"WWW-Authenticate": "Bearer"} if row.http_status == 401 else None
+    return JSONResponse(body, status_code=row.http_status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     async def handle_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LineageGraphError)
-        if isinstance(exc, InvalidDocumentError) and not exc.field:
-            # Not JSON / not an object: a malformed request rather than an invalid event.
-            return JSONResponse({"error": "bad_request", "message": str(exc)}, status_code=400)
         return error_response(exc)
 
     async def handle_parameters(_: Request, exc: Exception) -> JSONResponse:

@@ -18,16 +18,17 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from lineage_graph.errors import InvalidRequestError, LineageGraphError
-from lineage_graph.json_limits import JsonValueError, loads
-from lineage_graph.settings import Settings, is_loopback_host
-from lineage_graph.web.errors import (
+from lineage_graph.errors import (
+    InvalidRequestError,
     LengthRequiredError,
+    LineageGraphError,
     MisdirectedRequestError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
-    error_response,
 )
+from lineage_graph.json_limits import JsonValueError, loads
+from lineage_graph.settings import Settings, is_loopback_host
+from lineage_graph.web.errors import error_response
 
 JSON_TYPES = frozenset({"application/json"})
 BATCH_TYPES = frozenset({"application/json", "application/x-ndjson"})

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.app_state import AppState
 from lineage_graph.auth.requests import request_receipt
-from lineage_graph.errors import InvalidDocumentError, InvalidRequestError
+from lineage_graph.errors import InvalidDocumentError, InvalidRequestError, PayloadTooLargeError
 from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
@@ -20,7 +20,6 @@ from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import StoredScene, store_scene
 from lineage_graph.web.body import read_text
-from lineage_graph.web.errors import PayloadTooLargeError
 
 router = APIRouter()
 T = TypeVar("T")
