@@ -22,7 +22,7 @@ from lineage_graph.cli.common import (
     progress_bar,
 )
 from lineage_graph.cli.importers import import_app
-from lineage_graph.errors import LineageGraphError, RemoteApiError
+from lineage_graph.errors import LineageGraphError
 from lineage_graph.settings import Settings
 
 app = typer.Typer(help="lineage-graph: lineage for ML and physical-AI teams, in Neo4j.",
@@ -411,20 +411,12 @@ def scene_ingest(
 
 
 def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
-    import httpx
+    import os
 
-    url = api.rstrip("/") + "/api/v1/scenes"
-    try:
-        response = httpx.post(url, json=doc, timeout=600)
-    except httpx.HTTPError as exc:
-        raise RemoteApiError(f"cannot reach {url}: {exc}") from exc
-    if response.status_code != 201:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        raise RemoteApiError(f"{url} answered {response.status_code}: {message}")
-    body = response.json()
+    from lineage_graph.client import LineageGraphClient
+
+    with LineageGraphClient(api, os.environ.get("LINEAGE_GRAPH_API_KEY")) as client:
+        body = client.post_scene(doc)
     return {"scene_id": body["sceneId"], "version": body["version"],
             "content_hash": body["contentHash"], "layers": body["layers"],
             "prims": body["prims"], "variants": body["variants"],

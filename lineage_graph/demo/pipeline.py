@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
@@ -34,9 +33,9 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
+from lineage_graph.client import LineageGraphClient
 from lineage_graph.demo.scenes import SCENE_ID, author_warehouse
 from lineage_graph.emitter_facets import SliceMetric, evaluation_facet, ml_model_facet
-from lineage_graph.errors import RemoteApiError
 from lineage_graph.usd.facet import scene_facet
 
 PRODUCER = "https://github.com/lineage-graph/lineage-graph/tree/main/lineage_graph/demo"
@@ -125,16 +124,8 @@ class DemoPipeline:
     # -- the platform's APIs --------------------------------------------------------------------
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        try:
-            response = httpx.post(f"{self.api}/graphql", timeout=120,
-                                  json={"query": query, "variables": variables})
-        except httpx.HTTPError as exc:
-            raise RemoteApiError(f"cannot reach {self.api}/graphql: {exc}") from exc
-        body = response.json()
-        if body.get("errors"):
-            raise RemoteApiError(f"GraphQL error: {body['errors'][0]['message']}")
-        data: dict[str, Any] = body["data"]
-        return data
+        with LineageGraphClient(self.api, timeout_s=120) as platform:
+            return platform.graphql(query, **variables)
 
     def _emit(self, job: str, run_key: str, start: datetime, inputs: list[InputDataset],
               outputs: list[OutputDataset], run_facets: dict[str, Any] | None = None,
@@ -155,10 +146,8 @@ class DemoPipeline:
 
         author_warehouse(self.scene_root.parent)
         doc = read_scene(self.scene_root, all_variants=True).as_dict()
-        response = httpx.post(f"{self.api}/api/v1/scenes", json=doc, timeout=600)
-        if response.status_code != 201:
-            raise RemoteApiError(f"POST /api/v1/scenes answered {response.status_code}: "
-                                 f"{response.text}")
+        with LineageGraphClient(self.api) as platform:
+            platform.post_scene(doc)
 
     def _render(self, key: str, day: int, code: str) -> None:
         scene = InputDataset(f"usd://{SCENE_ID}", f"warehouse/{key}", facets={

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from lineage_graph.errors import RemoteApiError
 
 Progress = Callable[[int], None]  # called with the number of events just sent
 
@@ -56,42 +53,24 @@ class LocalSink:
 
 
 class ApiSink:
-    """POST chunks to ``<api>/api/v1/lineage/batch`` (with ``Authorization: Bearer`` when a key
-    is given); the API records and applies them, or spools them when its Neo4j is down."""
+    """POST chunks to ``<api>/api/v1/lineage/batch`` (lineage_graph.client); the API records
+    and applies them, or spools them when its Neo4j is down."""
 
-    def __init__(self, api: str, api_key: str | None, chunk_size: int,
-                 timeout_s: float = 300.0) -> None:
-        self.url = api.rstrip("/") + "/api/v1/lineage/batch"
-        self.headers = {"Content-Type": "application/json"}
-        if api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+    def __init__(self, api: str, api_key: str | None, chunk_size: int) -> None:
+        self.api = api
+        self.api_key = api_key
         self.chunk_size = chunk_size
-        self.timeout_s = timeout_s
 
     def send(self, events: Sequence[dict[str, Any]], progress: Progress | None = None
              ) -> ImportTotals:
-        import httpx
+        from lineage_graph.client import LineageGraphClient
 
         totals = ImportTotals()
-        with httpx.Client(timeout=self.timeout_s, headers=self.headers) as client:
+        with LineageGraphClient(self.api, self.api_key) as client:
             for start in range(0, len(events), self.chunk_size):
-                chunk = list(events[start:start + self.chunk_size])
-                try:
-                    response = client.post(self.url, content=json.dumps(chunk))
-                except httpx.HTTPError as exc:
-                    raise RemoteApiError(f"cannot reach {self.url}: {exc}") from exc
-                if response.status_code not in (200, 202):
-                    raise RemoteApiError(f"{self.url} answered {response.status_code}: "
-                                         f"{_message(response)}")
-                for result in response.json()["results"]:
+                chunk = events[start:start + self.chunk_size]
+                for result in client.post_events(chunk):
                     totals.add(result["status"], start + result["index"], result.get("error"))
                 if progress is not None:
                     progress(len(chunk))
         return totals
-
-
-def _message(response: Any) -> str:
-    try:
-        return str(response.json().get("message", response.text))
-    except ValueError:
-        return str(response.text)
