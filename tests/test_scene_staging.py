@@ -129,7 +129,10 @@ def test_a_second_writer_waits_for_the_first_and_answers_duplicate(db: Database)
             assert go.wait(30)
 
     def run(name: str, **kwargs: Any) -> None:
-        results[name] = store_scene(db, doc, chunk_prims=7, **kwargs)
+        try:
+            results[name] = store_scene(db, doc, chunk_prims=7, **kwargs)
+        except Exception as exc:  # reported below, not lost with the thread
+            results[name] = exc
 
     first = threading.Thread(target=run, args=("a",), kwargs={"on_progress": pause_a})
     first.start()
@@ -141,6 +144,8 @@ def test_a_second_writer_waits_for_the_first_and_answers_duplicate(db: Database)
     go.set()
     first.join(60)
     second.join(60)
+    assert not isinstance(results["a"], Exception), results["a"]
+    assert not isinstance(results["b"], Exception), results["b"]
     assert not results["a"].duplicate and results["b"].duplicate
     _stored_once(db, results["a"].prims, results["a"].variants)
 

@@ -59,6 +59,10 @@ class SceneStaging:
             try:
                 if self._write_chunks(owned):
                     return self.token
+            except neo4j.exceptions.ConstraintError:
+                # A prim of this content exists: another writer published it meanwhile.
+                self.clear()
+                continue
             except BaseException:
                 self.clear()
                 raise
@@ -92,10 +96,15 @@ class SceneStaging:
             time.sleep(_POLL_S)  # another writer is staging this content: let it finish
 
     def _claim_work(self, tx: neo4j.ManagedTransaction) -> tuple[bool, int] | None:
+        claimed = scene_writes.claim_pending_version(tx, self.node_id, self.token, _now_ms(),
+                                                     self.lease_ms)
+        # Checked after the claim, which waited for any writer publishing this version: a
+        # check made before it could miss a publication that commits meanwhile, and this
+        # writer would stage prims that already exist.
         if scene_writes.scene_version_stored(tx, self.node_id):
+            scene_writes.delete_pending_version(tx, self.node_id, self.token)
             return None
-        return scene_writes.claim_pending_version(tx, self.node_id, self.token, _now_ms(),
-                                                  self.lease_ms)
+        return claimed
 
     def _write_chunks(self, staged: int) -> bool:
         """False when another writer took the staging over."""
