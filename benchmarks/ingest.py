@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from lineage_graph.db.connection import Database
-from lineage_graph.db.lineage_writes import lock_and_find_existing, record_and_apply
+from lineage_graph.db.lineage_writes import lock_and_find_existing
 from lineage_graph.db.migrations import migrate
 from lineage_graph.ingest.plan import WritePlan
+from lineage_graph.ledger.append import record_and_apply
 from lineage_graph.openlineage.parse import parse_event
 from lineage_graph.settings import Settings
 from tests.events import T0, ds, facet, new_run_id, run_event
@@ -181,12 +182,12 @@ def disk_usage(settings: Settings) -> tuple[int, int] | None:
     if not settings.managed:
         return None
     data = settings.instance_dir / "data"
+    return (folder_size(data / "databases" / settings.neo4j_database),
+            folder_size(data / "transactions" / settings.neo4j_database))
 
-    def size(folder: Path) -> int:
-        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
-    return (size(data / "databases" / settings.neo4j_database),
-            size(data / "transactions" / settings.neo4j_database))
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def wipe(db: Database) -> None:

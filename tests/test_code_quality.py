@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,3 +24,13 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = _run("mypy", "lineage_graph")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py")
+                                          if p.stem != "__init__"))
+def test_every_benchmark_imports(script: str) -> None:
+    """Benchmarks are not run by the suite; a refactor must still not leave one importing a
+    name that moved (ruff does not resolve imports)."""
+    done = subprocess.run([sys.executable, "-c", f"import benchmarks.{script}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
