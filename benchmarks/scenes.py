@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import bench_settings, wipe
+from benchmarks.ingest import bench_settings, folder_size, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -133,10 +133,6 @@ def write_scene(path: Path, prims: int) -> int:
     lines.append("}")
     path.write_text("\n".join(lines) + "\n")
     return 1 + groups * 100 + 1  # World, blocks with items, Sky
-
-
-def folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def fresh_database_size(settings: Settings) -> int:

@@ -46,47 +46,7 @@ def loads(text: str, check: bool = True) -> Any:
 
 def json_problem(value: Any, root: str = "") -> JsonValueError | None:
     """The first value Neo4j or JSON cannot carry, or None. Iterative: depth cannot exhaust the
-    stack here. Almost every value is fine: a walk that builds no paths says so, and only a
-    value it doubts is walked again to name the place."""
-    if _fine(value):
-        return None
-    return _first_problem(value, root)
-
-
-def _fine(value: Any) -> bool:
-    """True when nothing in ``value`` is out of bounds (the hot path of every ingest)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        kind = type(item)
-        if kind is str:
-            if not item.isascii() and _text_problem(item):
-                return False
-        elif kind is dict:
-            if depth >= MAX_DEPTH:
-                return False
-            for key, child in item.items():
-                if type(key) is not str or (not key.isascii() and _text_problem(key)):
-                    return False
-                push((child, depth + 1))
-        elif kind is list:
-            if depth >= MAX_DEPTH:
-                return False
-            for child in item:
-                push((child, depth + 1))
-        elif kind is int:
-            if not INT64_MIN <= item <= INT64_MAX:
-                return False
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif item is not None and kind is not bool:
-            return False  # anything else (a subclass, say): let the careful walk decide
-    return True
-
-
-def _first_problem(value: Any, root: str) -> JsonValueError | None:
+    stack here."""
     stack: list[tuple[Any, str, int]] = [(value, root, 0)]
     while stack:
         item, path, depth = stack.pop()

@@ -57,6 +57,7 @@ from lineage_graph.importers.mlflow_reader import (
     MlflowRun,
     MlflowSnapshot,
     RunNaming,
+    is_newer,
 )
 
 DEFAULT_NAMESPACE = "mlflow"
@@ -214,8 +215,7 @@ def _latest(metrics: tuple[MlflowMetric, ...]) -> list[MlflowMetric]:
     latest: dict[tuple[str, str | None, str | None], MlflowMetric] = {}
     for m in metrics:
         slot = (m.key, m.dataset_name, m.run_id)
-        if slot not in latest or (m.step, m.timestamp_ms, m.value) >= (
-                latest[slot].step, latest[slot].timestamp_ms, latest[slot].value):
+        if slot not in latest or is_newer(m, latest[slot]):
             latest[slot] = m
     return [latest[k] for k in sorted(latest, key=lambda s: (s[0], s[1] or "", s[2] or ""))]
 

@@ -256,7 +256,7 @@ class _Reader:
             for m in self.client.get_metric_history(run_id, key):
                 metric = _metric(m, run_id)
                 slot = (key, metric.dataset_name)
-                if slot not in latest or _newer(metric, latest[slot]):
+                if slot not in latest or is_newer(metric, latest[slot]):
                     latest[slot] = metric
         return tuple(latest[k] for k in sorted(latest, key=lambda s: (s[0], s[1] or "")))
 
@@ -302,7 +302,7 @@ def _naming(run: Any, experiment_name: str) -> RunNaming:
                      experiment_id=str(run.info.experiment_id))
 
 
-def _newer(a: MlflowMetric, b: MlflowMetric) -> bool:
+def is_newer(a: MlflowMetric, b: MlflowMetric) -> bool:
     """MLflow's "latest": the larger step, then the later time; the value breaks exact ties so
     the choice never depends on the order the store answers in."""
     return (a.step, a.timestamp_ms, _sortable(a.value)) >= (b.step, b.timestamp_ms,

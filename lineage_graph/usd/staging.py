@@ -75,16 +75,20 @@ class SceneStaging:
         """Delete what this writer staged, in bounded transactions. Best effort after a
         failure: what stays is invisible to readers and the next writer clears it."""
         try:
-            while self.db.write(partial(scene_writes.delete_staged, node_id=self.node_id,
-                                        token=self.token, limit=DEFAULT_CHUNK_PRIMS,
-                                        now_ms=_now_ms())):
-                pass
+            self._delete_staged()
             self.db.write(partial(scene_writes.delete_pending_version, node_id=self.node_id,
                                   token=self.token))
         except LineageGraphError:
             log.warning("could not clear the staged prims of scene version %s; they are "
                         "invisible and the next store of this version clears them",
                         self.node_id)
+
+    def _delete_staged(self) -> None:
+        """Every prim staged under this writer's token, a bounded transaction at a time."""
+        while self.db.write(partial(scene_writes.delete_staged, node_id=self.node_id,
+                                    token=self.token, limit=DEFAULT_CHUNK_PRIMS,
+                                    now_ms=_now_ms())):
+            pass
 
     def _claim(self) -> int | None:
         """Wait until this writer owns the staging (then: how many prims are staged under it)
@@ -109,10 +113,7 @@ class SceneStaging:
     def _write_chunks(self, staged: int) -> bool:
         """False when another writer took the staging over."""
         if staged:  # a dead writer's prims (or this writer's, from an attempt taken over)
-            while self.db.write(partial(scene_writes.delete_staged, node_id=self.node_id,
-                                        token=self.token, limit=DEFAULT_CHUNK_PRIMS,
-                                        now_ms=_now_ms())):
-                pass
+            self._delete_staged()
         for offset in range(0, len(self.prims), self.chunk):
             rows = self.prims[offset:offset + self.chunk]
             after = self.db.write(partial(scene_writes.stage_prims, node_id=self.node_id,
