@@ -1,6 +1,7 @@
 """Ingest benchmark: events/s through single POSTs, the batch endpoint and raw UNWIND Cypher.
 
-    python benchmarks/ingest.py [--runs 500] [--single 300] [--batch-size 500] [--quick]
+    python benchmarks/ingest.py [--runs 500] [--single 300] [--batch-size 500]
+                                [--senders 8] [--concurrent-events 4000] [--quick]
 
 Runs against a real Neo4j: the managed instance "bench" (Bolt 7689, separate from `make run`'s
 and the tests') or NEO4J_URI. The database is WIPED between phases. Events are realistic: each
@@ -13,7 +14,9 @@ and nothing else (no validation, no merge rules, no version resolution):
 - per-event raw: one transaction per event, the ceiling for single POSTs;
 - batched raw: one transaction per batch, the ceiling for the batch endpoint.
 
-It also reports the managed instance's store and transaction-log sizes. The last line printed is
+A last phase POSTs --concurrent-events single events from --senders threads at once (throughput,
+per-request p50/p99/max after warm-up, the API's RSS before and after). It also reports the
+managed instance's store and transaction-log sizes. The last line printed is
 one JSON object: ``{"benchmark": "ingest", "single_ratio": ..., "batch_ratio": ...}``.
 """
 
@@ -27,6 +30,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -194,9 +198,38 @@ def wipe(db: Database) -> None:
     """Empty the database, then pause so background work (index updates, GC) from one
     phase does not land in the next phase's timing."""
     with db.driver.session(database=db.name) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        # Relationships first: DETACH DELETE of a hub (a node with 100,000 relationships, as
+        # queries.py builds) in one inner transaction exceeds a 1 GiB heap's transaction memory.
+        session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
                     ).consume()
+        session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
     time.sleep(3)
+
+
+def post_concurrently(url: str, events: list[dict[str, Any]], senders: int
+                      ) -> tuple[list[float], float]:
+    """POST each event once, ``senders`` threads at a time, each with its own client, in the
+    events' order (a run's START before its COMPLETE within a sender's share: events are dealt
+    out by run). Returns per-request latencies in sending order and events/s."""
+    shares: list[list[dict[str, Any]]] = [[] for _ in range(senders)]
+    for i in range(0, len(events), 2):
+        shares[(i // 2) % senders].extend(events[i:i + 2])
+    latencies: list[list[tuple[float, float]]] = [[] for _ in range(senders)]
+
+    def send(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            for event in shares[k]:
+                started = time.perf_counter()
+                response = client.post("/api/v1/lineage", json=event)
+                latencies[k].append((started, time.perf_counter() - started))
+                assert response.status_code == 201, response.text
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        list(pool.map(send, range(senders)))
+    rate = len(events) / (time.perf_counter() - started)
+    ordered = sorted(pair for share in latencies for pair in share)
+    return [latency for _, latency in ordered], rate
 
 
 def _record_and_apply(tx: Any, params: dict[str, Any]) -> None:
@@ -215,11 +248,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="runs (2 events each)")
     parser.add_argument("--single", type=int, default=400, help="events sent as single POSTs")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--senders", type=int, default=8,
+                        help="concurrent senders of single POSTs in the last phase")
+    parser.add_argument("--concurrent-events", type=int, default=4000,
+                        help="events the concurrent senders POST, one per request")
     parser.add_argument("--quick", action="store_true",
-                        help="a run of about a minute: 250 runs, 100 single POSTs")
+                        help="a run of about a minute: 250 runs, 100 single POSTs, 800 events "
+                             "from the concurrent senders")
     args = parser.parse_args()
     if args.quick:
-        args.runs, args.single = 250, 100
+        args.runs, args.single, args.concurrent_events = 250, 100, 800
 
     settings = bench_settings()
     if settings.managed:
@@ -290,6 +328,16 @@ def main() -> None:
             results["batch endpoint"] = len(events) / timed(post_batches)
             rss_end = api_rss_mib(url)
 
+        # 6. concurrent senders, one event per POST: throughput, tails and the API's memory
+        wipe(db)
+        concurrent_events = generate_events(max(1, args.concurrent_events // 2))
+        with served_api(settings) as url:
+            concurrent_rss_start = api_rss_mib(url)
+            concurrent_latencies, concurrent_rate = post_concurrently(
+                url, concurrent_events, args.senders)
+            results[f"{args.senders} senders"] = concurrent_rate
+            concurrent_rss_end = api_rss_mib(url)
+
     print()
     for name, rate in results.items():
         print(f"{name:>16}: {rate:9.1f} events/s")
@@ -297,9 +345,14 @@ def main() -> None:
           f"per {args.batch_size} events")
     print(f"{'request tails':>16}: single POST {tail(single_latencies)}; batch {tail(latencies)} "
           "(the first 10% of each phase is warm-up, left out)")
+    print(f"{'concurrent tails':>16}: {args.senders} senders, {len(concurrent_events)} single "
+          f"POSTs: {tail(concurrent_latencies)} (goal: max under 1 s after warm-up)")
     if rss_start is not None and rss_end is not None:
         print(f"{'API memory':>16}: RSS {rss_start:.0f} MiB before the batches, {rss_end:.0f} MiB "
               f"after {len(events)} events")
+    if concurrent_rss_start is not None and concurrent_rss_end is not None:
+        print(f"{'API memory':>16}: RSS {concurrent_rss_start:.0f} MiB before the concurrent "
+              f"senders, {concurrent_rss_end:.0f} MiB after {len(concurrent_events)} POSTs")
     single_ratio = results["single POST"] / results["raw per-event"]
     batch_ratio = results["batch endpoint"] / results["raw batched"]
     print()

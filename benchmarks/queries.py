@@ -1,21 +1,42 @@
-"""Forensic query benchmark: latency of lineage (depth 10), regressionSuspects and impact on
-graphs of 10k, 100k and 1M nodes with the demo's shape.
+"""Forensic query benchmark: latency of lineage, regressionSuspects and impact on graphs that
+grow as independent pipelines (10k, 100k and 1M nodes), around a hub whose history grows
+(100 / 10,000 / 100,000 runs), down a 120-job chain, and on ~150-node answers next to the raw
+Cypher that returns the same data.
 
-    python benchmarks/queries.py [--sizes 10000 100000 1000000] [--samples 100]
+    python benchmarks/queries.py [--sizes 10000 100000 1000000] [--hub-runs 100 10000 100000]
+                                 [--samples 100] [--quick]
 
-The graph grows in place from one size to the next (the database is WIPED first) through the
-real ingest path (batched UNWIND statements, 2,000 events per call). It is made of independent
-"teams", each one copy of the demo's pipeline: 4 scene variants (usdScene facets), a render run
-per variant plus a re-render with changed code, a labels dataset (labelingSchema facet), two
-training runs producing model v1 and its fine-tune v2 (mlModel facets), two evaluation runs with
-an overall and a per-variant metric (evaluation facets). Each size prints its build time, then
-p50/p95 over --samples random teams of:
+**Teams.** The graph grows in place from one size to the next (the database is WIPED first)
+through the real ingest path (batched UNWIND statements, 2,000 events per call). It is made of
+independent "teams", each one copy of the demo's pipeline: 4 scene variants (usdScene facets), a
+render run per variant plus a re-render with changed code, a labels dataset (labelingSchema
+facet), two training runs producing model v1 and its fine-tune v2 (mlModel facets), two
+evaluation runs with an overall and a per-variant metric (evaluation facets). Each size prints
+its build time, then p50/p95 over --samples random teams of: lineage depth 10 (BOTH, from a
+team's v2 model dataset) through GraphQL over HTTP, the Python service and one hand-written
+Cypher statement; regressionSuspects (v2 vs v1, mAP); impact (depth 10, from a team's first
+scene variant).
 
-- lineage depth 10 (BOTH, from a team's v2 model dataset): GraphQL over HTTP, the Python
-  service (its per-hop Cypher, no HTTP), and one hand-written Cypher statement (a quantified
-  path pattern over the same relationship types);
-- regressionSuspects (v2 vs v1, mAP): GraphQL over HTTP and the Python service;
-- impact (depth 10, from a team's first scene variant): GraphQL over HTTP and the service.
+**Hub** (benchmarks/hub_shapes.py, WIPED first): a curated dataset re-written every 100
+training runs, read by one training job whose runs grow 100 -> 10,000 -> 100,000 and by 30
+report jobs. At each size: GraphQL lineage (BOTH, depth 10, from the hub), the
+Marquez-compatible REST lineage (depth 10, from the hub) and GraphQL impact (depth 10, from the
+scene variant upstream) at level JOB (runs summarised per job as a count) and at level VERSION
+(what read each version: it grows with the history, so it is paged, 200 nodes a page).
+``hub_growth_ratio`` is the largest ratio of a query's p95 at the largest hub over its p95 at
+the smallest (goal <= 2).
+
+**Chain**: lineage depth 20 from the end of a 120-job chain (GraphQL and REST).
+
+**Equal answer** (~150 nodes: one dataset read by 50 jobs writing two datasets each): GraphQL
+lineage against one quantified-path Cypher statement returning the same nodes and edges, and
+the REST lineage against the two statements that fetch its jobs and datasets with everything
+its answer shows, given their ids. ``equal_answer_ratio`` is the smaller of the two ceiling p50
+over endpoint p50 (goal >= 0.5).
+
+``--quick`` (about a minute): teams at 10,000 nodes, hubs of 100 / 1,000 / 5,000 runs, 30
+samples. The last line printed is one JSON object: ``{"benchmark": "queries",
+"hub_growth_ratio": ..., "equal_answer_ratio": ...}``.
 
 Runs against the managed "bench" Neo4j (Bolt 7689; heap 2g and page cache 4g unless
 LINEAGE_GRAPH_NEO4J_HEAP / _PAGECACHE say otherwise) or NEO4J_URI.
@@ -24,6 +45,7 @@ LINEAGE_GRAPH_NEO4J_HEAP / _PAGECACHE say otherwise) or NEO4J_URI.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -40,13 +62,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from benchmarks import hub_shapes
 from benchmarks.ingest import bench_settings, wipe
+from lineage_graph.db import marquez_reads
 from lineage_graph.db.connection import Database
+from lineage_graph.db.lineage_reads import JOB_LEVEL
 from lineage_graph.db.migrations import migrate
 from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.ids import dataset_id, placeholder_scene_variant_id
 from lineage_graph.ingest.service import IngestService
-from lineage_graph.lineage.service import JOB_LEVEL, Direction, LineageService
+from lineage_graph.lineage.service import Direction, LineageService
 from tests.events import T0, ds, facet, run_event
 from tests.serving import served_api
 
@@ -137,8 +162,8 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def timed_each(fn: Callable[[int], Any], teams: list[int]) -> tuple[float, float]:
-    for team in teams[:5]:
-        fn(team)  # warm caches and plans
+    for team in (teams * 20)[:20]:
+        fn(team)  # warm caches, plans and the JIT for this query
     samples = []
     for team in teams:
         start = time.perf_counter()
@@ -152,11 +177,224 @@ def count_nodes(db: Database) -> int:
     return int(rows[0])
 
 
+HUB_LINEAGE = """query($id: ID!) { lineage(nodeId: $id, direction: BOTH, depth: 10) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated nextCursor } }"""
+HUB_IMPACT = """query($id: ID!) { impact(nodeId: $id, depth: 10, first: 200) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated nextCursor } }"""
+HUB_IMPACT_JOBS = """query($id: ID!) { impact(nodeId: $id, depth: 10, level: JOB) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated nextCursor } }"""
+CHAIN_LINEAGE = """query($id: ID!) { lineage(nodeId: $id, direction: UPSTREAM, depth: 20) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated } }"""
+FAN_LINEAGE = """query($id: ID!) { lineage(nodeId: $id, direction: BOTH, depth: 2) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated } }"""
+
+# The ceiling of the fan's GraphQL answer: the same nodes (id, kind, namespace, name, runCount)
+# and edges in one statement, no paging, no HTTP.
+FAN_RAW: LiteralString = """
+MATCH (s:Dataset {nodeId: $id})
+MATCH (s)-[:READS|WRITES]-{1,2}(m:LineageNode)
+WITH s, collect(DISTINCT m) AS reached
+UNWIND reached + [s] AS n
+OPTIONAL MATCH (n)-[r:READS|WRITES]->(o) WHERE o IN reached OR o = s
+WITH n, collect([n.nodeId, o.nodeId, type(r)]) AS out
+RETURN n {.nodeId, .namespace, .name, kind: labels(n),
+          runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END} AS node, out
+"""
+
+
+def timed_fixed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
+    """p50/p95 of one query repeated (20 warm-up calls first)."""
+    return timed_each(lambda _: fn(), list(range(samples)))
+
+
+def ingest_all(ingest: IngestService, events: list[dict[str, Any]]) -> None:
+    for start in range(0, len(events), 2000):
+        result = ingest.ingest_raw([(e, None) for e in events[start:start + 2000]])
+        assert result.count("rejected") == 0
+
+
+def warm_up(db: Database, graphql: Callable[..., Any], rest: Callable[..., Any]) -> None:
+    """A fresh JVM runs the first thousands of queries several times slower (JIT): warm it on
+    a throwaway graph so the first figures measured are not the coldest."""
+    wipe(db)
+    ingest_all(IngestService(db, chunk_size=500), team_events(999_999) + hub_shapes.fan_events())
+    model = dataset_id("s3://models", "team999999/detector/v2")
+    source = dataset_id("s3://fan", "source")
+    started = time.perf_counter()
+    while time.perf_counter() - started < 20:
+        graphql(LINEAGE_QUERY, id=model)
+        graphql(FAN_LINEAGE, id=source)
+        graphql(IMPACT_QUERY, id=model)
+        rest(source, 1)
+
+
+def teams_section(db: Database, sizes: list[int], samples: int,
+                  graphql: Callable[..., Any]) -> None:
+    ingest = IngestService(db, chunk_size=500)
+    lineage = LineageService(db, max_depth=20, max_limit=1000, max_nodes=10_000)
+    regression = RegressionService(db, max_depth=20, max_limit=1000)
+    wipe(db)
+    teams = 0
+    nodes = 0
+    build_seconds = 0.0
+    per_team = 0.0
+    for target in sizes:
+        start = time.perf_counter()
+        while nodes < target:
+            needed = 1 if per_team == 0 else max(1, int((target - nodes) / per_team))
+            batch: list[dict[str, Any]] = []
+            for team in range(teams, teams + min(needed, 100)):
+                batch.extend(team_events(team))
+            result = ingest.ingest_raw([(e, None) for e in batch])
+            assert result.count("rejected") == 0
+            teams += min(needed, 100)
+            nodes = count_nodes(db)
+            per_team = nodes / teams
+            print(f"\r  building: {nodes:,} nodes, {teams:,} teams", end="", flush=True)
+        build_seconds += time.perf_counter() - start
+        print(f"\r{nodes:,} nodes ({teams:,} teams, {per_team:.0f} nodes each): built in "
+              f"{build_seconds:.0f} s so far ({nodes / build_seconds:,.0f} nodes/s)")
+        sample = random.Random(target).choices(range(teams), k=samples)
+
+        def model_ds(t: int) -> str:
+            return dataset_id("s3://models", f"team{t:06d}/detector/v2")
+
+        def variant(t: int) -> str:
+            return placeholder_scene_variant_id(f"team{t:06d}_warehouse", None, None,
+                                                VARIANTS[0])
+
+        rows = [
+            ("lineage depth 10", "GraphQL (HTTP)",
+             timed_each(lambda t: graphql(LINEAGE_QUERY, id=model_ds(t)), sample)),
+            ("lineage depth 10", "service (per-hop Cypher)",
+             timed_each(lambda t: lineage.lineage(model_ds(t), Direction.BOTH, 10), sample)),
+            ("lineage depth 10", "one Cypher statement",
+             timed_each(lambda t: db.read(lambda tx: tx.run(
+                 ONE_STATEMENT_LINEAGE, id=model_ds(t), rels=RELS).consume()), sample)),
+            ("regressionSuspects", "GraphQL (HTTP)",
+             timed_each(lambda t: graphql(SUSPECTS_QUERY, model=f"team{t:06d}_detector"),
+                        sample)),
+            ("regressionSuspects", "service (per-hop Cypher)",
+             timed_each(lambda t: regression.regression_suspects(
+                 f"team{t:06d}_detector", "v2", "v1", "mAP"), sample)),
+            ("impact depth 10", "GraphQL (HTTP)",
+             timed_each(lambda t: graphql(IMPACT_QUERY, id=variant(t)), sample)),
+            ("impact depth 10", "service (per-hop Cypher)",
+             timed_each(lambda t: lineage.lineage(variant(t), Direction.DOWNSTREAM, 10),
+                        sample)),
+        ]
+        answer = len(lineage.lineage(model_ds(sample[0]), Direction.BOTH, 10).nodes)
+        print(f"  {'query':<20} {'through':<26} {'p50 ms':>8} {'p95 ms':>8}   "
+              f"(lineage answer: {answer} nodes)")
+        for name, through, (p50, p95) in rows:
+            print(f"  {name:<20} {through:<26} {p50:8.1f} {p95:8.1f}")
+
+
+def hub_section(db: Database, hub_runs: list[int], samples: int, graphql: Callable[..., Any],
+                rest: Callable[..., Any]) -> float:
+    """Returns hub_growth_ratio: of the queries, the largest p95 at the largest hub over its
+    p95 at the smallest."""
+    ingest = IngestService(db, chunk_size=500)
+    wipe(db)
+    ingest_all(ingest, hub_shapes.hub_start_events())
+    hub = dataset_id(*hub_shapes.HUB_DATASET)
+    variant = placeholder_scene_variant_id(hub_shapes.HUB_SCENE, None, None,
+                                           hub_shapes.HUB_VARIANT)
+    done = 0
+    first_p95: dict[str, float] = {}
+    growth = 0.0
+    print(f"\nHub: one dataset read by the runs of one job (and by "
+          f"{hub_shapes.REPORT_JOBS} report jobs), re-written every "
+          f"{hub_shapes.CURATE_EVERY} runs")
+    print(f"  {'training runs':>13} {'built s':>8}  {'query':<40} {'answer':>10} "
+          f"{'p50 ms':>8} {'p95 ms':>8}")
+    for runs in hub_runs:
+        start = time.perf_counter()
+        ingest_all(ingest, hub_shapes.hub_training_events(done, runs))
+        built = time.perf_counter() - start
+        done = runs
+        lineage = graphql(HUB_LINEAGE, id=hub)["lineage"]
+        impact = graphql(HUB_IMPACT, id=variant)["impact"]
+        impact_jobs = graphql(HUB_IMPACT_JOBS, id=variant)["impact"]
+        marquez = rest(hub, 10)["graph"]
+        measured = [
+            ("GraphQL lineage BOTH depth 10", f"{len(lineage['nodes'])} nodes",
+             timed_fixed(lambda: graphql(HUB_LINEAGE, id=hub), samples)),
+            ("REST /api/v1/lineage depth 10", f"{len(marquez)} nodes",
+             timed_fixed(lambda: rest(hub, 10), samples)),
+            ("GraphQL impact depth 10 (JOB)", f"{len(impact_jobs['nodes'])} nodes",
+             timed_fixed(lambda: graphql(HUB_IMPACT_JOBS, id=variant), samples)),
+            ("GraphQL impact depth 10 (VERSION, first 200)",
+             f"{len(impact['nodes'])}{'+' if impact['truncated'] else ''} nodes",
+             timed_fixed(lambda: graphql(HUB_IMPACT, id=variant), samples)),
+        ]
+        for i, (name, answer, (p50, p95)) in enumerate(measured):
+            label = f"{runs:>13,} {built:8.1f}" if i == 0 else " " * 22
+            print(f"  {label}  {name:<40} {answer:>10} {p50:8.1f} {p95:8.1f}")
+            first_p95.setdefault(name, p95)
+            if runs == hub_runs[-1]:
+                growth = max(growth, p95 / first_p95[name])
+    return growth
+
+
+def chain_section(db: Database, samples: int, graphql: Callable[..., Any],
+                  rest: Callable[..., Any]) -> None:
+    ingest_all(IngestService(db, chunk_size=500), hub_shapes.chain_events())
+    end = dataset_id("s3://chain", f"d{hub_shapes.CHAIN_LENGTH:03d}")
+    answer = graphql(CHAIN_LINEAGE, id=end)["lineage"]
+    print(f"\nChain of {hub_shapes.CHAIN_LENGTH} jobs, depth 20 upstream from its end "
+          f"({len(answer['nodes'])} nodes):")
+    for name, (p50, p95) in (
+            ("GraphQL lineage", timed_fixed(lambda: graphql(CHAIN_LINEAGE, id=end), samples)),
+            ("REST /api/v1/lineage", timed_fixed(lambda: rest(end, 20), samples))):
+        print(f"  {name:<40} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+
+
+def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any],
+                         rest: Callable[..., Any]) -> float:
+    ingest_all(IngestService(db, chunk_size=500), hub_shapes.fan_events())
+    source = dataset_id("s3://fan", "source")
+    answer = graphql(FAN_LINEAGE, id=source)["lineage"]
+    raw = db.read(lambda tx: tx.run(FAN_RAW, id=source).data())
+    raw_edges = {tuple(e) for row in raw for e in row["out"] if e[1] is not None}
+    assert len(raw) == len(answer["nodes"]) and len(raw_edges) == len(answer["edges"]), \
+        (len(raw), len(answer["nodes"]), len(raw_edges), len(answer["edges"]))
+    graph = rest(source, 1)["graph"]
+    job_ids = sorted(n["id"] for n in graph if n["type"] == "JOB")
+    dataset_ids = sorted(n["id"] for n in graph if n["type"] == "DATASET")
+
+    def rest_raw() -> None:
+        def read(tx: Any) -> None:
+            tx.run(marquez_reads.JOBS_BY_ID, nodeIds=job_ids, latestRuns=1).data()
+            tx.run(marquez_reads.DATASETS_BY_ID, nodeIds=dataset_ids).data()
+        db.read(read)
+
+    rows = [
+        ("GraphQL lineage BOTH depth 2", f"{len(answer['nodes'])} nodes",
+         timed_fixed(lambda: graphql(FAN_LINEAGE, id=source), samples),
+         timed_fixed(lambda: db.read(lambda tx: tx.run(FAN_RAW, id=source).data()), samples)),
+        ("REST /api/v1/lineage depth 1", f"{len(graph)} nodes",
+         timed_fixed(lambda: rest(source, 1), samples), timed_fixed(rest_raw, samples)),
+    ]
+    print("\nEqual answer size: the endpoint against raw Cypher returning the same data")
+    print(f"  {'query':<32} {'answer':>10} {'endpoint p50':>13} {'raw p50':>8} {'ratio':>6}")
+    ratio = 1.0
+    for name, size, (p50, _), (raw_p50, _) in rows:
+        print(f"  {name:<32} {size:>10} {p50:13.1f} {raw_p50:8.1f} {raw_p50 / p50:6.0%}")
+        ratio = min(ratio, raw_p50 / p50)
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--hub-runs", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--quick", action="store_true",
+                        help="10k-node teams, hubs of 100/1,000/5,000 runs, 30 samples")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.hub_runs, args.samples = [10_000], [100, 1_000, 5_000], 30
 
     # A 1M-node graph does not fit the default 512 MB page cache; the bench instance gets more
     # (applied when it starts: stop it first if it runs with other settings).
@@ -172,71 +410,30 @@ def main() -> None:
           f"(heap {settings.heap_size}, page cache {settings.pagecache_size})")
     with Database(settings) as db, served_api(settings) as url:
         migrate(db)
-        wipe(db)
-        ingest = IngestService(db, chunk_size=500)
-        lineage = LineageService(db, max_depth=20, max_limit=1000, max_nodes=10_000)
-        regression = RegressionService(db, max_depth=20, max_limit=1000)
         http = httpx.Client(timeout=120)
 
-        def graphql(query: str, **variables: Any) -> None:
+        def graphql(query: str, **variables: Any) -> Any:
             body = http.post(f"{url}/graphql", json={"query": query,
                                                      "variables": variables}).json()
             assert not body.get("errors"), body["errors"]
+            return body["data"]
 
-        teams = 0
-        nodes = 0
-        build_seconds = 0.0
-        per_team = 0.0
-        for target in args.sizes:
-            start = time.perf_counter()
-            while nodes < target:
-                needed = 1 if per_team == 0 else max(1, int((target - nodes) / per_team))
-                batch: list[dict[str, Any]] = []
-                for team in range(teams, teams + min(needed, 100)):
-                    batch.extend(team_events(team))
-                result = ingest.ingest_raw([(e, None) for e in batch])
-                assert result.count("rejected") == 0
-                teams += min(needed, 100)
-                nodes = count_nodes(db)
-                per_team = nodes / teams
-                print(f"\r  building: {nodes:,} nodes, {teams:,} teams", end="", flush=True)
-            build_seconds += time.perf_counter() - start
-            print(f"\r{nodes:,} nodes ({teams:,} teams, {per_team:.0f} nodes each): built in "
-                  f"{build_seconds:.0f} s so far ({nodes / build_seconds:,.0f} nodes/s)")
-            sample = random.Random(target).choices(range(teams), k=args.samples)
+        def rest(node_id: str, depth: int) -> Any:
+            answer = http.get(f"{url}/api/v1/lineage",
+                              params={"nodeId": node_id, "depth": depth})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
 
-            def model_ds(t: int) -> str:
-                return dataset_id("s3://models", f"team{t:06d}/detector/v2")
-
-            def variant(t: int) -> str:
-                return placeholder_scene_variant_id(f"team{t:06d}_warehouse", None, None,
-                                                    VARIANTS[0])
-
-            rows = [
-                ("lineage depth 10", "GraphQL (HTTP)",
-                 timed_each(lambda t: graphql(LINEAGE_QUERY, id=model_ds(t)), sample)),
-                ("lineage depth 10", "service (per-hop Cypher)",
-                 timed_each(lambda t: lineage.lineage(model_ds(t), Direction.BOTH, 10), sample)),
-                ("lineage depth 10", "one Cypher statement",
-                 timed_each(lambda t: db.read(lambda tx: tx.run(
-                     ONE_STATEMENT_LINEAGE, id=model_ds(t), rels=RELS).consume()), sample)),
-                ("regressionSuspects", "GraphQL (HTTP)",
-                 timed_each(lambda t: graphql(SUSPECTS_QUERY, model=f"team{t:06d}_detector"),
-                            sample)),
-                ("regressionSuspects", "service (per-hop Cypher)",
-                 timed_each(lambda t: regression.regression_suspects(
-                     f"team{t:06d}_detector", "v2", "v1", "mAP"), sample)),
-                ("impact depth 10", "GraphQL (HTTP)",
-                 timed_each(lambda t: graphql(IMPACT_QUERY, id=variant(t)), sample)),
-                ("impact depth 10", "service (per-hop Cypher)",
-                 timed_each(lambda t: lineage.lineage(variant(t), Direction.DOWNSTREAM, 10),
-                            sample)),
-            ]
-            answer = len(lineage.lineage(model_ds(sample[0]), Direction.BOTH, 10).nodes)
-            print(f"  {'query':<20} {'through':<26} {'p50 ms':>8} {'p95 ms':>8}   "
-                  f"(lineage answer: {answer} nodes)")
-            for name, through, (p50, p95) in rows:
-                print(f"  {name:<20} {through:<26} {p50:8.1f} {p95:8.1f}")
+        warm_up(db, graphql, rest)
+        teams_section(db, args.sizes, args.samples, graphql)
+        growth = hub_section(db, args.hub_runs, args.samples, graphql, rest)
+        chain_section(db, args.samples, graphql, rest)
+        ratio = equal_answer_section(db, args.samples, graphql, rest)
+    print(f"\nhub growth (p95 at {args.hub_runs[-1]:,} runs over p95 at {args.hub_runs[0]:,}, "
+          f"worst query): {growth:.2f}x (goal <= 2); equal answer: raw Cypher p50 over "
+          f"endpoint p50, worst endpoint: {ratio:.0%} (goal >= 50%)")
+    print(json.dumps({"benchmark": "queries", "hub_growth_ratio": round(growth, 3),
+                      "equal_answer_ratio": round(ratio, 3)}))
 
 
 if __name__ == "__main__":

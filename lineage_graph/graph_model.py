@@ -72,6 +72,8 @@ class Job(_Keyed):
     integration = StringProperty()
     owners = ArrayProperty(StringProperty())
     malformedFacets = ArrayProperty(StringProperty())
+    firstRunEventTime = DateTimeProperty()  # span of its runs' events, kept on write
+    lastRunEventTime = DateTimeProperty()
 
 
 class Run(_Keyed):
@@ -79,6 +81,7 @@ class Run(_Keyed):
 
     runId = StringProperty(unique_index=True, required=True)
     nodeId = StringProperty(required=True)
+    jobId = StringProperty()  # its job's nodeId, indexed with startedAt
     state = StringProperty(choices={s: s for s in
                                     ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL")})
     stateTime = DateTimeProperty()

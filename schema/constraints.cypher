@@ -31,6 +31,10 @@ CREATE CONSTRAINT variant_option_id IF NOT EXISTS FOR (n:VariantOption) REQUIRE 
 
 CREATE INDEX run_state IF NOT EXISTS FOR (n:Run) ON (n.state);
 CREATE INDEX run_started IF NOT EXISTS FOR (n:Run) ON (n.startedAt);
+// A job's latest runs and a dataset's newest versions, read in index order: their cost does not
+// grow with the history (a job with 100,000 runs, a dataset with as many versions).
+CREATE INDEX run_job_started IF NOT EXISTS FOR (n:Run) ON (n.jobId, n.startedAt);
+CREATE INDEX dataset_version_created IF NOT EXISTS FOR (n:DatasetVersion) ON (n.datasetId, n.createdAt);
 CREATE INDEX event_run IF NOT EXISTS FOR (n:Event) ON (n.runId);
 CREATE INDEX event_time IF NOT EXISTS FOR (n:Event) ON (n.eventTime);
 CREATE FULLTEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:LineageNode) ON EACH [n.name, n.namespace];

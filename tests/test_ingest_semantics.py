@@ -120,6 +120,37 @@ def test_dataset_version_facet_pins_the_version_read(ingest: IngestService, db: 
     assert read == [{"v": "v7"}]
 
 
+def test_a_reader_pinned_to_a_version_links_it_when_the_version_arrives_later(
+    ingest: IngestService, db: Database
+) -> None:
+    reader = new_run_id()
+    _ingest(ingest, run_event("START", reader, ("spark", "train"), T0,
+                              inputs=[ds("s3://lake", "labels", version="v9")]))
+    # v9 is written an hour after the reader started: only the pin can link it.
+    _ingest(ingest, run_event("COMPLETE", new_run_id(), ("dvc", "export"),
+                              T0 + timedelta(hours=1),
+                              outputs=[ds("s3://lake", "labels", version="v9")]))
+    read = query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
+                 id=reader)
+    assert read == [{"v": "v9"}]
+
+
+def test_a_version_rewritten_later_leaves_readers_that_started_before_it(
+    ingest: IngestService, db: Database
+) -> None:
+    writer, reader = new_run_id(), new_run_id()
+    table = ds("s3://lake", "clean.frames")
+    _ingest(ingest, run_event("RUNNING", writer, ("spark", "clean"), T0, outputs=[table]))
+    _ingest(ingest, run_event("START", reader, ("spark", "train"), T0 + timedelta(hours=1),
+                              inputs=[table]))
+    read = "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v"
+    assert query(db, read, id=reader) == [{"v": writer}]
+    # The writer's last write lands after the reader started: its version is created then.
+    _ingest(ingest, run_event("COMPLETE", writer, ("spark", "clean"), T0 + timedelta(hours=2),
+                              outputs=[table]))
+    assert query(db, read, id=reader) == []
+
+
 def test_parent_run_links_child_runs(ingest: IngestService, db: Database) -> None:
     events = pipeline(n_runs=1)
     _ingest(ingest, *events)

@@ -1,6 +1,10 @@
 """All Cypher of the forensic queries: version-accurate provenance, metrics to compare, scene
 variant differences.
 
+"Does run r have a version of dataset d" is asked from the run (``v.datasetId = d.nodeId``),
+never as the path ``(r)-->(:DatasetVersion)-[:VERSION_OF]->(d)``, which Neo4j may expand from
+d: through every version of a dataset written 100,000 times.
+
 Provenance differs from the lineage walk of lineage_reads: it follows the *versions* a run read
 (``READ_VERSION``) and the run that wrote each version (``WROTE_VERSION``), so two model
 versions trained by the same job on different data have different provenance. A run's input
@@ -43,6 +47,28 @@ _NODE_M: LiteralString = """m {
   jobId: job.nodeId, jobName: job.name, jobNamespace: job.namespace
 }"""
 
+# Closes a hop's per-frontier-node CALL over ``n, m, via``: only reached nodes among $within
+# (null: any), at most $perHop of them in elementId order, kept with bounded memory (a hub read
+# by 100,000 runs costs its expansion inside Neo4j, not 100,000 rows to the walk). Walks take
+# nodes in the same order, so a walk stopped at N nodes took the first N of the walk that did
+# not (pages line up; lineage/service.py); with $within = an answer's nodes, a hop reads the
+# edges between them.
+_AT_MOST_PER_NODE: LiteralString = """
+  WITH m, via WHERE $within IS NULL OR m.nodeId IN $within
+  WITH m, collect(via) AS vias ORDER BY elementId(m) LIMIT $perHop
+  UNWIND vias AS via
+  RETURN m, via
+"""
+
+UNBOUNDED = 2**31 - 1  # $perHop of a walk that takes every node it reaches (provenance)
+
+# ... and the same bound over the whole hop, after the frontier's CALL.
+_AT_MOST_PER_HOP: LiteralString = """
+WITH m, collect({n: n, via: via}) AS ways ORDER BY elementId(m) LIMIT $perHop
+UNWIND ways AS way
+WITH way.n AS n, m, way.via AS via
+"""
+
 # A dataset version by id, described as the walk describes the nodes it reaches: a provenance
 # root that is not a lineage node (lineageDiff between two versions of a dataset).
 DATASET_VERSION_ROOT: LiteralString = """
@@ -55,6 +81,7 @@ RETURN """ + _NODE_M + """ AS node
 # relationship it followed (``via``), which the evidence paths and reasons quote.
 PROVENANCE_HOP: LiteralString = """
 """ + _FRONTIER_NODES + """CALL (n) {
+CALL (n) {
   MATCH (n:ModelVersion)<-[:TRAINED]-(m:Run) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)-[:DERIVED_FROM_MODEL]->(m:ModelVersion)
@@ -63,7 +90,7 @@ PROVENANCE_HOP: LiteralString = """
   MATCH (n:Run)-[:READ_VERSION]->(m:DatasetVersion) RETURN m, 'READ_VERSION' AS via
   UNION
   MATCH (n:Run)-[:READ]->(m:Dataset)
-  WHERE NOT EXISTS { (n)-[:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(m) }
+  WHERE NOT EXISTS { MATCH (n)-[:READ_VERSION]->(v:DatasetVersion) WHERE v.datasetId = m.nodeId }
   RETURN m, 'READ' AS via
   UNION
   // A run that trained a version and measured it (common in MLflow) did not consume it.
@@ -96,8 +123,11 @@ PROVENANCE_HOP: LiteralString = """
   UNION
   MATCH (n:Job)-[:READS]->(m:Dataset) RETURN m, 'READS' AS via
 }
+""" + _AT_MOST_PER_NODE + """
+}
+""" + _AT_MOST_PER_HOP + """
 """ + _WITH_CONTEXT + """
-RETURN n.nodeId AS target, via, """ + _NODE_M + """ AS node
+RETURN elementId(m) AS eid, n.nodeId AS target, via, """ + _NODE_M + """ AS node
 """
 
 # One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
@@ -105,6 +135,7 @@ RETURN n.nodeId AS target, via, """ + _NODE_M + """ AS node
 # dataset read without a resolved version reaches its readers directly.
 IMPACT_HOP: LiteralString = """
 """ + _FRONTIER_NODES + """CALL (n) {
+CALL (n) {
   MATCH (n:Run)-[:TRAINED]->(m:ModelVersion) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)<-[:DERIVED_FROM_MODEL]-(m:ModelVersion)
@@ -119,7 +150,7 @@ IMPACT_HOP: LiteralString = """
   RETURN m, 'READ_VERSION' AS via
   UNION
   MATCH (n:Dataset)<-[:READ]-(m:Run)
-  WHERE NOT EXISTS { (m)-[:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(n) }
+  WHERE NOT EXISTS { MATCH (m)-[:READ_VERSION]->(v:DatasetVersion) WHERE v.datasetId = n.nodeId }
     AND NOT EXISTS { (m)-[:EVALUATED]->(:ModelVersion) }
   RETURN m, 'READ' AS via
   UNION
@@ -128,7 +159,7 @@ IMPACT_HOP: LiteralString = """
   MATCH (n:Run)-[:WROTE_VERSION]->(m:DatasetVersion) RETURN m, 'WROTE_VERSION' AS via
   UNION
   MATCH (n:Run)-[:WROTE]->(m:Dataset)
-  WHERE NOT EXISTS { (n)-[:WROTE_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(m) }
+  WHERE NOT EXISTS { MATCH (n)-[:WROTE_VERSION]->(v:DatasetVersion) WHERE v.datasetId = m.nodeId }
   RETURN m, 'WROTE' AS via
   UNION
   MATCH (n:LabelingSession)-[:PRODUCED_VERSION]->(m:DatasetVersion)
@@ -145,8 +176,11 @@ IMPACT_HOP: LiteralString = """
   UNION
   MATCH (n:SceneVersion)-[:HAS_VARIANT]->(m:SceneVariant) RETURN m, 'HAS_VARIANT' AS via
 }
+""" + _AT_MOST_PER_NODE + """
+}
+""" + _AT_MOST_PER_HOP + """
 """ + _WITH_CONTEXT + """
-RETURN n.nodeId AS source, via, """ + _NODE_M + """ AS node
+RETURN elementId(m) AS eid, n.nodeId AS source, via, """ + _NODE_M + """ AS node
 """
 
 NODE_OR_DATASET_VERSION: LiteralString = """

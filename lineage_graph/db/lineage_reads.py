@@ -14,6 +14,9 @@ _KIND_OF_N: LiteralString = """CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THE
   WHEN n:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
   WHEN n:ModelVersion THEN 'MODEL_VERSION' END"""
 
+# A job's runs, summarised as their number (a degree lookup: constant time however many).
+_RUN_COUNT_OF_N: LiteralString = "CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END"
+
 # A node by id; a dataset id no dataset has may be another dataset's alias (symlinks facet):
 # the dataset it stands for answers (the first by id when several datasets claim the alias).
 NODE_BY_ID: LiteralString = """
@@ -21,7 +24,7 @@ OPTIONAL MATCH (own:LineageNode {nodeId: $nodeId})
 OPTIONAL MATCH (:DatasetAlias {aliasId: $nodeId})-[:ALIAS_OF]->(aliased:Dataset)
 WITH own, aliased ORDER BY aliased.nodeId LIMIT 1
 WITH coalesce(own, aliased) AS n WHERE n IS NOT NULL
-RETURN n {.*, kind: """ + _KIND_OF_N + """} AS node
+RETURN n {.*, kind: """ + _KIND_OF_N + """, runCount: """ + _RUN_COUNT_OF_N + """} AS node
 """
 
 ALIASES_OF_DATASET: LiteralString = """
@@ -68,10 +71,14 @@ ORDER BY field, namespace, name, sourceField
 LIMIT $limit
 """
 
+# A job's latest runs in (jobId, startedAt) index order (ORDER BY names both keys, so the
+# planner reads the index in order instead of sorting): a job with 100,000 runs costs what
+# one with ten does.
 RUNS_OF_JOB: LiteralString = """
-MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run)
+MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
+WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
 RETURN r {.*, kind: 'RUN'} AS node
-ORDER BY r.startedAt DESC, r.runId
+ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 LIMIT $limit
 """
 
@@ -120,41 +127,102 @@ ORDER BY d.nodeId
 LIMIT $limit
 """
 
-# One hop of lineage from a frontier of node ids, in data-flow terms: an edge (source, target)
-# means data moves from source to target. $inputRels / $outputRels pick job-level
-# (READS/WRITES) or run-level (READ/WROTE) lineage. Each frontier entry walks one way
-# (``up``: upstream), so both directions of a BOTH walk advance in the same round trip.
-# With $asOf, only relationships whose ``since`` (earliest eventTime that showed them) is at
-# or before it are followed; relationships without ``since`` (scenes, labeling, made by API
-# calls) are always followed.
-LINEAGE_HOP: LiteralString = """
+# (input relationship types, output relationship types) in data-flow terms: an input rel points
+# from the consumer to what it consumes, an output rel from the producer to what it produces.
+# A scene version produces its scene variants; a dataset rendered from a scene variant
+# consumes it.
+# A labeling session consumes the dataset it labels and its schema versions, and produces its
+# labels dataset.
+# A dataset labeled elsewhere (labelingSchema facet) consumes its schema versions.
+# A model version consumes the dataset that stores it and its base model; an evaluation run
+# consumes the model version it evaluated.
+_EXTRA_INPUTS: list[LiteralString] = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA",
+                                      "LABELED_WITH", "STORED_IN", "DERIVED_FROM_MODEL",
+                                      "EVALUATED"]
+_EXTRA_OUTPUTS: list[LiteralString] = ["HAS_VARIANT", "PRODUCES"]
+JOB_LEVEL: tuple[list[LiteralString], list[LiteralString]] = (
+    ["READS", *_EXTRA_INPUTS], ["WRITES", *_EXTRA_OUTPUTS])
+RUN_LEVEL: tuple[list[LiteralString], list[LiteralString]] = (
+    ["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])
+
+
+def _lineage_hop(inputs: list[LiteralString], outputs: list[LiteralString]) -> LiteralString:
+    """The nodes one hop of lineage reaches from a frontier of node ids, in data-flow terms.
+    Each frontier entry walks one way (``up``: upstream), so both directions of a BOTH walk
+    advance in the same round trip. With $asOf, only relationships whose ``since`` (earliest
+    eventTime that showed them) is at or before it are followed; relationships without
+    ``since`` (scenes, labeling, made by API calls) are always followed.
+
+    The relationship types are written into the pattern, not passed as a list: Neo4j then
+    expands only those types of a dense node (a job with 100,000 runs, a dataset read by as
+    many) instead of reading every relationship and filtering.
+
+    At most $perHop nodes come back, the first in elementId order (kept per frontier node,
+    then over the hop, with bounded memory): a hub read by 100,000 runs sends what a page can
+    hold. Walks take nodes in the same order, so a walk that stops at N nodes took the first N
+    nodes of the walk that did not (pages line up; lineage/service.py). Edges are read apart,
+    for the nodes a walk took (``_lineage_edges``)."""
+    into = "|".join(inputs)
+    out = "|".join(outputs)
+    at = "($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))"
+    return ("""
 UNWIND $frontier AS f
 MATCH (n:LineageNode {nodeId: f.id})
 CALL (n, f) {
-  MATCH (n)<-[rel]-(m:LineageNode)
-  WHERE f.up AND type(rel) IN $outputRels
-    AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
-  RETURN m, m.nodeId AS source, n.nodeId AS target, 'OUTPUT' AS edgeKind
-  UNION
-  MATCH (n)-[rel]->(m:LineageNode)
-  WHERE f.up AND type(rel) IN $inputRels
-    AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
-  RETURN m, m.nodeId AS source, n.nodeId AS target, 'INPUT' AS edgeKind
-  UNION
-  MATCH (n)-[rel]->(m:LineageNode)
-  WHERE NOT f.up AND type(rel) IN $outputRels
-    AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
-  RETURN m, n.nodeId AS source, m.nodeId AS target, 'OUTPUT' AS edgeKind
-  UNION
-  MATCH (n)<-[rel]-(m:LineageNode)
-  WHERE NOT f.up AND type(rel) IN $inputRels
-    AND ($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))
-  RETURN m, n.nodeId AS source, m.nodeId AS target, 'INPUT' AS edgeKind
+  CALL (n, f) {
+    WITH n, f WHERE f.up
+    MATCH (n)<-[rel:""" + out + """]-(m:LineageNode) WHERE """ + at + """
+    RETURN m
+    UNION
+    WITH n, f WHERE f.up
+    MATCH (n)-[rel:""" + into + """]->(m:LineageNode) WHERE """ + at + """
+    RETURN m
+    UNION
+    WITH n, f WHERE NOT f.up
+    MATCH (n)-[rel:""" + out + """]->(m:LineageNode) WHERE """ + at + """
+    RETURN m
+    UNION
+    WITH n, f WHERE NOT f.up
+    MATCH (n)<-[rel:""" + into + """]-(m:LineageNode) WHERE """ + at + """
+    RETURN m
+  }
+  WITH m ORDER BY elementId(m) LIMIT $perHop
+  RETURN m
 }
-WITH f.up AS up, m AS n, source, target, edgeKind
-RETURN up, n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node,
-       source, target, edgeKind
-"""
+WITH m AS n, collect(DISTINCT f.up) AS ups
+ORDER BY elementId(n) LIMIT $perHop
+UNWIND ups AS up
+RETURN up, elementId(n) AS eid,
+       n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """,
+          runCount: """ + _RUN_COUNT_OF_N + """} AS node
+""")
+
+
+def _lineage_edges(inputs: list[LiteralString], outputs: list[LiteralString]) -> LiteralString:
+    """Every relationship of a level between two of the nodes $ids (an answer's nodes), as a
+    data-flow edge (source, target, kind): read from each relationship's start node, so each
+    comes once and a hub's incoming relationships are not read."""
+    into = "|".join(inputs)
+    out = "|".join(outputs)
+    at = "($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))"
+    return ("""
+UNWIND $ids AS id
+MATCH (n:LineageNode {nodeId: id})
+CALL (n) {
+  MATCH (n)-[rel:""" + into + """]->(m:LineageNode) WHERE m.nodeId IN $ids AND """ + at + """
+  RETURN m.nodeId AS source, n.nodeId AS target, 'INPUT' AS edgeKind
+  UNION
+  MATCH (n)-[rel:""" + out + """]->(m:LineageNode) WHERE m.nodeId IN $ids AND """ + at + """
+  RETURN n.nodeId AS source, m.nodeId AS target, 'OUTPUT' AS edgeKind
+}
+RETURN source, target, edgeKind
+""")
+
+
+LINEAGE_HOP_JOB_LEVEL: LiteralString = _lineage_hop(*JOB_LEVEL)
+LINEAGE_HOP_RUN_LEVEL: LiteralString = _lineage_hop(*RUN_LEVEL)
+LINEAGE_EDGES_JOB_LEVEL: LiteralString = _lineage_edges(*JOB_LEVEL)
+LINEAGE_EDGES_RUN_LEVEL: LiteralString = _lineage_edges(*RUN_LEVEL)
 
 # Nodes by name, and datasets by any of their aliases (symlinks facet).
 SEARCH_NODES: LiteralString = """

@@ -103,6 +103,28 @@ MATCH (j:Job {nodeId: row.jobId}), (r:Run {runId: row.runId})
 MERGE (j)-[:HAS_RUN]->(r)
 """
 
+# Every run the batch touched carries its job's id (the index on (jobId, startedAt) finds a
+# job's latest runs without reading all of them; a run an emitter showed under two jobs takes
+# the smaller id, whatever the arrival order), and each of its jobs widens the span of its runs'
+# events (Marquez's job createdAt/updatedAt, read without visiting its runs). After
+# MERGE_RUNS and MERGE_RUN_JOBS: the run's times and jobs are current, so the result does not
+# depend on how events were batched.
+SPAN_JOBS_OF_RUNS: LiteralString = """
+UNWIND $runs AS row
+MATCH (r:Run {runId: row.runId})<-[:HAS_RUN]-(j:Job)
+WITH r, j ORDER BY j.nodeId
+WITH r, collect(j) AS jobs
+SET r.jobId = jobs[0].nodeId
+WITH r, jobs
+UNWIND jobs AS j
+SET j.firstRunEventTime = CASE
+      WHEN j.firstRunEventTime IS NULL OR r.firstEventTime < j.firstRunEventTime
+      THEN r.firstEventTime ELSE j.firstRunEventTime END,
+    j.lastRunEventTime = CASE
+      WHEN j.lastRunEventTime IS NULL OR r.lastEventTime > j.lastRunEventTime
+      THEN r.lastEventTime ELSE j.lastRunEventTime END
+"""
+
 MERGE_PARENTS: LiteralString = """
 UNWIND $parents AS row
 MATCH (child:Run {runId: row.child}), (parent:Run {runId: row.parent})
@@ -118,19 +140,25 @@ def _keep_earliest_since(edge: LiteralString) -> LiteralString:
             " THEN datetime(row.since) ELSE " + edge + ".since END")
 
 
+# Job-level edges also keep ``until``, the latest time an event showed them: Marquez's lineage
+# starts from the job that last wrote (or read) a dataset, found among the dataset's jobs, not
+# among all of its runs (a hub dataset has thousands).
+_KEEP_LATEST_UNTIL: LiteralString = """
+SET e.until = CASE WHEN e.until IS NULL OR datetime(row.until) > e.until
+                   THEN datetime(row.until) ELSE e.until END
+"""
+
 MERGE_JOB_READS: LiteralString = """
 UNWIND $jobReads AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:READS]->(d)
-""" + _keep_earliest_since("e") + """
-"""
+""" + _keep_earliest_since("e") + _KEEP_LATEST_UNTIL
 
 MERGE_JOB_WRITES: LiteralString = """
 UNWIND $jobWrites AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:WRITES]->(d)
-""" + _keep_earliest_since("e") + """
-"""
+""" + _keep_earliest_since("e") + _KEEP_LATEST_UNTIL
 
 MERGE_VERSIONS: LiteralString = """
 UNWIND $versions AS row
@@ -393,8 +421,30 @@ CALL (r, row, m) {
 # every run this batch touched and every run that reads a dataset that got a new version, so
 # late-arriving events re-link earlier runs.
 RESOLVE_READ_VERSIONS: LiteralString = """
-UNWIND $versionedDatasetIds AS did
-OPTIONAL MATCH (:Dataset {nodeId: did})<-[:READ]-(reader:Run)
+UNWIND $versionedDatasets AS row
+MATCH (d:Dataset {nodeId: row.datasetId})
+CALL (d, row) {
+  // Unpinned readers that started at or after the earliest new version: only they can now
+  // pick one of them. A dataset with up to 100 readers expands them all; a hub (more readers
+  // over its history) finds them through the runs' startedAt index instead (a hint: on a small
+  // graph the planner would rather expand the hub).
+  WITH d, row WHERE row.since IS NULL OR COUNT { (d)<-[:READ]-() } <= 100
+  MATCH (d)<-[:READ]-(reader:Run)
+  WHERE row.since IS NULL OR reader.startedAt >= datetime(row.since)
+  RETURN reader
+  UNION
+  WITH d, row WHERE row.since IS NOT NULL AND COUNT { (d)<-[:READ]-() } > 100
+  MATCH (reader:Run) USING INDEX reader:Run(startedAt)
+  WHERE reader.startedAt >= datetime(row.since) AND EXISTS { (reader)-[:READ]->(d) }
+  RETURN reader
+  UNION
+  // Readers linked to a written version: one whose createdAt just moved later may need an
+  // older one, and a reader pinned to it (its placeholder was created at read time) keeps it.
+  UNWIND row.versionIds AS vid
+  MATCH (v:DatasetVersion {nodeId: vid})<-[:READ_VERSION]-(reader:Run)
+  USING INDEX SEEK v:DatasetVersion(nodeId)
+  RETURN reader
+}
 WITH collect(DISTINCT reader.runId) AS readers
 UNWIND readers + $touchedRunIds AS rid
 WITH DISTINCT rid
@@ -403,13 +453,18 @@ OPTIONAL MATCH (r)-[old:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(d)
 DELETE old
 WITH DISTINCT r, rd, d
 CALL (r, rd, d) {
-  MATCH (v:DatasetVersion)-[:VERSION_OF]->(d)
-  WHERE (rd.pinnedVersionId IS NOT NULL AND v.nodeId = rd.pinnedVersionId)
-     OR (rd.pinnedVersionId IS NULL AND v.createdAt <= r.startedAt
-         AND NOT (r)-[:WROTE_VERSION]->(v))
+  WITH r, rd, d WHERE rd.pinnedVersionId IS NOT NULL
+  MATCH (v:DatasetVersion {nodeId: rd.pinnedVersionId})-[:VERSION_OF]->(d)
   RETURN v
-  ORDER BY v.createdAt DESC, v.version DESC
-  LIMIT 1
+  UNION
+  // The newest version created at or before the run started, read in (datasetId, createdAt)
+  // index order (ORDER BY names both keys): a dataset's other versions are not read.
+  WITH r, rd, d WHERE rd.pinnedVersionId IS NULL
+  MATCH (v:DatasetVersion) USING INDEX v:DatasetVersion(datasetId, createdAt)
+  WHERE v.datasetId = d.nodeId AND v.createdAt <= r.startedAt
+    AND NOT (r)-[:WROTE_VERSION]->(v)
+  WITH v ORDER BY v.datasetId DESC, v.createdAt DESC, v.version DESC LIMIT 1
+  RETURN v
 }
 MERGE (r)-[:READ_VERSION]->(v)
 """
@@ -423,6 +478,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_DATASETS + "}\n"
     "CALL () {" + MERGE_RUNS + "}\n"
     "CALL () {" + MERGE_RUN_JOBS + "}\n"
+    "CALL () {" + SPAN_JOBS_OF_RUNS + "}\n"
     "CALL () {" + MERGE_PARENTS + "}\n"
     "CALL () {" + MERGE_JOB_READS + "}\n"
     "CALL () {" + MERGE_JOB_WRITES + "}\n"
@@ -447,7 +503,7 @@ PLAN_KEYS = (
     "namespaces", "jobs", "datasets", "runs", "runJobs", "parents", "jobReads", "jobWrites",
     "versions", "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks",
     "aliases", "models", "modelLinks", "schemaLinks", "evaluations", "touchedRunIds",
-    "versionedDatasetIds",
+    "versionedDatasets",
 )
 
 

@@ -11,7 +11,8 @@ import neo4j
 
 # -- projections --------------------------------------------------------------------------------
 
-# A dataset ``d`` with its fields, own facets, latest version and column lineage.
+# A dataset ``d`` with its fields, own facets, latest version (through the (datasetId,
+# createdAt) index, not by reading every version) and column lineage.
 _DATASET: LiteralString = """
 CALL (d) {
   OPTIONAL MATCH (d)-[:HAS_FIELD]->(f:Field)
@@ -22,9 +23,10 @@ CALL (d) {
   OPTIONAL MATCH (d)-[:HAS_FACET]->(x:Facet {place: ''})
   RETURN collect(x {.name, .payload}) AS facets
 }
-CALL (d) {
-  OPTIONAL MATCH (v:DatasetVersion)-[:VERSION_OF]->(d)
-  WITH v ORDER BY v.createdAt DESC LIMIT 1
+OPTIONAL CALL (d) {
+  MATCH (v:DatasetVersion) USING INDEX v:DatasetVersion(datasetId, createdAt)
+  WHERE v.datasetId = d.nodeId AND v.createdAt IS NOT NULL
+  WITH v ORDER BY v.datasetId DESC, v.createdAt DESC LIMIT 1
   RETURN v.version AS currentVersion, v.createdAt AS lastModifiedAt
 }
 CALL (d) {
@@ -66,7 +68,11 @@ RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
           outputs: outputs} AS run
 """
 
-# A job ``j`` with its inputs, outputs, own facets and ten latest runs.
+# A job ``j`` with its inputs, outputs, own facets, its $latestRuns latest runs (read in
+# (jobId, startedAt) index order: ORDER BY names both keys) and the span of its runs' events
+# (kept on the job): nothing here reads all of a job's runs, however many it has. The index
+# hints (here and wherever these two composite indexes serve) are needed: going by statistics,
+# the planner sometimes prefers scanning every run's startedAt (tests/test_history_bounded.py).
 _JOB: LiteralString = """
 CALL (j) {
   OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
@@ -82,20 +88,16 @@ CALL (j) {
   OPTIONAL MATCH (j)-[:HAS_FACET]->(x:Facet {place: ''})
   RETURN collect(x {.name, .payload}) AS facets
 }
-CALL (j) {
-  OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
-  RETURN min(r.firstEventTime) AS createdAt, max(r.lastEventTime) AS updatedAt
-}
-CALL (j) {
-  OPTIONAL MATCH (j)-[:HAS_RUN]->(r:Run)
-  WITH r ORDER BY coalesce(r.startedAt, r.firstEventTime) DESC LIMIT 10
+OPTIONAL CALL (j) {
+  MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
+  WHERE r.jobId = j.nodeId AND r.startedAt IS NOT NULL
+  WITH r ORDER BY r.jobId DESC, r.startedAt DESC LIMIT $latestRuns
   """ + _RUN + """
 }
-WITH j, inputs, outputs, facets, createdAt, updatedAt,
-     [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
+WITH j, inputs, outputs, facets, [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
 RETURN j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
-          outputs: outputs, facets: facets, createdAt: createdAt, updatedAt: updatedAt,
-          latestRuns: latestRuns} AS job
+          outputs: outputs, facets: facets, createdAt: j.firstRunEventTime,
+          updatedAt: j.lastRunEventTime, latestRuns: latestRuns} AS job
 """
 
 # -- namespaces ---------------------------------------------------------------------------------
@@ -170,13 +172,18 @@ MATCH (j:Job {nodeId: id})
 """ + _JOB
 
 RUNS_OF_JOB: LiteralString = """
-MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run)
-WITH r ORDER BY coalesce(r.startedAt, r.firstEventTime) DESC, r.runId
+MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
+WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
+WITH r ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 SKIP $offset LIMIT $limit
 """ + _RUN
 
+# Counted as RUNS_OF_JOB lists them (a run an emitter showed under two jobs is listed under
+# the one with the smaller id, Run.jobId), through the same index.
 RUN_COUNT: LiteralString = """
-MATCH (:Job {nodeId: $nodeId})-[:HAS_RUN]->(r:Run) RETURN count(r) AS n
+MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
+WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
+RETURN count(r) AS n
 """
 
 RUN: LiteralString = """
@@ -213,26 +220,15 @@ RETURN count(e) AS n
 
 # -- Marquez's lineage: job to job through shared datasets ---------------------------------------
 
-# The job a dataset's lineage starts from: the job of the run that last wrote it, else of the
-# run that last read it, else (JobEvents, no runs) a job that writes it, else one that reads it.
+# The job a dataset's lineage starts from: the job that last wrote it, else the one that last
+# read it (``until``: the latest event that showed the job-level edge; ``since`` for edges
+# written before ``until`` was kept). Read among the dataset's jobs, never its runs.
 START_JOB_OF_DATASET: LiteralString = """
-MATCH (d:Dataset {nodeId: $nodeId})
-CALL (d) {
-  OPTIONAL MATCH (d)<-[:WROTE]-(r:Run)<-[:HAS_RUN]-(j:Job)
-  WITH j ORDER BY r.lastEventTime DESC, j.nodeId LIMIT 1
-  RETURN j.nodeId AS writer
-}
-CALL (d) {
-  OPTIONAL MATCH (d)<-[:READ]-(r:Run)<-[:HAS_RUN]-(j:Job)
-  WITH j ORDER BY r.lastEventTime DESC, j.nodeId LIMIT 1
-  RETURN j.nodeId AS reader
-}
-CALL (d) {
-  OPTIONAL MATCH (d)<-[io:READS|WRITES]-(j:Job)
-  WITH j ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, j.nodeId LIMIT 1
-  RETURN j.nodeId AS linked
-}
-RETURN coalesce(writer, reader, linked) AS jobId
+MATCH (d:Dataset {nodeId: $nodeId})<-[io:READS|WRITES]-(j:Job)
+RETURN j.nodeId AS jobId
+ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, coalesce(io.until, io.since) DESC,
+         j.nodeId
+LIMIT 1
 """
 
 # Jobs that share a dataset (read or written) with any job of the frontier. Each dataset is

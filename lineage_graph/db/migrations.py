@@ -1,6 +1,9 @@
-"""Apply ``schema/constraints.cypher`` idempotently (every statement is IF NOT EXISTS)."""
+"""Apply ``schema/constraints.cypher`` idempotently (every statement is IF NOT EXISTS), then
+fill properties that newer versions write and older databases lack."""
 
 from __future__ import annotations
+
+from typing import LiteralString
 
 import neo4j
 
@@ -12,6 +15,40 @@ def schema_statements() -> list[str]:
     return cypher_statements((schema_dir() / "constraints.cypher").read_text(encoding="utf-8"))
 
 
+# Each statement only touches what is still missing, so a migrated database pays one scan of
+# its runs and jobs at start-up. Batched: a large graph never needs one huge transaction.
+BACKFILLS: list[LiteralString] = [
+    # Run.jobId (written since hub-safe reads): the (jobId, startedAt) index, a job's latest runs.
+    """
+    MATCH (r:Run) WHERE r.jobId IS NULL
+    CALL (r) {
+      MATCH (j:Job)-[:HAS_RUN]->(r)
+      WITH r, min(j.nodeId) AS jobId
+      SET r.jobId = jobId
+    } IN TRANSACTIONS OF 10000 ROWS
+    """,
+    # Job.firstRunEventTime / lastRunEventTime (likewise): a job's span without reading its runs.
+    """
+    MATCH (j:Job) WHERE j.firstRunEventTime IS NULL AND EXISTS { (j)-[:HAS_RUN]->(:Run) }
+    CALL (j) {
+      MATCH (j)-[:HAS_RUN]->(r:Run)
+      WITH j, min(r.firstEventTime) AS first, max(r.lastEventTime) AS last
+      SET j.firstRunEventTime = first, j.lastRunEventTime = last
+    } IN TRANSACTIONS OF 1000 ROWS
+    """,
+    # READS/WRITES.until (likewise): the latest event of the job's runs that read/wrote it.
+    """
+    MATCH (j:Job)-[io:READS|WRITES]->(d:Dataset) WHERE io.until IS NULL
+    CALL (j, io, d) {
+      OPTIONAL MATCH (d)<-[x:READ|WROTE]-(r:Run)<-[:HAS_RUN]-(j)
+      WHERE (type(io) = 'READS') = (type(x) = 'READ')
+      WITH io, max(r.lastEventTime) AS last
+      SET io.until = coalesce(last, io.since)
+    } IN TRANSACTIONS OF 1000 ROWS
+    """,
+]
+
+
 def migrate(db: Database) -> int:
     """Create missing constraints and indexes; returns how many statements ran."""
     statements = schema_statements()
@@ -21,6 +58,8 @@ def migrate(db: Database) -> int:
             # Schema commands cannot share a transaction with data writes: auto-commit each.
             session.run(statement).consume()
         session.run("CALL db.awaitIndexes(300)").consume()
+        for backfill in BACKFILLS:
+            session.run(backfill).consume()
         return len(statements)
 
     return db.in_session(apply)

@@ -58,7 +58,7 @@ def _walk(root: dict[str, Any], max_depth: int, max_nodes: int,
     for _ in range(max_depth):
         if not frontier:
             break
-        hop = rows(tx, q.PROVENANCE_HOP, frontier=frontier)
+        hop = rows(tx, q.PROVENANCE_HOP, frontier=frontier, perHop=q.UNBOUNDED, within=None)
         next_frontier: list[str] = []
         for row in hop:
             node, target = row["node"], row["target"]

@@ -74,7 +74,8 @@ class Query:
         "(docs/forensics.md#levels): JOB (jobs and datasets), RUN (runs and datasets) or "
         "VERSION (runs, dataset versions, model versions: what each run actually read). "
         "Without a level: JOB from a dataset or job, RUN from a run. `asOf` (JOB and RUN): "
-        "only what was known at that time (docs/forensics.md#lineage-as-of)."
+        "only what was known at that time (docs/forensics.md#lineage-as-of). Paged: `first` "
+        "nodes (default 1000), then `after: nextCursor` while `truncated`."
     )
     async def lineage(
         self,
@@ -84,20 +85,23 @@ class Query:
         depth: int = 5,
         as_of: datetime | None = None,
         level: LineageLevel | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> LineageGraph:
         return await _lineage_graph(info, str(node_id), Direction(direction.value), depth, as_of,
-                                    None if level is None else Level(level.value))
+                                    None if level is None else Level(level.value), first, after)
 
     @strawberry.field(description="Everything downstream of a node, up to `depth` hops. At "
                                   "level VERSION (the default) only what actually read it: the "
                                   "runs that read its versions, what they wrote, the model "
                                   "versions they trained and their evaluations. JOB: every "
                                   "job fed by it (an overclaim for forensics, kept as an "
-                                  "option).")
+                                  "option). Paged like `lineage`.")
     async def impact(self, info: strawberry.Info, node_id: strawberry.ID, depth: int = 10,
-                     level: LineageLevel = LineageLevel.VERSION) -> LineageGraph:
+                     level: LineageLevel = LineageLevel.VERSION, first: int | None = None,
+                     after: str | None = None) -> LineageGraph:
         return await _lineage_graph(info, str(node_id), Direction.DOWNSTREAM, depth, None,
-                                    Level(level.value))
+                                    Level(level.value), first, after)
 
     @strawberry.field(description="What is upstream of model `version` and not of `baseline`, "
                                   "ranked by evidence (docs/forensics.md#ranking).")
@@ -275,13 +279,12 @@ schema = build_schema(Settings())  # the contract (api/schema.graphql); limits d
 
 
 async def _lineage_graph(info: strawberry.Info, node_id: str, direction: Direction, depth: int,
-                         as_of: datetime | None, level: Level | None) -> LineageGraph:
+                         as_of: datetime | None, level: Level | None, first: int | None,
+                         after: str | None) -> LineageGraph:
     found = await off_loop(services(info).lineage.lineage, node_id, direction, depth, as_of,
-                           level)
+                           level, first, after)
     nodes = [LineageNode.from_row(n) for n in found.nodes.values()]
-    edges = [
-        LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))
-        for s, t, k in sorted(found.edges)
-        if s in found.nodes and t in found.nodes
-    ]
-    return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)
+    edges = [LineageEdge(source=strawberry.ID(s), target=strawberry.ID(t), kind=EdgeKind(k))
+             for s, t, k in sorted(found.edges)]
+    return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated,
+                        next_cursor=found.next_cursor)

@@ -62,6 +62,9 @@ class LineageNode:
     kind: NodeKind
     namespace: str | None
     name: str
+    run_count: int | None = strawberry.field(
+        default=None, description="A job's runs, summarised as their number (level JOB folds "
+        "them into the job; level RUN lists them). Null for other kinds.")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> LineageNode:
@@ -70,6 +73,7 @@ class LineageNode:
             kind=NodeKind(row["kind"]),
             namespace=row.get("namespace"),
             name=row.get("name") or row.get("runId") or "",
+            run_count=row.get("runCount"),
         )
 
 
@@ -80,13 +84,19 @@ class LineageEdge:
     kind: EdgeKind
 
 
-@strawberry.type
+@strawberry.type(description="A page of a lineage answer: `first` nodes in walk order "
+                           "(breadth-first, each hop in id order) and the edges that touch "
+                           "them, whose other end is on this page or an earlier one.")
 class LineageGraph:
     nodes: list[LineageNode]
     edges: list[LineageEdge]
     truncated: bool = strawberry.field(
-        description="True when the walk stopped at the node cap before reaching `depth`."
+        description="True when more nodes lie within `depth`: ask for them with `after: "
+                    "nextCursor`. Never cut silently."
     )
+    next_cursor: str | None = strawberry.field(
+        default=None, description="The cursor of the next page (with the same arguments), "
+                                  "null on the last page.")
 
 
 @strawberry.type(description="Another name of a dataset (symlinks facet).")

@@ -86,8 +86,9 @@ class WritePlan:
     # HAS_RUN must get every pair, as separate requests would give it.
     run_jobs: set[tuple[str, str]] = field(default_factory=set)
     # Edges -> the earliest eventTime that showed them (``since``, for lineage asOf).
-    job_reads: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (job, dataset)
-    job_writes: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (job, dataset) -> (earliest, latest) time an event showed the edge
+    job_reads: dict[tuple[str, str], tuple[datetime, datetime]] = field(default_factory=dict)
+    job_writes: dict[tuple[str, str], tuple[datetime, datetime]] = field(default_factory=dict)
     run_reads: dict[tuple[str, str], str | None] = field(default_factory=dict)  # -> pinned version
     run_read_since: dict[tuple[str, str], datetime] = field(default_factory=dict)
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -147,7 +148,7 @@ class WritePlan:
                     self._evaluation(run_id, facet.model, sort_key, event.eventTime)
         for ds in parsed.inputs:
             did = self._dataset(ds, event.eventTime)
-            _earliest(self.job_reads, (jid, did), event.eventTime)
+            _widen(self.job_reads, (jid, did), event.eventTime)
             if run_id is not None:
                 _earliest(self.run_read_since, (run_id, did), event.eventTime)
                 self._facets(run_node_id(run_id), f"input:{did}", ds.io_facets, event.eventTime)
@@ -162,7 +163,7 @@ class WritePlan:
                     self._version(ds, pinned, None, None)
         for ds in parsed.outputs:
             did = self._dataset(ds, event.eventTime)
-            _earliest(self.job_writes, (jid, did), event.eventTime)
+            _widen(self.job_writes, (jid, did), event.eventTime)
             if run_id is not None:
                 self._facets(run_node_id(run_id), f"output:{did}", ds.io_facets, event.eventTime)
                 version = _named_version(ds) or run_id
@@ -440,10 +441,12 @@ class WritePlan:
                                "stateTime") for r in self.runs.values()],
             "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
             "runJobs": [{"jobId": j, "runId": r} for j, r in sorted(self.run_jobs)],
-            "jobReads": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
-                         for (j, d), t in sorted(self.job_reads.items())],
-            "jobWrites": [{"jobId": j, "datasetId": d, "since": t.isoformat()}
-                          for (j, d), t in sorted(self.job_writes.items())],
+            "jobReads": [{"jobId": j, "datasetId": d, "since": since.isoformat(),
+                          "until": until.isoformat()}
+                         for (j, d), (since, until) in sorted(self.job_reads.items())],
+            "jobWrites": [{"jobId": j, "datasetId": d, "since": since.isoformat(),
+                           "until": until.isoformat()}
+                          for (j, d), (since, until) in sorted(self.job_writes.items())],
             "runReads": [
                 {"runId": r, "datasetId": d, "pinnedVersion": v,
                  "since": self.run_read_since[(r, d)].isoformat(),
@@ -466,8 +469,21 @@ class WritePlan:
             "schemaLinks": [_with_iso(r, "since") for r in self.schema_links.values()],
             "evaluations": [_with_iso(r, "since") for r in self.evaluations.values()],
             "touchedRunIds": sorted({r for r, _ in self.run_reads} | set(self.runs)),
-            "versionedDatasetIds": sorted({d for _, d, _ in self.run_writes}),
+            "versionedDatasets": self._versioned_datasets(),
         }
+
+    def _versioned_datasets(self) -> list[dict[str, Any]]:
+        """Each dataset this batch wrote versions of, with those versions and the earliest of
+        their creation times: what decides which readers must re-resolve their version."""
+        written: dict[str, set[str]] = {}
+        for _, did, vid in self.run_writes:
+            written.setdefault(did, set()).add(vid)
+        rows = []
+        for did, vids in sorted(written.items()):
+            times = [t for t in (self.versions[v]["createdAt"] for v in vids) if t is not None]
+            rows.append({"datasetId": did, "versionIds": sorted(vids),
+                         "since": min(times).isoformat() if times else None})
+        return rows
 
     def _pinned_version_id(self, did: str, version: str) -> str:
         ds = self.datasets[did]
@@ -479,6 +495,12 @@ def _run_key(event: RunEvent | DatasetEvent | JobEvent) -> str | None:
     if not isinstance(event, RunEvent):
         return None
     return scoped_run_id(event.run.runId, event.job.namespace, event.job.name)
+
+
+def _widen(edges: dict[Any, tuple[datetime, datetime]], key: Any, at: datetime) -> None:
+    """Stretch the (earliest, latest) span of an edge to cover ``at``."""
+    since, until = edges.get(key, (at, at))
+    edges[key] = (min(since, at), max(until, at))
 
 
 def _earliest(edges: dict[Any, datetime], key: Any, at: datetime) -> None:

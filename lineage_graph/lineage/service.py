@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, LiteralString
 
 import neo4j
 
@@ -21,7 +21,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.ids import bounded, canonical_run_id, dataset_id, job_id
 from lineage_graph.limits import check_depth, check_limit
-from lineage_graph.lineage import versions
+from lineage_graph.lineage import paging, versions
 
 
 class Direction(StrEnum):
@@ -38,27 +38,15 @@ class Level(StrEnum):
     VERSION = "VERSION"  # runs, dataset versions, model versions: what each run actually read
 
 
-# (input relationship types, output relationship types) in data-flow terms: an input rel points
-# from the consumer to what it consumes, an output rel from the producer to what it produces.
-# A scene version produces its scene variants; a dataset rendered from a scene variant
-# consumes it.
-# A labeling session consumes the dataset it labels and its schema versions, and produces its
-# labels dataset.
-# A dataset labeled elsewhere (labelingSchema facet) consumes its schema versions.
-# A model version consumes the dataset that stores it and its base model; an evaluation run
-# consumes the model version it evaluated.
-_EXTRA_INPUTS = ["FROM_SCENE_VARIANT", "LABELS", "USES_SCHEMA", "LABELED_WITH", "STORED_IN",
-                 "DERIVED_FROM_MODEL", "EVALUATED"]
-_EXTRA_OUTPUTS = ["HAS_VARIANT", "PRODUCES"]
-JOB_LEVEL = (["READS", *_EXTRA_INPUTS], ["WRITES", *_EXTRA_OUTPUTS])
-RUN_LEVEL = (["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])
-
-
 @dataclass
 class LineageResult:
+    """A page of a lineage answer: nodes in walk order, the edges that touch them (the other
+    end on this page or an earlier one), and whether more nodes follow (next_cursor)."""
+
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     edges: set[tuple[str, str, str]] = field(default_factory=set)
     truncated: bool = False
+    next_cursor: str | None = None
 
 
 class LineageService:
@@ -158,30 +146,55 @@ class LineageService:
     # -- lineage ------------------------------------------------------------------------------
 
     def lineage(self, node_id: str, direction: Direction, depth: int,
-                as_of: datetime | None = None, level: Level | None = None) -> LineageResult:
-        """Lineage around a node; with ``as_of``, only what events up to that time showed.
-        ``level`` None: JOB from a dataset or job, RUN from a run, as before levels existed."""
+                as_of: datetime | None = None, level: Level | None = None,
+                first: int | None = None, after: str | None = None) -> LineageResult:
+        """A page of the lineage around a node; with ``as_of``, only what events up to that
+        time showed. ``level`` None: JOB from a dataset or job, RUN from a run, as before levels
+        existed. ``first`` nodes from the page ``after`` points at (paging.py)."""
         check_depth(depth, self.max_depth)
+        page_size = paging.check_first(first, self.max_nodes)
+        key = paging.question_key(node_id, direction, depth, as_of, level)
+        offset = paging.cursor_offset(after, key)
+        cap = paging.check_walk(offset, page_size, self.max_nodes)
         if as_of is not None and as_of.tzinfo is None:
             raise InvalidRequestError("asOf needs a time zone (e.g. 2026-03-01T08:00:00Z)",
                                       field="asOf")
         directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH \
             else [direction]
         ways = [way is Direction.UPSTREAM for way in directions]
-        result = LineageResult()
-        if level is Level.VERSION:
-            if as_of is not None:
-                raise InvalidRequestError("asOf applies to the JOB and RUN levels", field="asOf")
-            named = self.node(node_id)  # resolves an alias; a dataset version is not a node
-            if named is not None and named["kind"] == "JOB":
-                raise InvalidRequestError("level VERSION walks runs and dataset versions: start "
-                                          "from one of the job's runs, or ask for level JOB",
-                                          field="level")
-            start_id = named["nodeId"] if named is not None else bounded(node_id)
-            self.db.read(partial(self._walk_versions, start_id, ways, depth, result))
-            return result
-        start = self.require_node(node_id)
-        node_id = start["nodeId"]
+        at = None if as_of is None else as_of.isoformat()
+        if level is Level.VERSION and as_of is not None:
+            raise InvalidRequestError("asOf applies to the JOB and RUN levels", field="asOf")
+        walk = self._walk_versions if level is Level.VERSION else self._walk_lineage
+        found = self.db.read(partial(walk, node_id, level, ways, depth, at, cap))
+        return _page(found, offset, page_size, key)
+
+    def _walk_versions(self, node_id: str, level: Level | None, ways: list[bool], depth: int,
+                       as_of: str | None, cap: int, tx: neo4j.ManagedTransaction
+                       ) -> LineageResult:
+        """Level VERSION: look the start up (a lineage node, alias resolved, or a dataset
+        version) and walk, in one read transaction."""
+        named = q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
+        if named is not None and named["kind"] == "JOB":
+            raise InvalidRequestError("level VERSION walks runs and dataset versions: start "
+                                      "from one of the job's runs, or ask for level JOB",
+                                      field="level")
+        start_id = named["nodeId"] if named is not None else bounded(node_id)
+        start = versions.version_node(tx, start_id)
+        if start is None:
+            raise NotFoundError(f"no node with id {node_id!r}")
+        result = LineageResult(nodes={start_id: versions.summary(start)})
+        versions.walk_versions(tx, start_id, ways, depth, cap, result)
+        result.edges = versions.version_edges(tx, list(result.nodes))
+        return result
+
+    def _walk_lineage(self, node_id: str, level: Level | None, ways: list[bool], depth: int,
+                      as_of: str | None, cap: int, tx: neo4j.ManagedTransaction
+                      ) -> LineageResult:
+        """Levels JOB and RUN: look the start up and walk, in one read transaction."""
+        start = q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
+        if start is None:
+            raise NotFoundError(f"no node with id {node_id!r}")
         if level is None:
             level = Level.RUN if start["kind"] == "RUN" else Level.JOB
         if level is Level.JOB and start["kind"] == "RUN":
@@ -191,48 +204,40 @@ class LineageService:
         if level is Level.RUN and start["kind"] == "JOB":
             raise InvalidRequestError("level RUN walks runs and datasets: start from one of "
                                       "the job's runs, or ask for level JOB", field="level")
-        rels = RUN_LEVEL if level is Level.RUN else JOB_LEVEL
-        result.nodes[node_id] = _summary(start)
-        at = None if as_of is None else as_of.isoformat()
-        self.db.read(partial(self._walk, node_id, ways, depth, rels, result, at))
+        run_level = level is Level.RUN
+        hop = q.LINEAGE_HOP_RUN_LEVEL if run_level else q.LINEAGE_HOP_JOB_LEVEL
+        result = LineageResult(nodes={start["nodeId"]: _summary(start)})
+        self._walk(start["nodeId"], ways, depth, hop, result, as_of, cap, tx)
+        edges = q.LINEAGE_EDGES_RUN_LEVEL if run_level else q.LINEAGE_EDGES_JOB_LEVEL
+        result.edges = {(row["source"], row["target"], row["edgeKind"]) for row in q.rows(
+            tx, edges, ids=list(result.nodes), asOf=as_of)}
         return result
 
-    def _walk_versions(self, node_id: str, ways: list[bool], depth: int, result: LineageResult,
-                       tx: neo4j.ManagedTransaction) -> None:
-        start = versions.version_node(tx, node_id)
-        if start is None:
-            raise NotFoundError(f"no node with id {node_id!r}")
-        result.nodes = {node_id: versions.summary(start)}
-        result.edges.clear()
-        result.truncated = False
-        versions.walk_versions(tx, node_id, ways, depth, self.max_nodes, result)
-
-    def _walk(self, start: str, ways: list[bool], depth: int,
-              rels: tuple[list[str], list[str]], result: LineageResult, as_of: str | None,
+    def _walk(self, start: str, ways: list[bool], depth: int, hop_query: LiteralString,
+              result: LineageResult, as_of: str | None, cap: int,
               tx: neo4j.ManagedTransaction) -> None:
         """Breadth-first in one read transaction: one query per hop, carrying the frontier of
-        every direction at once (``up``: upstream), each direction with its own seen set."""
-        result.nodes = {start: result.nodes[start]}
-        result.edges.clear()
-        result.truncated = False
+        every direction at once (``up``: upstream), each direction with its own seen set. Each
+        hop's rows in a fixed order (elementId), so the walk order is the same every time
+        (pages rely on it), and a hop hands back at most cap + 1 reached nodes (a hub read by
+        100,000 runs sends what a page can hold). Past ``cap`` nodes no new node is taken.
+        The caller reads the edges between the nodes taken afterwards."""
         seen = {up: {start} for up in ways}
         frontier = [{"id": start, "up": up} for up in ways]
         for _ in range(depth):
             if not frontier:
                 return
-            hop = q.rows(tx, q.LINEAGE_HOP, frontier=frontier, inputRels=rels[0],
-                         outputRels=rels[1], asOf=as_of)
+            hop = q.rows(tx, hop_query, frontier=frontier, asOf=as_of, perHop=cap + 1)
             next_frontier: list[dict[str, Any]] = []
-            for row in hop:
+            for row in sorted(hop, key=_hop_order):
                 node, up = row["node"], row["up"]
-                result.edges.add((row["source"], row["target"], row["edgeKind"]))
                 nid = node["nodeId"]
                 if nid in seen[up]:
                     continue
                 seen[up].add(nid)
-                if nid not in result.nodes and len(result.nodes) >= self.max_nodes:
+                if nid not in result.nodes and len(result.nodes) >= cap:
                     result.truncated = True
-                    return
+                    continue
                 result.nodes.setdefault(nid, _summary(node))
                 next_frontier.append({"id": nid, "up": up})
             frontier = next_frontier
@@ -242,12 +247,35 @@ class LineageService:
         return check_limit(self.max_limit if limit is None else limit, self.max_limit)
 
 
+def _hop_order(row: dict[str, Any]) -> tuple[str, bool]:
+    # elementId: the order the hop query bounds its answer by, so the nodes a capped walk takes
+    # are the first ones of the uncapped walk (pages line up).
+    return row["eid"], row["up"]
+
+
+def _page(result: LineageResult, offset: int, size: int, key: str) -> LineageResult:
+    """Cut a walk that collected up to offset + size nodes to its last ``size``: the edges kept
+    touch a node of this page and end on this page or an earlier one."""
+    ordered = list(result.nodes)
+    reached = set(ordered[:offset + size])
+    page = ordered[offset:offset + size]
+    here = set(page)
+    return LineageResult(
+        nodes={nid: result.nodes[nid] for nid in page},
+        edges={e for e in result.edges if e[0] in reached and e[1] in reached
+               and (e[0] in here or e[1] in here)},
+        truncated=result.truncated,
+        next_cursor=paging.next_cursor(offset + size, key) if result.truncated else None,
+    )
+
+
 def _summary(node: dict[str, Any]) -> dict[str, Any]:
     return {
         "nodeId": node["nodeId"],
         "kind": node["kind"],
         "namespace": node.get("namespace"),
         "name": node.get("name") or node.get("runId"),
+        "runCount": node.get("runCount"),
     }
 
 

@@ -37,6 +37,23 @@ def version_node(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any] |
     return one_node(tx, fq.NODE_OR_DATASET_VERSION, nodeId=node_id)
 
 
+def version_edges(tx: neo4j.ManagedTransaction, ids: list[str]) -> set[tuple[str, str, str]]:
+    """Every version-level edge between two of ``ids`` (an answer's nodes): both hops, each
+    kept to the nodes among ``ids``, so a hub's other readers are not sent."""
+    edges: set[tuple[str, str, str]] = set()
+    for row in rows(tx, fq.PROVENANCE_HOP, frontier=ids, perHop=len(ids), within=ids):
+        edges.add((row["node"]["nodeId"], row["target"], edge_kind(row["via"])))
+    for row in rows(tx, fq.IMPACT_HOP, frontier=ids, perHop=len(ids), within=ids):
+        edges.add((row["source"], row["node"]["nodeId"], edge_kind(row["via"])))
+    return edges
+
+
+def _hop_order(row: dict[str, Any]) -> tuple[str, str, str]:
+    # elementId first, as the hop bounds its answer (see service._hop_order).
+    # PROVENANCE_HOP names the frontier node ``target``, IMPACT_HOP ``source``.
+    return row["eid"], row["via"], row.get("target") or row.get("source") or ""
+
+
 def summary(node: dict[str, Any]) -> dict[str, Any]:
     if node["kind"] == "DATASET_VERSION":
         return {"nodeId": node["nodeId"], "kind": "DATASET_VERSION",
@@ -46,9 +63,11 @@ def summary(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def walk_versions(tx: neo4j.ManagedTransaction, start: str, ways: list[bool], depth: int,
-                  max_nodes: int, result: LineageResult) -> None:
+                  cap: int, result: LineageResult) -> None:
     """Breadth-first in one transaction, one query per direction and hop over the frontier;
-    ``ways`` holds True for upstream, False for downstream."""
+    ``ways`` holds True for upstream, False for downstream. Rows in elementId order (a stable
+    walk order for pages), at most cap + 1 reached nodes per hop; past ``cap`` nodes no
+    new node is taken. The caller reads the edges between the nodes taken (version_edges)."""
     seen = {up: {start} for up in ways}
     frontier = {up: [start] for up in ways}
     for _ in range(depth):
@@ -57,20 +76,18 @@ def walk_versions(tx: neo4j.ManagedTransaction, start: str, ways: list[bool], de
         for up in ways:
             if not frontier[up]:
                 continue
-            hop = rows(tx, fq.PROVENANCE_HOP if up else fq.IMPACT_HOP, frontier=frontier[up])
+            hop = rows(tx, fq.PROVENANCE_HOP if up else fq.IMPACT_HOP, frontier=frontier[up],
+                       perHop=cap + 1, within=None)
             reached: list[str] = []
-            for row in hop:
+            for row in sorted(hop, key=_hop_order):
                 node = row["node"]
                 nid = node["nodeId"]
-                near = row["target"] if up else row["source"]
-                source, target = (nid, near) if up else (near, nid)
-                result.edges.add((source, target, edge_kind(row["via"])))
                 if nid in seen[up]:
                     continue
                 seen[up].add(nid)
-                if nid not in result.nodes and len(result.nodes) >= max_nodes:
+                if nid not in result.nodes and len(result.nodes) >= cap:
                     result.truncated = True
-                    return
+                    continue
                 result.nodes.setdefault(nid, summary(node))
                 reached.append(nid)
             frontier[up] = reached

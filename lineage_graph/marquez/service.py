@@ -36,6 +36,9 @@ _EPOCH = "1970-01-01T00:00:00+00:00"
 _FAR = "2030-01-01T00:00:00+00:00"  # Marquez's default `before`
 
 
+LATEST_RUNS = 10  # runs shown with a job (Marquez's latestRuns)
+
+
 class MarquezService:
     def __init__(self, db: Database, lineage: LineageService, max_depth: int, max_limit: int,
                  max_nodes: int = 10_000) -> None:
@@ -100,7 +103,7 @@ class MarquezService:
 
     def jobs(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
         found, total = self._paged(q.JOBS, q.JOB_COUNT, "job", limit, offset,
-                                   key=namespace_key(namespace))
+                                   key=namespace_key(namespace), latestRuns=LATEST_RUNS)
         return {"jobs": [shapes.job(r) for r in found], "totalCount": total}
 
     def job(self, namespace: str, name: str) -> dict[str, Any]:
@@ -121,7 +124,8 @@ class MarquezService:
 
     def _job_row(self, namespace: str, name: str) -> dict[str, Any]:
         found = self.db.read(lambda tx: q.single(tx, q.JOBS_BY_ID, "job",
-                                                 nodeIds=[job_id(namespace, name)]))
+                                                 nodeIds=[job_id(namespace, name)],
+                                                 latestRuns=LATEST_RUNS))
         if found is None:
             raise NotFoundError(f"Job '{name}' not found.")
         row: dict[str, Any] = found
@@ -171,7 +175,8 @@ class MarquezService:
                 raise InvalidRequestError(
                     f"the lineage reaches more than {self.max_nodes} jobs within depth {hop}: "
                     "ask for a smaller depth", field="depth")
-        jobs = q.rows(tx, q.JOBS_BY_ID, "job", nodeIds=sorted(reached))
+        # A lineage node shows its job's latest run only.
+        jobs = q.rows(tx, q.JOBS_BY_ID, "job", nodeIds=sorted(reached), latestRuns=1)
         ids = {job["nodeId"]: job for job in jobs}
         reads = {jid: [dataset_id(d["namespace"], d["name"]) for d in job["inputs"]]
                  for jid, job in ids.items()}

@@ -1,0 +1,164 @@
+"""Work that must grow with the answer, not with the history: a job with hundreds of runs, a
+dataset read by as many and written as many times. Each read is PROFILEd against the real
+Neo4j and no operator of its plan may handle more rows than the answer needs (plans, not
+timings: a query that reads every run of the job shows it in its row counts). The ingest side:
+a new version re-resolves only the readers it can change, including on a hub."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, LiteralString
+
+import neo4j
+import pytest
+
+from lineage_graph.db import lineage_reads, marquez_reads
+from lineage_graph.db.connection import Database
+from lineage_graph.db.lineage_writes import RESOLVE_READ_VERSIONS
+from lineage_graph.db.migrations import migrate
+from lineage_graph.ids import dataset_id, job_id
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.lineage.service import Direction, LineageService
+from lineage_graph.marquez.service import MarquezService
+from tests.conftest import query, wipe
+from tests.events import T0, ds, run_event
+
+RUNS = 300  # history; every bounded read below handles at most BOUND rows per operator
+BOUND = 40
+HUB = ("s3://lake", "frames/curated")
+TRAIN = job_id("ml", "train")
+
+
+def _run_id(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+@pytest.fixture(scope="module")
+def history(session_db: Database) -> Database:
+    """A curated hub dataset written by `curate`, read by RUNS runs of `train`, each writing a
+    checkpoint version that `evaluate` reads."""
+    wipe(session_db)
+    ingest = IngestService(session_db, chunk_size=500)
+    events = [run_event("COMPLETE", _run_id(100_000), ("ml", "curate"), T0,
+                        [ds("s3://lake", "frames/raw")], [ds(*HUB)])]
+    events += [run_event("COMPLETE", _run_id(i), ("ml", "train"),
+                         T0 + timedelta(minutes=10 + i), [ds(*HUB)],
+                         [ds("s3://lake", "checkpoints")]) for i in range(RUNS)]
+    events.append(run_event("COMPLETE", _run_id(200_000), ("ml", "evaluate"),
+                            T0 + timedelta(days=1), [ds("s3://lake", "checkpoints")],
+                            [ds("s3://lake", "metrics")]))
+    result = ingest.ingest_raw([(e, None) for e in events])
+    assert result.count("accepted") == len(events)
+    return session_db
+
+
+def _busiest_operator(db: Database, cypher: LiteralString, **params: Any) -> tuple[int, str]:
+    """The most rows any operator of the query's profiled plan produced (rolled back), and
+    that operator."""
+    with db.driver.session(database=db.name, default_access_mode=neo4j.WRITE_ACCESS) as session:
+        tx = session.begin_transaction()
+        try:
+            profile = tx.run("PROFILE " + cypher, params).consume().profile
+        finally:
+            tx.rollback()
+    assert profile is not None
+
+    def operators(plan: dict[str, Any]) -> list[tuple[int, str]]:
+        args = plan.get("args", {})
+        own = (int(args.get("Rows", 0)), f"{plan['operatorType']} {args.get('Details', '')}")
+        return [own] + [op for child in plan.get("children", []) for op in operators(child)]
+
+    return max(operators(profile))
+
+
+def test_the_history_is_there(history: Database) -> None:
+    [row] = query(history, "MATCH (:Job {nodeId: $id})-[:HAS_RUN]->(r) RETURN count(r) AS n",
+                  id=TRAIN)
+    assert row["n"] == RUNS
+
+
+@pytest.mark.parametrize("name, cypher, params", [
+    ("a job with its latest run", marquez_reads.JOBS_BY_ID,
+     {"nodeIds": [TRAIN], "latestRuns": 1}),
+    ("a job page with its ten latest runs", marquez_reads.JOBS_BY_ID,
+     {"nodeIds": [TRAIN], "latestRuns": 10}),
+    ("a dataset with its current version", marquez_reads.DATASETS_BY_ID,
+     {"nodeIds": [dataset_id("s3://lake", "checkpoints")]}),
+    ("a page of a job's runs (Marquez)", marquez_reads.RUNS_OF_JOB,
+     {"nodeId": TRAIN, "offset": 0, "limit": 5}),
+    ("a page of a job's runs (GraphQL)", lineage_reads.RUNS_OF_JOB,
+     {"nodeId": TRAIN, "limit": 5}),
+    ("the job Marquez's lineage starts from", marquez_reads.START_JOB_OF_DATASET,
+     {"nodeId": dataset_id(*HUB)}),
+    ("a job-level lineage hop through the hub and the job", lineage_reads.LINEAGE_HOP_JOB_LEVEL,
+     {"frontier": [{"id": dataset_id(*HUB), "up": True}, {"id": dataset_id(*HUB), "up": False},
+                   {"id": TRAIN, "up": True}, {"id": TRAIN, "up": False}], "asOf": None,
+      "perHop": 11}),
+    ("the readers a new hub version can change, in order", RESOLVE_READ_VERSIONS,
+     {"versionedDatasets": [{"datasetId": dataset_id(*HUB), "versionIds": ["late"],
+                             "since": (T0 + timedelta(days=2)).isoformat()}],
+      "touchedRunIds": []}),
+])
+def test_reads_do_not_grow_with_the_history(history: Database, name: str,
+                                            cypher: LiteralString, params: dict[str, Any]
+                                            ) -> None:
+    rows, operator = _busiest_operator(history, cypher, **params)
+    assert rows <= BOUND, f"{name}: {operator}"
+
+
+def test_answers_around_the_hub_stay_right(history: Database) -> None:
+    lineage = LineageService(history, max_depth=20, max_limit=100)
+    around = lineage.lineage(dataset_id(*HUB), Direction.BOTH, 10)
+    assert set(around.nodes) == {dataset_id("s3://lake", name) for name in (
+        "frames/raw", "frames/curated", "checkpoints", "metrics")} | {
+        job_id("ml", name) for name in ("curate", "train", "evaluate")}
+    marquez = MarquezService(history, lineage, max_depth=20, max_limit=100)
+    job = marquez.job("ml", "train")
+    assert job["latestRun"]["id"] == _run_id(RUNS - 1)
+    assert [r["id"] for r in job["latestRuns"]] == [_run_id(i) for i in
+                                                    range(RUNS - 1, RUNS - 11, -1)]
+    assert job["createdAt"].startswith("2026-03-01T08:10")  # first train run's event
+    runs = marquez.job_runs("ml", "train", limit=3, offset=RUNS - 3)
+    assert [r["id"] for r in runs["runs"]] == [_run_id(2), _run_id(1), _run_id(0)]
+    assert runs["totalCount"] == RUNS
+    checkpoints = marquez.dataset("s3://lake", "checkpoints")
+    assert checkpoints["currentVersion"] is not None
+    # Marquez's lineage starts from the job that last wrote the hub: curate.
+    graph = marquez.lineage(dataset_id(*HUB), 1)["graph"]
+    assert job_id("ml", "curate") in {n["id"] for n in graph}
+
+
+def test_a_late_version_of_a_hub_reaches_exactly_the_readers_started_after_it(
+    db: Database, ingest: IngestService
+) -> None:
+    """Over 100 readers, new versions find their readers through the runs' startedAt index:
+    a version written late (its time between readers) must still be linked by every reader
+    that started after it and by none before."""
+    readers = 160
+    events = [run_event("START", _run_id(i), ("ml", "train"), T0 + timedelta(minutes=i),
+                        [ds(*HUB)]) for i in range(readers)]
+    assert ingest.ingest_raw([(e, None) for e in events]).count("accepted") == readers
+    late = T0 + timedelta(minutes=100, seconds=30)
+    ingest.ingest_raw([(run_event("COMPLETE", _run_id(100_000), ("ml", "curate"), late,
+                                  outputs=[ds(*HUB)]), None)])
+    linked = query(db, """
+        MATCH (r:Run)-[:READ_VERSION]->(:DatasetVersion {version: $writer})
+        RETURN r.runId AS runId ORDER BY runId""", writer=_run_id(100_000))
+    assert [row["runId"] for row in linked] == [_run_id(i) for i in range(101, readers)]
+
+
+def test_migrate_fills_what_older_databases_lack(db: Database, ingest: IngestService) -> None:
+    events = [run_event("COMPLETE", _run_id(i), ("ml", "train"), T0 + timedelta(hours=i),
+                        [ds(*HUB)]) for i in range(3)]
+    ingest.ingest_raw([(e, None) for e in events])
+    db.write(lambda tx: tx.run("MATCH (r:Run) REMOVE r.jobId").consume())
+    db.write(lambda tx: tx.run(
+        "MATCH (j:Job) REMOVE j.firstRunEventTime, j.lastRunEventTime").consume())
+    db.write(lambda tx: tx.run("MATCH ()-[io:READS]->() REMOVE io.until").consume())
+    migrate(db)
+    assert query(db, "MATCH (r:Run) RETURN r.jobId AS jobId") == [{"jobId": TRAIN}] * 3
+    [job] = query(db, """MATCH (j:Job) RETURN toString(j.firstRunEventTime) AS first,
+                         toString(j.lastRunEventTime) AS last""")
+    assert job == {"first": "2026-03-01T08:00:00Z", "last": "2026-03-01T10:00:00Z"}
+    assert query(db, "MATCH ()-[io:READS]->() RETURN toString(io.until) AS until") == [
+        {"until": "2026-03-01T10:00:00Z"}]
