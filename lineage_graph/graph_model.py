@@ -1,11 +1,15 @@
-"""The graph model, declared with neomodel: every node label, its properties and its keys.
-
-This is the contract that ``schema/constraints.cypher`` and ``docs/graph-model.md`` are checked
-against (tests/test_contract.py). Writes do not go through these classes: bulk ingestion uses
+"""The graph model, declared with neomodel: every node label, its properties, keys and
+indexes, and every relationship type with its direction and properties. The one source of
+truth: ``schema/constraints.cypher`` and the reference at the end of ``docs/graph-model.md`` are
+generated from it (lineage_graph.graph_schema, by ``lineage-graph api export``), and
+tests/test_graph_contract.py fails when the database holds a label, property or relationship
+this module does not declare. Writes do not go through these classes: bulk ingestion uses
 batched ``UNWIND`` Cypher (lineage_graph.db), which neomodel's per-node saves cannot match.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from neomodel import (
     ArrayProperty,
@@ -13,9 +17,54 @@ from neomodel import (
     DateTimeProperty,
     FloatProperty,
     IntegerProperty,
+    RelationshipTo,
     StringProperty,
     StructuredNode,
+    StructuredRel,
 )
+from neomodel.properties import Property
+from neomodel.sync_.relationship_manager import RelationshipDefinition
+
+# -- relationship properties -------------------------------------------------------------------
+
+
+class Since(StructuredRel):
+    """``since``: the earliest eventTime that showed the relationship (lineage asOf)."""
+
+    since = DateTimeProperty()
+
+
+class SeenBetween(StructuredRel):
+    """A job-level edge: ``since`` as above and ``until``, the latest eventTime that showed it
+    (Marquez's lineage starts from the job that last wrote a dataset)."""
+
+    since = DateTimeProperty()
+    until = DateTimeProperty()
+
+
+class RunRead(StructuredRel):
+    since = DateTimeProperty()
+    pinnedVersion = StringProperty()  # the version a `version` input facet named
+    pinnedVersionId = StringProperty()  # that version's DatasetVersion nodeId
+
+
+class FieldDerivation(StructuredRel):
+    transformations = StringProperty()  # JSON of the columnLineage facet's transformations
+
+
+class LayerUse(StructuredRel):
+    path = StringProperty()  # where the scene found the layer file
+
+
+class PrimMembership(StructuredRel):
+    inDefault = BooleanProperty()  # in the scene's default composition
+
+
+class TensorSlot(StructuredRel):
+    name = StringProperty()  # the tensor's name in that model version
+
+
+# -- nodes ----------------------------------------------------------------------------------------
 
 
 class _Keyed(StructuredNode):
@@ -23,8 +72,22 @@ class _Keyed(StructuredNode):
 
     @classmethod
     def unique_keys(cls) -> list[str]:
-        return [name for name, prop in cls.defined_properties(aliases=False, rels=False).items()
-                if getattr(prop, "unique_index", False)]
+        """The properties this class itself declares unique (inherited ones are its base's)."""
+        return [name for name, prop in vars(cls).items()
+                if isinstance(prop, Property) and prop.unique_index]
+
+    @classmethod
+    def indexed(cls) -> list[str]:
+        """The properties this class itself declares indexed (a range index each)."""
+        return [name for name, prop in vars(cls).items()
+                if isinstance(prop, Property) and prop.index]
+
+
+class LineageNode(_Keyed):
+    """Every node a lineage query can return also carries this label and a stable, opaque
+    ``nodeId`` (unique across all of them)."""
+
+    nodeId = StringProperty(unique_index=True, required=True)
 
 
 class Namespace(_Keyed):
@@ -32,9 +95,11 @@ class Namespace(_Keyed):
 
     key = StringProperty(unique_index=True, required=True)
     name = StringProperty(required=True)
+    jobs = RelationshipTo("Job", "HAS_JOB")
+    datasets = RelationshipTo("Dataset", "HAS_DATASET")
 
 
-class Dataset(_Keyed):
+class Dataset(LineageNode):
     """Also labelled :LineageNode. nodeId = ``dataset:<namespace>:<name>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
@@ -47,6 +112,10 @@ class Dataset(_Keyed):
     malformedFacets = ArrayProperty(StringProperty())
     sceneLinkKey = StringProperty()  # sort key of the usdScene facet that set the link
     labelingSchemaKey = StringProperty()  # sort key of the labelingSchema facet that won
+    fields = RelationshipTo("Field", "HAS_FIELD")
+    facets = RelationshipTo("Facet", "HAS_FACET")
+    scene_variant = RelationshipTo("SceneVariant", "FROM_SCENE_VARIANT", model=Since)
+    labeling_schema_versions = RelationshipTo("LabelingSchemaVersion", "LABELED_WITH", model=Since)
 
 
 class DatasetAlias(_Keyed):
@@ -57,9 +126,10 @@ class DatasetAlias(_Keyed):
     namespace = StringProperty(required=True)
     name = StringProperty(required=True)
     type = StringProperty()
+    dataset = RelationshipTo("Dataset", "ALIAS_OF", model=Since)
 
 
-class Job(_Keyed):
+class Job(LineageNode):
     """Also labelled :LineageNode. nodeId = ``job:<namespace>:<name>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
@@ -74,18 +144,21 @@ class Job(_Keyed):
     malformedFacets = ArrayProperty(StringProperty())
     firstRunEventTime = DateTimeProperty()  # span of its runs' events, kept on write
     lastRunEventTime = DateTimeProperty()
+    runs = RelationshipTo("Run", "HAS_RUN")
+    reads = RelationshipTo("Dataset", "READS", model=SeenBetween)
+    writes = RelationshipTo("Dataset", "WRITES", model=SeenBetween)
+    facets = RelationshipTo("Facet", "HAS_FACET")
 
 
-class Run(_Keyed):
+class Run(LineageNode):
     """Also labelled :LineageNode. nodeId = runId."""
 
     runId = StringProperty(unique_index=True, required=True)
-    nodeId = StringProperty(required=True)
     jobId = StringProperty()  # its job's nodeId, indexed with startedAt
-    state = StringProperty(choices={s: s for s in
-                                    ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL")})
+    state = StringProperty(index=True, choices={s: s for s in
+                                                ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL")})
     stateTime = DateTimeProperty()
-    startedAt = DateTimeProperty()
+    startedAt = DateTimeProperty(index=True)
     endedAt = DateTimeProperty()
     startEventTime = DateTimeProperty()
     firstEventTime = DateTimeProperty()
@@ -99,6 +172,17 @@ class Run(_Keyed):
     codeDigest = StringProperty()  # digest of the code facets (sql, sourceCode...) it ran with
     codeKey = StringProperty()  # sort key of the event that set codeDigest
     evaluationKey = StringProperty()  # sort key of the evaluation facet that set its metrics
+    stateKey = StringProperty()  # sort key of the event that set state
+    parent = RelationshipTo("Run", "CHILD_OF")
+    inputs = RelationshipTo("Dataset", "READ", model=RunRead)
+    outputs = RelationshipTo("Dataset", "WROTE", model=Since)
+    input_versions = RelationshipTo("DatasetVersion", "READ_VERSION")
+    output_versions = RelationshipTo("DatasetVersion", "WROTE_VERSION")
+    facets = RelationshipTo("Facet", "HAS_FACET")
+    trained = RelationshipTo("ModelVersion", "TRAINED")
+    evaluated = RelationshipTo("ModelVersion", "EVALUATED", model=Since)
+    evaluated_on = RelationshipTo("Dataset", "EVALUATED_ON")
+    measured = RelationshipTo("Metric", "MEASURED")
 
 
 class DatasetVersion(_Keyed):
@@ -108,6 +192,8 @@ class DatasetVersion(_Keyed):
     createdAt = DateTimeProperty()
     batchKey = StringProperty()  # labels batches: the addLabels batchKey, if any
     labelsDigest = StringProperty()  # labels batches: sha256 of the labels as given
+    dataset = RelationshipTo("Dataset", "VERSION_OF")
+    labeling_schema_versions = RelationshipTo("LabelingSchemaVersion", "LABELED_WITH", model=Since)
 
 
 class Field(_Keyed):
@@ -117,6 +203,8 @@ class Field(_Keyed):
     type = StringProperty()
     description = StringProperty()
     ordinal = IntegerProperty()
+    sortKey = StringProperty()  # sort key of the schema facet that set type/description
+    derived_from = RelationshipTo("Field", "DERIVED_FROM", model=FieldDerivation)
 
 
 class Facet(_Keyed):
@@ -127,6 +215,7 @@ class Facet(_Keyed):
     eventTime = DateTimeProperty()
     malformed = BooleanProperty()
     error = StringProperty()
+    sortKey = StringProperty()  # (eventTime, payload) key: the latest facet wins in any order
 
 
 class Event(_Keyed):
@@ -135,8 +224,8 @@ class Event(_Keyed):
     raw = StringProperty(required=True)
     kind = StringProperty(required=True)
     eventType = StringProperty()
-    eventTime = DateTimeProperty()
-    runId = StringProperty()
+    eventTime = DateTimeProperty(index=True)
+    runId = StringProperty(index=True)
     receivedAt = DateTimeProperty()  # when the platform received it (in the chain hash, v2)
     warnings = ArrayProperty(StringProperty())
     # "openlineage", "scene", "labeling", "apiKey" or "checkpoint" (absent before v2)
@@ -158,6 +247,7 @@ class Sequence(_Keyed):
 
 class Scene(_Keyed):
     sceneId = StringProperty(unique_index=True, required=True)
+    versions = RelationshipTo("SceneVersion", "HAS_VERSION")
 
 
 class PendingSceneVersion(_Keyed):
@@ -169,12 +259,15 @@ class PendingSceneVersion(_Keyed):
     heartbeatAt = IntegerProperty()  # epoch ms of its writer's last write (the lease)
     staged = IntegerProperty()  # prims staged so far
     startedAt = DateTimeProperty()
+    prims = RelationshipTo("Prim", "HAS_PRIM", model=PrimMembership)
 
 
-class SceneVersion(_Keyed):
+class SceneVersion(LineageNode):
     """Also labelled :LineageNode (kind SCENE). nodeId derives from sceneId + contentHash."""
 
     nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty()  # 'usd': what search and lineage answers show
+    name = StringProperty()  # the scene id, for search
     sceneId = StringProperty(required=True)
     version = StringProperty(required=True)
     contentHash = StringProperty(required=True)
@@ -184,19 +277,29 @@ class SceneVersion(_Keyed):
     defaultSelections = StringProperty()  # JSON map
     ingestedAt = DateTimeProperty()
     documentSha256 = StringProperty()  # the recorded scene document it was projected from
+    layers = RelationshipTo("Layer", "USES_LAYER", model=LayerUse)
+    arcs = RelationshipTo("CompositionArc", "HAS_ARC")
+    prims = RelationshipTo("Prim", "HAS_PRIM", model=PrimMembership)
+    variant_sets = RelationshipTo("VariantSet", "HAS_VARIANT_SET")
+    variants = RelationshipTo("SceneVariant", "HAS_VARIANT")
 
 
-class SceneVariant(_Keyed):
+class SceneVariant(LineageNode):
     """Also labelled :LineageNode (kind SCENE_VARIANT). nodeId derives from sceneId,
     contentHash and the full selection map."""
 
     nodeId = StringProperty(unique_index=True, required=True)
-    sceneId = StringProperty(required=True)
+    namespace = StringProperty()  # 'usd': what search and lineage answers show
+    name = StringProperty()  # scene id and selections, for search
+    sceneId = StringProperty(required=True, index=True)
     version = StringProperty()
     contentHash = StringProperty()
     selections = StringProperty(required=True)  # JSON map {set: option}
     primCount = IntegerProperty()
     placeholder = BooleanProperty()
+    selects = RelationshipTo("VariantOption", "SELECTS")
+    adds = RelationshipTo("Prim", "ADDS_PRIM")
+    removes = RelationshipTo("Prim", "REMOVES_PRIM")
 
 
 class Layer(_Keyed):
@@ -226,6 +329,7 @@ class VariantSet(_Keyed):
     name = StringProperty(required=True)
     default = StringProperty()
     existsUnder = StringProperty()  # JSON map; {} for a set of the root prim
+    options = RelationshipTo("VariantOption", "HAS_OPTION")
 
 
 class VariantOption(_Keyed):
@@ -238,12 +342,16 @@ class LabelingSchema(_Keyed):
     """Bounded name: schema names are at most 200 characters."""
 
     name = StringProperty(unique_index=True, required=True)
+    createdAt = DateTimeProperty()
+    lockedAt = IntegerProperty()  # epoch ms of the last locking write (as Sequence)
+    versions = RelationshipTo("LabelingSchemaVersion", "HAS_VERSION")
 
 
-class LabelingSchemaVersion(_Keyed):
+class LabelingSchemaVersion(LineageNode):
     """Also labelled :LineageNode. Immutable; nodeId = ``labelingSchema:<name>:v<version>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty()  # 'labeling': what search and lineage answers show
     name = StringProperty(required=True)
     version = IntegerProperty(required=True)
     # Absent on a placeholder (placeholder = true): a version a labelingSchema facet named
@@ -259,44 +367,60 @@ class LabelingSchemaVersion(_Keyed):
     enableComment = BooleanProperty()
     createdAt = DateTimeProperty()
     recorded = BooleanProperty()  # written from a record (labeling/commands.py)
+    previous = RelationshipTo("LabelingSchemaVersion", "PREVIOUS_VERSION")
 
 
-class LabelingSession(_Keyed):
+class LabelingSession(LineageNode):
     """Also labelled :LineageNode (kind LABELING_SESSION). nodeId = ``labelingSession:<name>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty()  # 'labeling': what search and lineage answers show
+    lockedAt = IntegerProperty()  # epoch ms of the last locking write (as Sequence)
     name = StringProperty(required=True)
     assignedUsers = ArrayProperty(StringProperty())
     batches = IntegerProperty()
     activeSchemaVersionIds = ArrayProperty(StringProperty())  # what new labels are checked by
     createdAt = DateTimeProperty()
     recorded = BooleanProperty()  # written from a record (labeling/commands.py)
+    schema_versions = RelationshipTo("LabelingSchemaVersion", "USES_SCHEMA")
+    labels_dataset = RelationshipTo("Dataset", "LABELS")
+    produces = RelationshipTo("Dataset", "PRODUCES")
+    produced_versions = RelationshipTo("DatasetVersion", "PRODUCED_VERSION")
+    session_labels = RelationshipTo("Label", "HAS_LABEL")
 
 
 class Label(_Keyed):
     labelId = StringProperty(unique_index=True, required=True)
-    itemId = StringProperty(required=True)
+    itemId = StringProperty(required=True, index=True)
     value = StringProperty(required=True)  # JSON
     source = StringProperty(choices={s: s for s in ("HUMAN", "LLM_JUDGE", "CODE")})
     author = StringProperty(required=True)
     comment = StringProperty()
     time = DateTimeProperty()
     recorded = BooleanProperty()  # written from a record (labeling/commands.py)
+    schema_version = RelationshipTo("LabelingSchemaVersion", "USES_SCHEMA")
+    dataset_version = RelationshipTo("DatasetVersion", "IN_VERSION")
 
 
-class ModelVersion(_Keyed):
+class ModelVersion(LineageNode):
     """Also labelled :LineageNode (kind MODEL_VERSION). nodeId = ``model:<name>@<version>``."""
 
     nodeId = StringProperty(unique_index=True, required=True)
+    namespace = StringProperty()  # 'models': what search and lineage answers show
     name = StringProperty(required=True)
     version = StringProperty(required=True)
-    digest = StringProperty()  # absent while only an evaluation facet has named the version
+    # absent while only an evaluation facet has named the version
+    digest = StringProperty(index=True)
     framework = StringProperty()
     format = StringProperty()
     derivedFrom = ArrayProperty(StringProperty())  # digests of base models
     tensorCount = IntegerProperty()
     placeholder = BooleanProperty()  # true while only an evaluation facet has named it
     modelKey = StringProperty()  # sort key of the mlModel facet that set these properties
+    stored_in = RelationshipTo("Dataset", "STORED_IN", model=Since)
+    derived_from_model = RelationshipTo("ModelVersion", "DERIVED_FROM_MODEL")
+    tensors = RelationshipTo("Tensor", "HAS_TENSOR", model=TensorSlot)
+    metrics = RelationshipTo("Metric", "HAS_METRIC")
 
 
 class Tensor(_Keyed):
@@ -310,13 +434,14 @@ class Metric(_Keyed):
     """One value an evaluation run measured for a model version, overall or on one slice."""
 
     metricId = StringProperty(unique_index=True, required=True)
-    name = StringProperty(required=True)
+    name = StringProperty(required=True, index=True)
     value = FloatProperty(required=True)
     higherIsBetter = BooleanProperty()
     dimensions = StringProperty()  # canonical JSON of the slice's dimensions
     sliceKey = StringProperty(required=True)  # canonical JSON of the whole slice
     runId = StringProperty(required=True)
     modelId = StringProperty(required=True)
+    scene_variant = RelationshipTo("SceneVariant", "FOR_SCENE_VARIANT")
 
 
 class LedgerCheckpoint(_Keyed):
@@ -340,21 +465,57 @@ class ApiKey(_Keyed):
     revokedAt = DateTimeProperty()
 
 
-GRAPH_NODE_MODELS: list[type[_Keyed]] = [
-    Namespace, Dataset, DatasetAlias, Job, Run, DatasetVersion, Field, Facet, Event, Sequence,
-    Scene, PendingSceneVersion, SceneVersion, SceneVariant, Layer, CompositionArc, Prim,
+# What each node a lineage answer can hold is, by label, in the order the GraphQL enum NodeKind
+# lists them: the one table the Cypher that names kinds (db.kinds) and NodeKind are made from.
+NODE_KINDS: tuple[tuple[str, str], ...] = (
+    ("Dataset", "DATASET"), ("Job", "JOB"), ("Run", "RUN"), ("SceneVersion", "SCENE"),
+    ("SceneVariant", "SCENE_VARIANT"), ("LabelingSession", "LABELING_SESSION"),
+    ("LabelingSchemaVersion", "LABELING_SCHEMA_VERSION"), ("ModelVersion", "MODEL_VERSION"),
+    ("DatasetVersion", "DATASET_VERSION"),
+)
+
+NODE_MODELS: list[type[_Keyed]] = [
+    LineageNode, Namespace, Dataset, DatasetAlias, Job, Run, DatasetVersion, Field, Facet, Event,
+    Sequence, Scene, PendingSceneVersion, SceneVersion, SceneVariant, Layer, CompositionArc, Prim,
     VariantSet, VariantOption,
     LabelingSchema, LabelingSchemaVersion, LabelingSession, Label, ModelVersion, Tensor, Metric,
     ApiKey, LedgerCheckpoint,
 ]
 
-RELATIONSHIP_TYPES: list[str] = [
-    "HAS_JOB", "HAS_DATASET", "HAS_RUN", "CHILD_OF", "READS", "WRITES", "READ", "WROTE",
-    "READ_VERSION", "WROTE_VERSION", "VERSION_OF", "HAS_FACET", "HAS_FIELD", "DERIVED_FROM",
-    "HAS_VERSION", "USES_LAYER", "HAS_ARC", "HAS_PRIM", "HAS_VARIANT_SET", "HAS_OPTION",
-    "HAS_VARIANT", "SELECTS", "ADDS_PRIM", "REMOVES_PRIM", "FROM_SCENE_VARIANT",
-    "PREVIOUS_VERSION", "LABELS", "PRODUCES", "USES_SCHEMA", "HAS_LABEL", "IN_VERSION",
-    "LABELED_WITH", "PRODUCED_VERSION", "TRAINED", "STORED_IN", "DERIVED_FROM_MODEL",
-    "HAS_TENSOR", "EVALUATED", "EVALUATED_ON", "MEASURED", "HAS_METRIC", "FOR_SCENE_VARIANT",
-    "ALIAS_OF",
-]
+
+@dataclass(frozen=True)
+class RelationshipDeclaration:
+    """One relationship a node class declares: (start)-[type]->(end) and its properties."""
+
+    type: str
+    start: str
+    end: str
+    properties: tuple[str, ...]
+
+
+def labels_of(model: type[_Keyed]) -> frozenset[str]:
+    """Every label a node of this class carries (its own and its bases', e.g. LineageNode)."""
+    return frozenset(model.inherited_labels())
+
+
+def properties_of(model: type[_Keyed]) -> list[str]:
+    """Every property a node of this class may hold, inherited ones included."""
+    return list(model.defined_properties(aliases=False, rels=False))
+
+
+def relationship_declarations() -> list[RelationshipDeclaration]:
+    found = []
+    for model in NODE_MODELS:
+        for rel in vars(model).values():
+            if not isinstance(rel, RelationshipDefinition):
+                continue
+            props: type[StructuredRel] | None = rel.definition["model"]  # type: ignore[assignment]
+            found.append(RelationshipDeclaration(
+                type=str(rel.definition["relation_type"]), start=model.__label__,
+                end=str(rel._raw_class),
+                properties=tuple(props.defined_properties(aliases=False, rels=False))
+                if props is not None else ()))
+    return sorted(found, key=lambda d: (d.type, d.start, d.end))
+
+
+RELATIONSHIP_TYPES: list[str] = sorted({d.type for d in relationship_declarations()})

@@ -10,7 +10,8 @@ import yaml
 
 from lineage_graph.contract import graphql_sdl, openapi_json
 from lineage_graph.db.migrations import schema_statements
-from lineage_graph.graph_model import GRAPH_NODE_MODELS, RELATIONSHIP_TYPES
+from lineage_graph.graph_model import NODE_MODELS, RELATIONSHIP_TYPES
+from lineage_graph.graph_schema import constraints_cypher, with_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,9 +58,20 @@ def test_compose_file_wires_the_api_to_neo4j() -> None:
     assert any(str(p).endswith(":5000") for p in api["ports"])
 
 
+def test_constraints_file_is_generated_from_the_model() -> None:
+    assert (ROOT / "schema" / "constraints.cypher").read_text() == constraints_cypher(), (
+        "schema/constraints.cypher is stale: run `lineage-graph api export`")
+
+
+def test_graph_model_doc_ends_with_the_generated_reference() -> None:
+    doc = (ROOT / "docs" / "graph-model.md").read_text()
+    assert with_reference(doc) == doc, (
+        "docs/graph-model.md's reference is stale: run `lineage-graph api export`")
+
+
 def test_every_unique_key_of_the_model_has_a_constraint_in_schema() -> None:
     statements = "\n".join(schema_statements())
-    for model in GRAPH_NODE_MODELS:
+    for model in NODE_MODELS:
         for prop in model.unique_keys():
             pattern = rf"FOR \(n:{model.__label__}\) REQUIRE n\.{prop} IS UNIQUE"
             assert re.search(pattern, statements), f"no constraint for {model.__label__}.{prop}"
@@ -67,7 +79,7 @@ def test_every_unique_key_of_the_model_has_a_constraint_in_schema() -> None:
 
 def test_graph_model_doc_names_every_label_and_relationship() -> None:
     doc = (ROOT / "docs" / "graph-model.md").read_text()
-    for model in GRAPH_NODE_MODELS:
+    for model in NODE_MODELS:
         assert f":{model.__label__}" in doc, model.__label__
     for rel in RELATIONSHIP_TYPES:
         assert f":{rel}" in doc, rel

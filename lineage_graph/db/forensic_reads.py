@@ -15,12 +15,9 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-_KIND: LiteralString = """CASE WHEN m:DatasetVersion THEN 'DATASET_VERSION'
-  WHEN m:Dataset THEN 'DATASET' WHEN m:Job THEN 'JOB'
-  WHEN m:Run THEN 'RUN' WHEN m:SceneVariant THEN 'SCENE_VARIANT'
-  WHEN m:SceneVersion THEN 'SCENE' WHEN m:LabelingSession THEN 'LABELING_SESSION'
-  WHEN m:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
-  WHEN m:ModelVersion THEN 'MODEL_VERSION' END"""
+from lineage_graph.db.kinds import kind_of
+
+_KIND: LiteralString = kind_of("m")
 
 # The frontier's nodes (lineage nodes and dataset versions) as ``n``.
 _FRONTIER_NODES: LiteralString = """

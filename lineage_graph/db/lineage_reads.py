@@ -7,12 +7,10 @@ from typing import Any, LiteralString
 
 import neo4j
 
+from lineage_graph.db.kinds import kind_of
+
 # The kind of a lineage node `n`, spliced into the queries below (a constant, not a value).
-_KIND_OF_N: LiteralString = """CASE WHEN n:Dataset THEN 'DATASET' WHEN n:Job THEN 'JOB'
-  WHEN n:Run THEN 'RUN' WHEN n:SceneVariant THEN 'SCENE_VARIANT'
-  WHEN n:SceneVersion THEN 'SCENE' WHEN n:LabelingSession THEN 'LABELING_SESSION'
-  WHEN n:LabelingSchemaVersion THEN 'LABELING_SCHEMA_VERSION'
-  WHEN n:ModelVersion THEN 'MODEL_VERSION' END"""
+_KIND_OF_N: LiteralString = kind_of("n")
 
 # A job's runs, summarised as their number (a degree lookup: constant time however many).
 _RUN_COUNT_OF_N: LiteralString = "CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END"
@@ -146,6 +144,11 @@ RUN_LEVEL: tuple[list[LiteralString], list[LiteralString]] = (
     ["READ", *_EXTRA_INPUTS], ["WROTE", *_EXTRA_OUTPUTS])
 
 
+# A relationship `rel` events up to $asOf showed (or one no event dates: scenes, labeling).
+_SHOWN_BY_AS_OF: LiteralString = (
+    "($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))")
+
+
 def _lineage_hop(inputs: list[LiteralString], outputs: list[LiteralString]) -> LiteralString:
     """The nodes one hop of lineage reaches from a frontier of node ids, in data-flow terms.
     Each frontier entry walks one way (``up``: upstream), so both directions of a BOTH walk
@@ -164,7 +167,7 @@ def _lineage_hop(inputs: list[LiteralString], outputs: list[LiteralString]) -> L
     for the nodes a walk took (``_lineage_edges``)."""
     into = "|".join(inputs)
     out = "|".join(outputs)
-    at = "($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))"
+    at = _SHOWN_BY_AS_OF
     return ("""
 UNWIND $frontier AS f
 MATCH (n:LineageNode {nodeId: f.id})
@@ -204,7 +207,7 @@ def _lineage_edges(inputs: list[LiteralString], outputs: list[LiteralString]) ->
     comes once and a hub's incoming relationships are not read."""
     into = "|".join(inputs)
     out = "|".join(outputs)
-    at = "($asOf IS NULL OR rel.since IS NULL OR rel.since <= datetime($asOf))"
+    at = _SHOWN_BY_AS_OF
     return ("""
 UNWIND $ids AS id
 MATCH (n:LineageNode {nodeId: id})

@@ -1,5 +1,6 @@
-"""Apply ``schema/constraints.cypher`` idempotently (every statement is IF NOT EXISTS), then
-fill properties that newer versions write and older databases lack."""
+"""Apply ``schema/constraints.cypher`` (generated from lineage_graph/graph_model.py) and
+``schema/extra-indexes.cypher`` idempotently (every statement is IF NOT EXISTS), then fill
+properties that newer versions write and older databases lack."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import neo4j
 from lineage_graph.db.connection import Database
 from lineage_graph.schema_files import cypher_statements, schema_dir
 
+# Generated from the graph model (constraints.cypher), then the hand-written rest.
+SCHEMA_FILES = ("constraints.cypher", "extra-indexes.cypher")
+
 
 def schema_statements() -> list[str]:
-    return cypher_statements((schema_dir() / "constraints.cypher").read_text(encoding="utf-8"))
+    return [statement for name in SCHEMA_FILES for statement in cypher_statements(
+        (schema_dir() / name).read_text(encoding="utf-8"))]
 
 
 # Each statement only touches what is still missing, so a migrated database pays one scan of

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from lineage_graph.graph_model import NODE_KINDS
 from lineage_graph.graphql.context import ListLimit, off_loop, services
 
 
@@ -22,17 +23,13 @@ def to_datetime(value: Any) -> datetime | None:
     return to_native() if to_native else value  # type: ignore[no-any-return]
 
 
-@strawberry.enum(description="What a lineage node is.")
-class NodeKind(Enum):
-    DATASET = "DATASET"
-    JOB = "JOB"
-    RUN = "RUN"
-    SCENE = "SCENE"
-    SCENE_VARIANT = "SCENE_VARIANT"
-    LABELING_SESSION = "LABELING_SESSION"
-    LABELING_SCHEMA_VERSION = "LABELING_SCHEMA_VERSION"
-    MODEL_VERSION = "MODEL_VERSION"
-    DATASET_VERSION = "DATASET_VERSION"
+if TYPE_CHECKING:
+    class NodeKind(Enum):
+        """What a lineage node is: members made at run time from graph_model.NODE_KINDS."""
+else:
+    # Made from the one table of node kinds (graph_model.NODE_KINDS), in its order.
+    NodeKind = strawberry.enum(Enum("NodeKind", [(kind, kind) for _, kind in NODE_KINDS]),
+                               description="What a lineage node is.")
 
 
 @strawberry.enum(description="What a lineage walk is made of (docs/forensics.md#levels).")
