@@ -179,3 +179,40 @@ def _record(doc: dict[str, Any]) -> dict[str, Any]:
     from lineage_graph.usd.document import validate_scene_document
 
     return record.compact(validate_scene_document(doc))
+
+
+def test_a_claim_that_waited_on_a_publication_leaves_the_published_version_alone(
+        db: Database) -> None:
+    """Found by a CI run: a second writer's claim matched the pending version, waited for its
+    lock while the first writer published it, then wrote its lease onto the published version
+    and failed on the missing prim count. It must answer "stored" and write nothing."""
+    node_id = "sceneVersion:published-meanwhile"
+    db.write(lambda tx: scene_writes.claim_pending_version(tx, node_id, "writer-a", 1, 60_000))
+    with db.driver.session(database=db.name) as session:
+        publishing = session.begin_transaction()
+        publishing.run("""MATCH (sv:PendingSceneVersion {nodeId: $id})
+                          REMOVE sv:PendingSceneVersion, sv.token, sv.heartbeatAt, sv.staged,
+                                 sv.startedAt
+                          SET sv:SceneVersion:LineageNode""", id=node_id).consume()
+        claimed: dict[str, Any] = {}
+
+        def claim() -> None:
+            try:
+                claimed["result"] = db.write(lambda tx: scene_writes.claim_pending_version(
+                    tx, node_id, "writer-b", 2, 60_000))
+            except Exception as exc:  # reported below, not lost with the thread
+                claimed["result"] = exc
+
+        waiting = threading.Thread(target=claim)
+        waiting.start()
+        waiting.join(1.0)
+        publishing.commit()
+        waiting.join(30)
+    assert not waiting.is_alive()
+    published = query(db, "MATCH (sv:SceneVersion {nodeId: $id}) RETURN keys(sv) AS keys",
+                      id=node_id)
+    assert published == [{"keys": ["nodeId"]}]
+    # Either the claim waited on the published node (and rolled back) or, finding no pending
+    # version any more, it made a new one: never a lease on the published version.
+    result = claimed["result"]
+    assert isinstance(result, scene_writes.PublishedMeanwhile) or result == (True, 0), result

@@ -3,11 +3,15 @@ commit's two steps and a torn last line."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lineage_graph.db.connection import Database
+from lineage_graph.ingest.durable import DurableIngest, SpoolDrainer
+from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
 
 
@@ -91,3 +95,20 @@ def test_any_interleaving_delivers_every_record_once_in_order(
     rest = spool.pending(10_000)
     delivered += [e.sha256 for e in rest]
     assert delivered == appended
+
+
+def test_the_drainer_applies_the_schema_once_neo4j_answers(db: Database, tmp_path: Path) -> None:
+    """Start-up may find Neo4j down. Reads rely on the schema's indexes (their index hints fail
+    without them), so the background drainer applies the schema as soon as Neo4j answers, not
+    at the first write."""
+    durable = DurableIngest(IngestService(db), Spool(tmp_path), db)
+    assert not durable.schema_ready
+    drainer = SpoolDrainer(durable, interval=0.05)
+    drainer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not durable.schema_ready and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        drainer.stop()
+    assert durable.schema_ready

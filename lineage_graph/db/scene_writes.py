@@ -125,6 +125,9 @@ RETURN sv IS NOT NULL AS stored
 # A writer claims a new version's staging: it creates the pending node, or takes over one whose
 # writer stopped beating (its heartbeat older than the lease), or finds it busy. Taking over
 # changes the token first, so the old writer's next chunk or publication matches nothing.
+# ``pending`` is read after the SET, which waited for the node's lock: a writer that matched
+# the node while another one was publishing it finds it published (no longer pending), and
+# must roll back what its SET wrote onto the published version.
 CLAIM_PENDING_VERSION: LiteralString = """
 MERGE (sv:PendingSceneVersion {nodeId: $nodeId})
 ON CREATE SET sv.token = $token, sv.heartbeatAt = $nowMs, sv.staged = 0,
@@ -132,7 +135,7 @@ ON CREATE SET sv.token = $token, sv.heartbeatAt = $nowMs, sv.staged = 0,
 WITH sv, sv.token = $token AS mine, sv.heartbeatAt < $nowMs - $leaseMs AS stale
 SET sv.token = CASE WHEN mine OR stale THEN $token ELSE sv.token END,
     sv.heartbeatAt = CASE WHEN mine OR stale THEN $nowMs ELSE sv.heartbeatAt END
-RETURN mine OR stale AS owned, sv.staged AS staged
+RETURN mine OR stale AS owned, sv.staged AS staged, sv:PendingSceneVersion AS pending
 """
 
 # One chunk of prims, each with its HAS_PRIM edge from the pending version. No prim of a new
@@ -207,12 +210,20 @@ def scene_version_stored(tx: neo4j.ManagedTransaction, node_id: str) -> bool:
     return bool(record and record["stored"])
 
 
+class PublishedMeanwhile(Exception):
+    """The pending version a claim matched was published while the claim waited for its lock:
+    the claim's transaction must roll back (its SET wrote onto the published version)."""
+
+
 def claim_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str,
                           now_ms: int, lease_ms: int) -> tuple[bool, int]:
-    """(whether this writer now owns the staging, how many prims are staged under it)."""
+    """(whether this writer now owns the staging, how many prims are staged under it); raises
+    PublishedMeanwhile (roll back) when the version was published while the claim waited."""
     record = tx.run(CLAIM_PENDING_VERSION, nodeId=node_id, token=token, nowMs=now_ms,
                     leaseMs=lease_ms).single()
     assert record is not None
+    if not record["pending"]:
+        raise PublishedMeanwhile(node_id)
     return bool(record["owned"]), int(record["staged"])
 
 

@@ -194,8 +194,9 @@ def _raw(text: str) -> tuple[Any, str | None]:
 
 
 class SpoolDrainer:
-    """Background thread: drains the spool whenever it holds records and Neo4j answers,
-    backing off (1 s doubling to 30 s) while Neo4j stays down."""
+    """Background thread: applies the schema if start-up could not, and drains the spool
+    whenever it holds records and Neo4j answers, backing off (1 s doubling to 30 s) while
+    Neo4j stays down."""
 
     def __init__(self, durable: DurableIngest, interval: float = 1.0) -> None:
         self.durable = durable
@@ -213,6 +214,16 @@ class SpoolDrainer:
     def _loop(self) -> None:
         wait = self.interval
         while not self._stop.wait(wait):
+            if not self.durable.schema_ready:
+                # Start-up found Neo4j down: apply the schema as soon as it answers, not at the
+                # first write, since reads rely on its indexes (index hints).
+                try:
+                    self.durable.ensure_schema()
+                    log.info("schema applied: Neo4j answers again")
+                except Exception as exc:  # Neo4j still down, or not ready: try again later
+                    log.warning("schema not applied yet: %s", exc)
+                    wait = min(max(wait * 2, 1.0), 30.0)
+                    continue
             spool = self.durable.spool
             if not spool.has_pending():
                 wait = self.interval

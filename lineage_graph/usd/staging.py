@@ -94,7 +94,10 @@ class SceneStaging:
         """Wait until this writer owns the staging (then: how many prims are staged under it)
         or the version is stored (then: None)."""
         while True:
-            found = self.db.write(self._claim_work)
+            try:
+                found = self.db.write(self._claim_work)
+            except scene_writes.PublishedMeanwhile:
+                return None  # rolled back; the version is stored
             if found is None or found[0]:
                 return None if found is None else found[1]
             time.sleep(_POLL_S)  # another writer is staging this content: let it finish
