@@ -69,6 +69,15 @@ def test_graph_model_doc_ends_with_the_generated_reference() -> None:
         "docs/graph-model.md's reference is stale: run `lineage-graph api export`")
 
 
+def test_no_retired_name_is_one_the_model_generates() -> None:
+    """extra-indexes.cypher drops names retired long ago; a property later declared indexed
+    could generate one of them, and be created and dropped on every start-up."""
+    generated = set(re.findall(r"CREATE (?:CONSTRAINT|INDEX) (\w+)", constraints_cypher()))
+    dropped = set(re.findall(r"DROP (?:CONSTRAINT|INDEX) (\w+)",
+                             (ROOT / "schema" / "extra-indexes.cypher").read_text()))
+    assert dropped and not generated & dropped
+
+
 def test_every_unique_key_of_the_model_has_a_constraint_in_schema() -> None:
     statements = "\n".join(schema_statements())
     for model in NODE_MODELS:

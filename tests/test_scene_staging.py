@@ -181,38 +181,57 @@ def _record(doc: dict[str, Any]) -> dict[str, Any]:
     return record.compact(validate_scene_document(doc))
 
 
-def test_a_claim_that_waited_on_a_publication_leaves_the_published_version_alone(
-        db: Database) -> None:
-    """Found by a CI run: a second writer's claim matched the pending version, waited for its
-    lock while the first writer published it, then wrote its lease onto the published version
-    and failed on the missing prim count. It must answer "stored" and write nothing."""
+def _stage_two_prims(db: Database, node_id: str, token: str) -> None:
+    db.write(lambda tx: scene_writes.claim_pending_version(tx, node_id, token, 1, 60_000))
+    prims = [{"primId": f"{node_id}/p{i}", "path": f"/World/P{i}", "type": "Xform",
+              "kind": None, "instanceable": False, "instanceProxy": False, "inDefault": True}
+             for i in range(2)]
+    assert db.write(lambda tx: scene_writes.stage_prims(tx, node_id, token, 0, prims, 1)) == 2
+
+
+@pytest.mark.parametrize("write", ["claim", "stage", "delete"])
+def test_a_write_that_waited_on_a_publication_leaves_the_published_version_alone(
+        db: Database, write: str) -> None:
+    """Found by a CI run (the claim) and a review (staging and deleting): a writer that matched
+    the pending version, then waited for its lock while another writer published it, wrote its
+    lease onto the published version (and a delete would have removed its prims). Neo4j does
+    not re-check a MATCH once the lock is granted: each write re-checks, and rolls back."""
     node_id = "sceneVersion:published-meanwhile"
-    db.write(lambda tx: scene_writes.claim_pending_version(tx, node_id, "writer-a", 1, 60_000))
+    _stage_two_prims(db, node_id, "writer-b" if write == "delete" else "writer-a")
     with db.driver.session(database=db.name) as session:
         publishing = session.begin_transaction()
         publishing.run("""MATCH (sv:PendingSceneVersion {nodeId: $id})
                           REMOVE sv:PendingSceneVersion, sv.token, sv.heartbeatAt, sv.staged,
                                  sv.startedAt
                           SET sv:SceneVersion:LineageNode""", id=node_id).consume()
-        claimed: dict[str, Any] = {}
+        waited: dict[str, Any] = {}
 
-        def claim() -> None:
+        def attempt(tx: Any) -> Any:
+            if write == "claim":  # a lease of 0: the claim would take the staging over
+                return scene_writes.claim_pending_version(tx, node_id, "writer-b", 2, 0)
+            if write == "stage":
+                return scene_writes.stage_prims(tx, node_id, "writer-a", 2, [], 2)
+            return scene_writes.delete_staged(tx, node_id, "writer-b", 100, 2)
+
+        def run() -> None:
             try:
-                claimed["result"] = db.write(lambda tx: scene_writes.claim_pending_version(
-                    tx, node_id, "writer-b", 2, 60_000))
+                waited["result"] = db.write(attempt)
             except Exception as exc:  # reported below, not lost with the thread
-                claimed["result"] = exc
+                waited["result"] = exc
 
-        waiting = threading.Thread(target=claim)
+        waiting = threading.Thread(target=run)
         waiting.start()
         waiting.join(1.0)
         publishing.commit()
         waiting.join(30)
     assert not waiting.is_alive()
-    published = query(db, "MATCH (sv:SceneVersion {nodeId: $id}) RETURN keys(sv) AS keys",
+    published = query(db, """MATCH (sv:SceneVersion {nodeId: $id})
+                             RETURN keys(sv) AS keys, COUNT { (sv)-[:HAS_PRIM]->() } AS prims""",
                       id=node_id)
-    assert published == [{"keys": ["nodeId"]}]
-    # Either the claim waited on the published node (and rolled back) or, finding no pending
-    # version any more, it made a new one: never a lease on the published version.
-    result = claimed["result"]
-    assert isinstance(result, scene_writes.PublishedMeanwhile) or result == (True, 0), result
+    assert published == [{"keys": ["nodeId"], "prims": 2}]
+    # The write waited on the published node and rolled back; or (a claim), finding no pending
+    # version any more, it made a new one; never a lease on, or a prim taken from, the
+    # published version.
+    result = waited["result"]
+    assert isinstance(result, scene_writes.PublishedMeanwhile) or (
+        write == "claim" and result == (True, 0)), result

@@ -721,6 +721,10 @@ def api_export(
     written = [directory / "schema.graphql", directory / "openapi.json",
                root / "schema" / "scene-document.schema.json",
                root / "schema" / "constraints.cypher", root / "docs" / "graph-model.md"]
+    missing = [path.parent for path in written[2:] if not path.parent.is_dir()]
+    if missing:
+        raise typer.BadParameter(f"{missing[0]} is missing: run this from a checkout (the "
+                                 "files it regenerates live there)", param_hint="--directory")
     written[2].write_text(scene_document_json_schema(), encoding="utf-8")
     written[3].write_text(constraints_cypher(), encoding="utf-8")
     doc = written[4]

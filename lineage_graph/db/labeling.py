@@ -170,7 +170,7 @@ RETURN dv.nodeId AS versionId, dv.version AS version, count(l) AS added
 """
 
 # Labels in (time, labelId) order after a cursor, with their schema version, session and batch:
-# of one session (from its node), or of one item in every session (from the label_item index).
+# of one session (from its node), or of one item in every session (from the index on itemId).
 _LABEL_PAGE: LiteralString = """
 WHERE ($itemId IS NULL OR l.itemId = $itemId)
   AND ($afterTime IS NULL OR l.time > datetime($afterTime)

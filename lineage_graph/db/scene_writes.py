@@ -138,13 +138,24 @@ SET sv.token = CASE WHEN mine OR stale THEN $token ELSE sv.token END,
 RETURN mine OR stale AS owned, sv.staged AS staged, sv:PendingSceneVersion AS pending
 """
 
+# The statements below that change a pending version MATCH it by token, then write to it (taking
+# its lock, which a publishing or claiming writer may hold), then re-check: Neo4j does not
+# re-check a MATCH once the lock is granted, so a writer that matched while another one took
+# the staging over or published it finds out here (``still`` false) and its caller rolls back
+# (the write it made landed on a version that is no longer its own).
+_STILL_MINE: LiteralString = """
+WITH sv, sv:PendingSceneVersion AND sv.token = $token AS still
+"""
+
 # One chunk of prims, each with its HAS_PRIM edge from the pending version. No prim of a new
 # version exists yet (their ids derive from the version's content hash), so CREATE, not MERGE.
 # ``staged`` counts what is staged, so a chunk the driver retries after a commit whose answer
 # was lost is not written twice: it only writes when the count is where this chunk starts.
 STAGE_PRIMS: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
-WITH sv, sv.staged = $offset AS fresh
+SET sv.heartbeatAt = $nowMs
+""" + _STILL_MINE + """
+WITH sv, still, still AND sv.staged = $offset AS fresh
 CALL (sv, fresh) {
   WITH sv, fresh WHERE fresh
   UNWIND $prims AS row
@@ -152,21 +163,25 @@ CALL (sv, fresh) {
                      instanceable: row.instanceable, instanceProxy: row.instanceProxy})
   CREATE (sv)-[:HAS_PRIM {inDefault: row.inDefault}]->(prim)
 }
-SET sv.staged = CASE WHEN fresh THEN $offset + size($prims) ELSE sv.staged END,
-    sv.heartbeatAt = $nowMs
-RETURN sv.staged AS staged
+SET sv.staged = CASE WHEN fresh THEN $offset + size($prims) ELSE sv.staged END
+RETURN still, sv.staged AS staged
 """
 
 # Up to $limit staged prims of a pending version this writer owns (claimed: its own, or taken
 # over from a writer that stopped), deleted; the count of staged prims follows.
 DELETE_STAGED_PRIMS: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $nodeId, token: $token})
-OPTIONAL MATCH (sv)-[:HAS_PRIM]->(prim:Prim)
-WITH sv, prim LIMIT $limit
-DETACH DELETE prim
-WITH sv, count(prim) AS deleted
-SET sv.staged = COUNT { (sv)-[:HAS_PRIM]->() }, sv.heartbeatAt = $nowMs
-RETURN deleted
+SET sv.heartbeatAt = $nowMs
+""" + _STILL_MINE + """
+CALL (sv, still) {
+  WITH sv WHERE still
+  OPTIONAL MATCH (sv)-[:HAS_PRIM]->(prim:Prim)
+  WITH prim LIMIT $limit
+  DETACH DELETE prim
+  RETURN count(prim) AS deleted
+}
+SET sv.staged = CASE WHEN still THEN COUNT { (sv)-[:HAS_PRIM]->() } ELSE sv.staged END
+RETURN still, deleted
 """
 
 DELETE_PENDING_VERSION: LiteralString = """
@@ -179,7 +194,9 @@ DELETE sv
 # of them and still belongs to this writer.
 PUBLISH_PENDING_VERSION: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $version.nodeId, token: $token})
-WHERE sv.staged = $expected AND COUNT { (sv)-[:HAS_PRIM]->() } = $expected
+SET sv.heartbeatAt = sv.heartbeatAt
+WITH sv WHERE sv:PendingSceneVersion AND sv.token = $token
+  AND sv.staged = $expected AND COUNT { (sv)-[:HAS_PRIM]->() } = $expected
 REMOVE sv:PendingSceneVersion
 REMOVE sv.token, sv.startedAt, sv.heartbeatAt, sv.staged
 SET sv:SceneVersion:LineageNode,
@@ -233,15 +250,25 @@ def stage_prims(tx: neo4j.ManagedTransaction, node_id: str, token: str, offset: 
     the pending version is no longer this writer's."""
     record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, offset=offset, prims=prims,
                     nowMs=now_ms).single()
-    return None if record is None else int(record["staged"])
+    if record is None:
+        return None
+    if not record["still"]:
+        raise PublishedMeanwhile(node_id)  # taken over or published while this waited
+    return int(record["staged"])
 
 
 def delete_staged(tx: neo4j.ManagedTransaction, node_id: str, token: str, limit: int,
                   now_ms: int) -> int:
-    """Delete up to ``limit`` of this writer's staged prims; how many went."""
+    """Delete up to ``limit`` of this writer's staged prims; how many went (0 when the staging
+    is not this writer's). Raises PublishedMeanwhile (roll back) when it was taken over or
+    published while this waited for its lock."""
     record = tx.run(DELETE_STAGED_PRIMS, nodeId=node_id, token=token, limit=limit,
                     nowMs=now_ms).single()
-    return int(record["deleted"]) if record else 0
+    if record is None:
+        return 0
+    if not record["still"]:
+        raise PublishedMeanwhile(node_id)
+    return int(record["deleted"])
 
 
 def delete_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str) -> None:

@@ -220,8 +220,11 @@ class SpoolDrainer:
                 try:
                     self.durable.ensure_schema()
                     log.info("schema applied: Neo4j answers again")
-                except Exception as exc:  # Neo4j still down, or not ready: try again later
-                    log.warning("schema not applied yet: %s", exc)
+                except Neo4jUnavailableError:  # start-up already said Neo4j is down
+                    wait = min(max(wait * 2, 1.0), 30.0)
+                    continue
+                except Exception:  # keep trying later; never kill the thread
+                    log.exception("schema could not be applied")
                     wait = min(max(wait * 2, 1.0), 30.0)
                     continue
             spool = self.durable.spool

@@ -59,8 +59,10 @@ class SceneStaging:
             try:
                 if self._write_chunks(owned):
                     return self.token
-            except neo4j.exceptions.ConstraintError:
-                # A prim of this content exists: another writer published it meanwhile.
+            except (neo4j.exceptions.ConstraintError, scene_writes.PublishedMeanwhile):
+                # A prim of this content exists, or the staging stopped being this writer's
+                # while a write waited for its lock: another writer published it or took it
+                # over meanwhile (the write was rolled back).
                 self.clear()
                 continue
             except BaseException:
@@ -78,6 +80,8 @@ class SceneStaging:
             self._delete_staged()
             self.db.write(partial(scene_writes.delete_pending_version, node_id=self.node_id,
                                   token=self.token))
+        except scene_writes.PublishedMeanwhile:
+            return  # no longer this writer's: nothing of it to clear
         except LineageGraphError:
             log.warning("could not clear the staged prims of scene version %s; they are "
                         "invisible and the next store of this version clears them",
