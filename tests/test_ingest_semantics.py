@@ -19,6 +19,12 @@ def _ingest(service: IngestService, *events: dict) -> list[str]:
     return [o.status for o in result.outcomes]
 
 
+def _versions_read(db: Database, run_id: str) -> list[dict]:
+    """The versions a run read (READ_VERSION), as rows ``{"v": version}``."""
+    return query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
+                 id=run_id)
+
+
 def _run(db: Database, run_id: str) -> dict:
     [row] = query(db, "MATCH (r:Run {runId: $id}) RETURN r {.*} AS r", id=run_id)
     return row["r"]
@@ -102,8 +108,7 @@ def test_each_writing_run_creates_a_version_and_readers_link_the_current_one(
         MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {name: 'clean.frames'})
         RETURN v.version AS version ORDER BY v.createdAt""")
     assert [v["version"] for v in versions] == [writer1, writer2]
-    read = query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
-                 id=reader)
+    read = _versions_read(db, reader)
     assert read == [{"v": writer1}]
 
 
@@ -115,8 +120,7 @@ def test_dataset_version_facet_pins_the_version_read(ingest: IngestService, db: 
                               outputs=[ds("s3://lake", "labels", version="v8")]))
     _ingest(ingest, run_event("START", reader, ("spark", "train"), T0 + timedelta(hours=2),
                               inputs=[ds("s3://lake", "labels", version="v7")]))
-    read = query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
-                 id=reader)
+    read = _versions_read(db, reader)
     assert read == [{"v": "v7"}]
 
 
@@ -130,8 +134,7 @@ def test_a_reader_pinned_to_a_version_links_it_when_the_version_arrives_later(
     _ingest(ingest, run_event("COMPLETE", new_run_id(), ("dvc", "export"),
                               T0 + timedelta(hours=1),
                               outputs=[ds("s3://lake", "labels", version="v9")]))
-    read = query(db, "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v",
-                 id=reader)
+    read = _versions_read(db, reader)
     assert read == [{"v": "v9"}]
 
 
@@ -143,12 +146,11 @@ def test_a_version_rewritten_later_leaves_readers_that_started_before_it(
     _ingest(ingest, run_event("RUNNING", writer, ("spark", "clean"), T0, outputs=[table]))
     _ingest(ingest, run_event("START", reader, ("spark", "train"), T0 + timedelta(hours=1),
                               inputs=[table]))
-    read = "MATCH (:Run {runId: $id})-[:READ_VERSION]->(v) RETURN v.version AS v"
-    assert query(db, read, id=reader) == [{"v": writer}]
+    assert _versions_read(db, reader) == [{"v": writer}]
     # The writer's last write lands after the reader started: its version is created then.
     _ingest(ingest, run_event("COMPLETE", writer, ("spark", "clean"), T0 + timedelta(hours=2),
                               outputs=[table]))
-    assert query(db, read, id=reader) == []
+    assert _versions_read(db, reader) == []
 
 
 def test_parent_run_links_child_runs(ingest: IngestService, db: Database) -> None:

@@ -70,6 +70,20 @@ MATCH (ns:Namespace {key: row.namespaceKey})
 MERGE (ns)-[:HAS_DATASET]->(d)
 """
 
+def _earliest(prop: LiteralString, value: LiteralString) -> LiteralString:
+    """A SET item keeping the earlier of ``prop`` and ``value``: a NULL prop takes the value, a
+    NULL value keeps the prop, so the result does not depend on the order events arrive in.
+    One definition for every time that keeps its earliest (and, below, its latest)."""
+    return (prop + " = CASE WHEN " + prop + " IS NULL OR " + value + " < " + prop
+            + " THEN " + value + " ELSE " + prop + " END")
+
+
+def _latest(prop: LiteralString, value: LiteralString) -> LiteralString:
+    """A SET item keeping the later of ``prop`` and ``value`` (as _earliest)."""
+    return (prop + " = CASE WHEN " + prop + " IS NULL OR " + value + " > " + prop
+            + " THEN " + value + " ELSE " + prop + " END")
+
+
 # Times travel as ISO-8601 strings and become DateTime here: much cheaper for the driver than
 # packing Python datetimes.
 MERGE_RUNS: LiteralString = """
@@ -78,15 +92,9 @@ MERGE (r:Run:LineageNode {runId: row.runId})
 ON CREATE SET r.nodeId = row.nodeId
 WITH r, row, datetime(row.firstEventTime) AS first, datetime(row.lastEventTime) AS last,
      datetime(row.startEventTime) AS start, datetime(row.stateTime) AS stateTime
-SET r.firstEventTime = CASE
-      WHEN r.firstEventTime IS NULL OR first < r.firstEventTime
-      THEN first ELSE r.firstEventTime END,
-    r.lastEventTime = CASE
-      WHEN r.lastEventTime IS NULL OR last > r.lastEventTime
-      THEN last ELSE r.lastEventTime END,
-    r.startEventTime = CASE
-      WHEN r.startEventTime IS NULL OR start < r.startEventTime
-      THEN start ELSE r.startEventTime END
+SET """ + _earliest("r.firstEventTime", "first") + """,
+    """ + _latest("r.lastEventTime", "last") + """,
+    """ + _earliest("r.startEventTime", "start") + """
 FOREACH (_ IN CASE WHEN row.stateKey IS NOT NULL
                     AND (r.stateKey IS NULL OR row.stateKey > r.stateKey) THEN [1] ELSE [] END |
   SET r.state = row.state, r.stateKey = row.stateKey, r.stateTime = stateTime,
@@ -117,12 +125,8 @@ WITH r, collect(j) AS jobs
 SET r.jobId = jobs[0].nodeId
 WITH r, jobs
 UNWIND jobs AS j
-SET j.firstRunEventTime = CASE
-      WHEN j.firstRunEventTime IS NULL OR r.firstEventTime < j.firstRunEventTime
-      THEN r.firstEventTime ELSE j.firstRunEventTime END,
-    j.lastRunEventTime = CASE
-      WHEN j.lastRunEventTime IS NULL OR r.lastEventTime > j.lastRunEventTime
-      THEN r.lastEventTime ELSE j.lastRunEventTime END
+SET """ + _earliest("j.firstRunEventTime", "r.firstEventTime") + """,
+    """ + _latest("j.lastRunEventTime", "r.lastEventTime") + """
 """
 
 MERGE_PARENTS: LiteralString = """
@@ -135,18 +139,13 @@ def _keep_earliest_since(edge: LiteralString) -> LiteralString:
     """``SET <edge>.since`` to the earlier of its value and ``row.since`` (a new edge, whose
     since is NULL, takes ``row.since``): the first time any event showed the edge, for lineage
     asOf, whatever the arrival order. One definition for every edge that keeps it."""
-    return ("SET " + edge + ".since = CASE WHEN " + edge + ".since IS NULL"
-            " OR datetime(row.since) < " + edge + ".since"
-            " THEN datetime(row.since) ELSE " + edge + ".since END")
+    return "SET " + _earliest(edge + ".since", "datetime(row.since)")
 
 
 # Job-level edges also keep ``until``, the latest time an event showed them: Marquez's lineage
 # starts from the job that last wrote (or read) a dataset, found among the dataset's jobs, not
 # among all of its runs (a hub dataset has thousands).
-_KEEP_LATEST_UNTIL: LiteralString = """
-SET e.until = CASE WHEN e.until IS NULL OR datetime(row.until) > e.until
-                   THEN datetime(row.until) ELSE e.until END
-"""
+_KEEP_LATEST_UNTIL: LiteralString = "\nSET " + _latest("e.until", "datetime(row.until)") + "\n"
 
 MERGE_JOB_READS: LiteralString = """
 UNWIND $jobReads AS row
@@ -165,9 +164,7 @@ UNWIND $versions AS row
 MERGE (v:DatasetVersion {nodeId: row.nodeId})
 ON CREATE SET v.version = row.version, v.datasetId = row.datasetId
 WITH v, row, datetime(row.createdAt) AS createdAt
-SET v.createdAt = CASE
-      WHEN v.createdAt IS NULL OR createdAt > v.createdAt
-      THEN coalesce(createdAt, v.createdAt) ELSE v.createdAt END
+SET """ + _latest("v.createdAt", "createdAt") + """
 WITH v, row
 MATCH (d:Dataset {nodeId: row.datasetId})
 MERGE (v)-[:VERSION_OF]->(d)
@@ -418,7 +415,7 @@ CALL (r, row, m) {
 
 # Which version a run read: the pinned one (datasetVersion facet) or else the latest version
 # created at or before the run started, not counting versions the run wrote itself. Re-run for
-# every run this batch touched and every run that reads a dataset that got a new version, so
+# every run this batch touched and every reader a new version can change (below), so
 # late-arriving events re-link earlier runs.
 RESOLVE_READ_VERSIONS: LiteralString = """
 UNWIND $versionedDatasets AS row

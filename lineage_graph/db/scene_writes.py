@@ -195,8 +195,8 @@ DELETE sv
 PUBLISH_PENDING_VERSION: LiteralString = """
 MATCH (sv:PendingSceneVersion {nodeId: $version.nodeId, token: $token})
 SET sv.heartbeatAt = sv.heartbeatAt
-WITH sv WHERE sv:PendingSceneVersion AND sv.token = $token
-  AND sv.staged = $expected AND COUNT { (sv)-[:HAS_PRIM]->() } = $expected
+""" + _STILL_MINE + """
+WITH sv WHERE still AND sv.staged = $expected AND COUNT { (sv)-[:HAS_PRIM]->() } = $expected
 REMOVE sv:PendingSceneVersion
 REMOVE sv.token, sv.startedAt, sv.heartbeatAt, sv.staged
 SET sv:SceneVersion:LineageNode,
@@ -228,8 +228,9 @@ def scene_version_stored(tx: neo4j.ManagedTransaction, node_id: str) -> bool:
 
 
 class PublishedMeanwhile(Exception):
-    """The pending version a claim matched was published while the claim waited for its lock:
-    the claim's transaction must roll back (its SET wrote onto the published version)."""
+    """The pending version a claim, chunk or clean-up matched was published (or, for a chunk or
+    clean-up, taken over) while the write waited for its lock: the transaction must roll back
+    (its SET wrote onto a version that is no longer this writer's)."""
 
 
 def claim_pending_version(tx: neo4j.ManagedTransaction, node_id: str, token: str,

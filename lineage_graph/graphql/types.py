@@ -82,8 +82,8 @@ class LineageEdge:
 
 
 @strawberry.type(description="A page of a lineage answer: `first` nodes in walk order "
-                           "(breadth-first, each hop in id order) and the edges that touch "
-                           "them, whose other end is on this page or an earlier one.")
+                           "(breadth-first, each hop in a fixed order) and the edges that "
+                           "touch them, whose other end is on this page or an earlier one.")
 class LineageGraph:
     nodes: list[LineageNode]
     edges: list[LineageEdge]

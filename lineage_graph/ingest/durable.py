@@ -193,6 +193,11 @@ def _raw(text: str) -> tuple[Any, str | None]:
         return UnparseableEvent(f"spooled text is not JSON ({exc})"), None
 
 
+def _backoff(wait: float) -> float:
+    """The next wait while Neo4j stays down: 1 s, doubling, at most 30 s."""
+    return min(max(wait * 2, 1.0), 30.0)
+
+
 class SpoolDrainer:
     """Background thread: applies the schema if start-up could not, and drains the spool
     whenever it holds records and Neo4j answers, backing off (1 s doubling to 30 s) while
@@ -221,11 +226,11 @@ class SpoolDrainer:
                     self.durable.ensure_schema()
                     log.info("schema applied: Neo4j answers again")
                 except Neo4jUnavailableError:  # start-up already said Neo4j is down
-                    wait = min(max(wait * 2, 1.0), 30.0)
+                    wait = _backoff(wait)
                     continue
                 except Exception:  # keep trying later; never kill the thread
                     log.exception("schema could not be applied")
-                    wait = min(max(wait * 2, 1.0), 30.0)
+                    wait = _backoff(wait)
                     continue
             spool = self.durable.spool
             if not spool.has_pending():
@@ -238,7 +243,7 @@ class SpoolDrainer:
                              drained.applied, drained.duplicates, drained.rejected)
                 wait = self.interval
             except Neo4jUnavailableError:
-                wait = min(max(wait * 2, 1.0), 30.0)
+                wait = _backoff(wait)
             except Exception:  # keep draining later; never kill the thread
                 log.exception("spool drain failed")
-                wait = min(max(wait * 2, 1.0), 30.0)
+                wait = _backoff(wait)

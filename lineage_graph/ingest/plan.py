@@ -441,12 +441,8 @@ class WritePlan:
                                "stateTime") for r in self.runs.values()],
             "parents": [{"child": c, "parent": p} for c, p in sorted(self.parents)],
             "runJobs": [{"jobId": j, "runId": r} for j, r in sorted(self.run_jobs)],
-            "jobReads": [{"jobId": j, "datasetId": d, "since": since.isoformat(),
-                          "until": until.isoformat()}
-                         for (j, d), (since, until) in sorted(self.job_reads.items())],
-            "jobWrites": [{"jobId": j, "datasetId": d, "since": since.isoformat(),
-                           "until": until.isoformat()}
-                          for (j, d), (since, until) in sorted(self.job_writes.items())],
+            "jobReads": _job_edge_rows(self.job_reads),
+            "jobWrites": _job_edge_rows(self.job_writes),
             "runReads": [
                 {"runId": r, "datasetId": d, "pinnedVersion": v,
                  "since": self.run_read_since[(r, d)].isoformat(),
@@ -495,6 +491,13 @@ def _run_key(event: RunEvent | DatasetEvent | JobEvent) -> str | None:
     if not isinstance(event, RunEvent):
         return None
     return scoped_run_id(event.run.runId, event.job.namespace, event.job.name)
+
+
+def _job_edge_rows(edges: dict[tuple[str, str], tuple[datetime, datetime]]
+                   ) -> list[dict[str, Any]]:
+    """READS or WRITES rows: each (job, dataset) with the span of events that showed it."""
+    return [{"jobId": j, "datasetId": d, "since": since.isoformat(), "until": until.isoformat()}
+            for (j, d), (since, until) in sorted(edges.items())]
 
 
 def _widen(edges: dict[Any, tuple[datetime, datetime]], key: Any, at: datetime) -> None:

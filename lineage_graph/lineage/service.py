@@ -8,6 +8,7 @@ size of the graph.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,20 @@ class LineageResult:
     truncated: bool = False
     next_cursor: str | None = None
 
+    def take(self, node_id: str, seen: set[str], cap: int, row: dict[str, Any],
+             summarize: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+        """Whether a node a walk reached one way is new that way and fits: then it is in
+        ``nodes`` (summarized from its row) and walks on. Past ``cap`` nodes a new node marks
+        the answer truncated instead; the walk goes on with the nodes it has."""
+        if node_id in seen:
+            return False
+        seen.add(node_id)
+        if node_id not in self.nodes and len(self.nodes) >= cap:
+            self.truncated = True
+            return False
+        self.nodes.setdefault(node_id, summarize(row))
+        return True
+
 
 class LineageService:
     def __init__(self, db: Database, max_depth: int, max_limit: int, max_nodes: int = 10_000):
@@ -60,14 +75,10 @@ class LineageService:
 
     def node(self, node_id: str) -> dict[str, Any] | None:
         """A node by id (a run's UUID in any case; a dataset by one of its aliases)."""
-        key = bounded(canonical_run_id(node_id))
-        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=key))
+        return self.db.read(lambda tx: _node_in(tx, node_id))
 
     def require_node(self, node_id: str) -> dict[str, Any]:
-        node = self.node(node_id)
-        if node is None:
-            raise NotFoundError(f"no node with id {node_id!r}")
-        return node
+        return self.db.read(lambda tx: _require_node_in(tx, node_id))
 
     def dataset(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.db.read(
@@ -174,7 +185,7 @@ class LineageService:
                        ) -> LineageResult:
         """Level VERSION: look the start up (a lineage node, alias resolved, or a dataset
         version) and walk, in one read transaction."""
-        named = q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
+        named = _node_in(tx, node_id)
         if named is not None and named["kind"] == "JOB":
             raise InvalidRequestError("level VERSION walks runs and dataset versions: start "
                                       "from one of the job's runs, or ask for level JOB",
@@ -192,9 +203,7 @@ class LineageService:
                       as_of: str | None, cap: int, tx: neo4j.ManagedTransaction
                       ) -> LineageResult:
         """Levels JOB and RUN: look the start up and walk, in one read transaction."""
-        start = q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
-        if start is None:
-            raise NotFoundError(f"no node with id {node_id!r}")
+        start = _require_node_in(tx, node_id)
         if level is None:
             level = Level.RUN if start["kind"] == "RUN" else Level.JOB
         if level is Level.JOB and start["kind"] == "RUN":
@@ -231,20 +240,25 @@ class LineageService:
             next_frontier: list[dict[str, Any]] = []
             for row in sorted(hop, key=_hop_order):
                 node, up = row["node"], row["up"]
-                nid = node["nodeId"]
-                if nid in seen[up]:
-                    continue
-                seen[up].add(nid)
-                if nid not in result.nodes and len(result.nodes) >= cap:
-                    result.truncated = True
-                    continue
-                result.nodes.setdefault(nid, _summary(node))
-                next_frontier.append({"id": nid, "up": up})
+                if result.take(node["nodeId"], seen[up], cap, node, _summary):
+                    next_frontier.append({"id": node["nodeId"], "up": up})
             frontier = next_frontier
 
     def check_limit(self, limit: int | None) -> int:
         """``limit`` if within bounds (400 otherwise); None means the maximum."""
         return check_limit(self.max_limit if limit is None else limit, self.max_limit)
+
+
+def _node_in(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any] | None:
+    """A node by id (a run's UUID in any case; a dataset by one of its aliases)."""
+    return q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
+
+
+def _require_node_in(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any]:
+    node = _node_in(tx, node_id)
+    if node is None:
+        raise NotFoundError(f"no node with id {node_id!r}")
+    return node
 
 
 def _hop_order(row: dict[str, Any]) -> tuple[str, bool]:

@@ -81,13 +81,6 @@ def walk_versions(tx: neo4j.ManagedTransaction, start: str, ways: list[bool], de
             reached: list[str] = []
             for row in sorted(hop, key=_hop_order):
                 node = row["node"]
-                nid = node["nodeId"]
-                if nid in seen[up]:
-                    continue
-                seen[up].add(nid)
-                if nid not in result.nodes and len(result.nodes) >= cap:
-                    result.truncated = True
-                    continue
-                result.nodes.setdefault(nid, summary(node))
-                reached.append(nid)
+                if result.take(node["nodeId"], seen[up], cap, node, summary):
+                    reached.append(node["nodeId"])
             frontier[up] = reached
