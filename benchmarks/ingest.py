@@ -93,8 +93,10 @@ RAW_STATEMENTS: list[tuple[str, LiteralString]] = [
                  "WITH d, r MATCH (ns:Namespace {key: r.namespaceKey}) "
                  "MERGE (ns)-[:HAS_DATASET]->(d)"),
     ("runs", "UNWIND $runs AS r MERGE (n:Run:LineageNode {runId: r.runId}) "
-             "SET n.nodeId = r.nodeId, n.state = r.state, n.startedAt = datetime(r.firstEventTime) "
-             "WITH n, r MATCH (j:Job {nodeId: r.jobId}) MERGE (j)-[:HAS_RUN]->(n)"),
+             "SET n.nodeId = r.nodeId, n.state = r.state, "
+             "n.startedAt = datetime(r.firstEventTime)"),
+    ("runJobs", "UNWIND $runJobs AS r MATCH (j:Job {nodeId: r.jobId}), (n:Run {runId: r.runId}) "
+                "MERGE (j)-[:HAS_RUN]->(n)"),
     ("parents", "UNWIND $parents AS r MATCH (c:Run {runId: r.child}), (p:Run {runId: r.parent}) "
                 "MERGE (c)-[:CHILD_OF]->(p)"),
     ("jobReads", "UNWIND $jobReads AS r MATCH (j:Job {nodeId: r.jobId}), "
@@ -130,15 +132,9 @@ def prepared_raw_writer(db: Database, events: list[dict[str, Any]]) -> Callable[
     plan = WritePlan()
     for event in events:
         plan.add(parse_event(event))
-    params = plan.parameters()
-    # Field nodes of column-lineage inputs must exist before the DERIVED_FROM merge.
-    extra_fields = [
-        {"fieldId": row["inFieldId"], "datasetId": row["inDatasetId"], "name": row["inField"],
-         "type": None}
-        for row in params["columnLineage"]
-    ]
-    params["fields"] = params["fields"] + extra_fields
-
+    # The plan's field rows include the fields column lineage names (created before the
+    # DERIVED_FROM merge, as the platform does).
+    params: dict[str, Any] = dict(plan.parameters())
     values = {key: params[key] for key, _ in RAW_STATEMENTS}
 
     def work() -> None:

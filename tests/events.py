@@ -116,3 +116,33 @@ def model_evaluation(version: str, metrics: list[dict[str, Any]]) -> dict[str, A
                                                      model={"name": "detector",
                                                             "version": version},
                                                      metrics=metrics)})
+
+
+def every_row_kind() -> list[dict[str, Any]]:
+    """Events that give a write plan a row of every kind: a pipeline (parents, schemas, column
+    lineage, versions), a pinned read, a symlinked table, a rendered dataset (usdScene), a model
+    trained with tensors and evaluated per scene variant, and a labels dataset (labelingSchema)."""
+    events = pipeline(n_runs=1)
+    reader = new_run_id()
+    rendered = ds("usd://warehouse", "warehouse/frames")
+    rendered["facets"]["usdScene"] = facet("UsdSceneDatasetFacet", sceneId="warehouse",
+                                           rootLayer="warehouse.usda",
+                                           variantSelections={"lighting": "dusk"})
+    table = ds("file", "/tmp/tbl1", ["ident"])
+    table["facets"]["symlinks"] = facet("SymlinksDatasetFacet", identifiers=[
+        {"namespace": "hive://metastore", "name": "default.tbl1", "type": "TABLE"}])
+    events.append(run_event("COMPLETE", reader, ("spark", "export"), T0,
+                            inputs=[ds("s3://lake", "features.frames", version="v7"), rendered],
+                            outputs=[table]))
+    events += model_training("v1", "sha256:aaa", tensors={"embed": "sha256:e"})
+    events.append(model_evaluation("v1", [
+        {"name": "mAP", "value": 0.5, "higherIsBetter": True,
+         "slice": {"sceneVariant": {"sceneId": "warehouse", "selections": {"lighting": "dusk"}}}},
+    ]))
+    labels = ds("s3://labels", "vendor")
+    labels["facets"]["labelingSchema"] = facet("LabelingSchemaDatasetFacet",
+                                               schemas=[{"name": "defect", "version": 1}])
+    events.append({"eventTime": T0.isoformat(), "producer": PRODUCER, "dataset": labels,
+                   "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+                                "#/$defs/DatasetEvent"})
+    return events

@@ -6,6 +6,8 @@ from typing import Any, LiteralString
 
 import neo4j
 
+from lineage_graph.db.results import Row, every_row, first
+
 EVENTS_AFTER: LiteralString = """
 MATCH (e:Event)
 WHERE e.seq > $after
@@ -14,6 +16,11 @@ RETURN e.seq AS seq, e.raw AS raw, coalesce(e.recordType, 'openlineage') AS reco
 ORDER BY e.seq
 LIMIT $limit
 """
+
+
+def events_after(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[Row]:
+    return every_row(tx, EVENTS_AFTER, after=after, limit=limit)
+
 
 # What a rebuild would delete that no record can bring back: labeling data and scene versions
 # written before they were recorded (recorded labeling nodes carry `recorded: true`; schema
@@ -29,7 +36,20 @@ RETURN COUNT { MATCH (v:LabelingSchemaVersion) WHERE v.placeholder = false
                   OR NOT EXISTS { MATCH (:Event {sha256: sv.documentSha256}) } } AS SceneVersion
 """
 
+
+def unrecorded_data(tx: neo4j.ManagedTransaction) -> dict[str, int]:
+    """Label -> how many such nodes exist that the record cannot rebuild (zeros left out)."""
+    record = tx.run(UNRECORDED_DATA).single()
+    return {} if record is None else {k: v for k, v in record.data().items() if v}
+
+
 COUNT_EVENTS: LiteralString = "MATCH (e:Event) RETURN count(e) AS n"
+
+
+def count_events(tx: neo4j.ManagedTransaction) -> int:
+    record = tx.run(COUNT_EVENTS).single()
+    return int(record["n"]) if record else 0
+
 
 # Everything but the event record, its sequence, its checkpoints and the API keys is derived
 # from events.
@@ -40,19 +60,10 @@ CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
 
-def events_after(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(EVENTS_AFTER, after=after, limit=limit)]
-
-
-def unrecorded_data(tx: neo4j.ManagedTransaction) -> dict[str, int]:
-    """Label -> how many such nodes exist that the record cannot rebuild (zeros left out)."""
-    record = tx.run(UNRECORDED_DATA).single()
-    return {} if record is None else {k: v for k, v in record.data().items() if v}
-
-
-def count_events(tx: neo4j.ManagedTransaction) -> int:
-    record = tx.run(COUNT_EVENTS).single()
-    return int(record["n"]) if record else 0
+def delete_derived_graph(session: neo4j.Session) -> None:
+    """Run in the session's auto-commit transaction, not in a transaction function: CALL ...
+    IN TRANSACTIONS needs an auto-commit transaction."""
+    session.run(DELETE_DERIVED_GRAPH).consume()
 
 
 LEDGER_PAGE: LiteralString = """
@@ -65,17 +76,18 @@ ORDER BY e.seq
 LIMIT $limit
 """
 
+
+def ledger_page(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[Row]:
+    return every_row(tx, LEDGER_PAGE, after=after, limit=limit)
+
+
 SEQUENCE_HEAD: LiteralString = """
 OPTIONAL MATCH (s:Sequence {name: 'event'})
 RETURN s.value AS value, s.head AS head
 """
 
 
-def ledger_page(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(LEDGER_PAGE, after=after, limit=limit)]
-
-
-def sequence_head(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
+def sequence_head(tx: neo4j.ManagedTransaction) -> Row | None:
     record = tx.run(SEQUENCE_HEAD).single()
     return None if record is None else record.data()
 
@@ -85,13 +97,14 @@ MERGE (c:LedgerCheckpoint {seq: $checkpoint.seq, head: $checkpoint.head})
 SET c.at = datetime($checkpoint.at), c.signature = $checkpoint.signature
 """
 
-CHAIN_HASH_AT: LiteralString = "MATCH (e:Event {seq: $seq}) RETURN e.chainHash AS chainHash"
-
 
 def store_checkpoint(tx: neo4j.ManagedTransaction, checkpoint: dict[str, Any]) -> None:
     tx.run(STORE_CHECKPOINT, checkpoint=checkpoint).consume()
 
 
+CHAIN_HASH_AT: LiteralString = "MATCH (e:Event {seq: $seq}) RETURN e.chainHash AS chainHash"
+
+
 def chain_hash_at(tx: neo4j.ManagedTransaction, seq: int) -> str | None:
-    record = tx.run(CHAIN_HASH_AT, seq=seq).single()
-    return None if record is None else record["chainHash"]
+    found: str | None = first(tx, CHAIN_HASH_AT, "chainHash", seq=seq)
+    return found

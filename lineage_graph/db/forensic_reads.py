@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+import neo4j
+
 from lineage_graph.db.kinds import kind_of
+from lineage_graph.db.results import Row, every_row, first, one_row
 
 _KIND: LiteralString = kind_of("m")
 
@@ -57,7 +60,7 @@ _AT_MOST_PER_NODE: LiteralString = """
   RETURN m, via
 """
 
-UNBOUNDED = 2**31 - 1  # $perHop of a walk that takes every node it reaches (provenance)
+UNBOUNDED = 2**31 - 1  # $perHop of a walk that takes every node it reaches (per_hop None)
 
 # ... and the same bound over the whole hop, after the frontier's CALL.
 _AT_MOST_PER_HOP: LiteralString = """
@@ -73,6 +76,13 @@ MATCH (m:DatasetVersion {nodeId: $nodeId})
 """ + _WITH_CONTEXT + """
 RETURN """ + _NODE_M + """ AS node
 """
+
+
+def dataset_version_root(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
+    """The dataset version ``node_id`` in the provenance shape, or None."""
+    node: Row | None = first(tx, DATASET_VERSION_ROOT, "node", nodeId=node_id)
+    return node
+
 
 # One upstream hop of provenance from every node of the frontier. Each branch names the
 # relationship it followed (``via``), which the evidence paths and reasons quote.
@@ -127,6 +137,16 @@ CALL (n) {
 RETURN elementId(m) AS eid, n.nodeId AS target, via, """ + _NODE_M + """ AS node
 """
 
+
+def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,
+                   within: list[str] | None) -> list[Row]:
+    """One upstream hop from ``frontier``: rows of ``eid``, ``target`` (the frontier node),
+    ``via`` and ``node`` (what it reached), at most ``per_hop`` reached nodes (None: every
+    one), only those among ``within`` (None: any)."""
+    return every_row(tx, PROVENANCE_HOP, frontier=frontier,
+                     perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
+
+
 # One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
 # plus a dataset to its versions. ``source`` is the frontier node, ``m`` what it reaches. A
 # dataset read without a resolved version reaches its readers directly.
@@ -180,6 +200,15 @@ CALL (n) {
 RETURN elementId(m) AS eid, n.nodeId AS source, via, """ + _NODE_M + """ AS node
 """
 
+
+def impact_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,
+               within: list[str] | None) -> list[Row]:
+    """One downstream hop from ``frontier``: rows of ``eid``, ``source`` (the frontier node),
+    ``via`` and ``node`` (what it reached), bounded as :func:`provenance_hop`."""
+    return every_row(tx, IMPACT_HOP, frontier=frontier,
+                     perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
+
+
 NODE_OR_DATASET_VERSION: LiteralString = """
 OPTIONAL MATCH (l:LineageNode {nodeId: $nodeId})
 OPTIONAL MATCH (v:DatasetVersion {nodeId: $nodeId})
@@ -189,10 +218,23 @@ WHERE m IS NOT NULL
 RETURN """ + _NODE_M + """ AS node
 """
 
+
+def node_or_dataset_version(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
+    """A lineage node or a dataset version in the provenance shape, or None."""
+    node: Row | None = first(tx, NODE_OR_DATASET_VERSION, "node", nodeId=node_id)
+    return node
+
+
 MODEL_VERSION_NODE: LiteralString = """
 MATCH (m:ModelVersion {name: $name, version: $version})
 RETURN m {.nodeId, .name, .version, .namespace, .digest, kind: 'MODEL_VERSION'} AS node
 """
+
+
+def model_version_node(tx: neo4j.ManagedTransaction, name: str, version: str) -> Row | None:
+    node: Row | None = first(tx, MODEL_VERSION_NODE, "node", name=name, version=version)
+    return node
+
 
 # A model version's metrics of one name; when several evaluation runs measured the same slice,
 # the latest run (by start time) wins.
@@ -207,10 +249,24 @@ RETURN sliceKey, latest.x.value AS value, latest.x.higherIsBetter AS higherIsBet
        latest.v.sceneId AS sceneId, latest.v.selections AS selections
 """
 
+
+def metrics_by_slice(tx: neo4j.ManagedTransaction, node_id: str, metric: str) -> list[Row]:
+    """One row per slice: ``sliceKey``, ``value``, ``higherIsBetter``, ``dimensions``,
+    ``sceneVariantId``, ``sceneId``, ``selections``."""
+    return every_row(tx, METRICS_BY_SLICE, nodeId=node_id, metric=metric)
+
+
 METRIC_NAMES: LiteralString = """
 MATCH (:ModelVersion {nodeId: $nodeId})-[:HAS_METRIC]->(x:Metric)
 RETURN collect(DISTINCT x.name) AS names
 """
+
+
+def metric_names(tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
+    """The names of a model version's metrics (none: an empty list)."""
+    names: list[str] = one_row(tx, METRIC_NAMES, nodeId=node_id)["names"]
+    return names
+
 
 # Rows read by each input of a run, from the input's statistics or data quality facet, so the
 # share of training data that came through a suspect can weigh by rows when emitters say them.
@@ -220,12 +276,24 @@ WHERE f.place STARTS WITH 'input:' AND f.name IN ['inputStatistics', 'dataQualit
 RETURN substring(f.place, 6) AS datasetId, f.payload AS payload
 """
 
+
+def input_row_counts(tx: neo4j.ManagedTransaction, run_id: str) -> list[Row]:
+    """Rows of ``datasetId`` and ``payload`` (the facet's JSON) for each input facet."""
+    return every_row(tx, INPUT_ROW_COUNTS, runId=run_id)
+
+
 SCENE_VARIANT: LiteralString = """
 MATCH (v:SceneVariant {nodeId: $nodeId})
 OPTIONAL MATCH (sv:SceneVersion)-[:HAS_VARIANT]->(v)
 RETURN v {.nodeId, .sceneId, .selections, .placeholder, .primCount,
           versionNodeId: sv.nodeId, sceneVersion: sv.version} AS variant
 """
+
+
+def scene_variant(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
+    variant: Row | None = first(tx, SCENE_VARIANT, "variant", nodeId=node_id)
+    return variant
+
 
 # Prim paths composed in variant a but not in b. A variant's prims are its scene version's
 # default composition (HAS_PRIM.inDefault) minus REMOVES_PRIM plus ADDS_PRIM; prims are compared
@@ -252,3 +320,8 @@ WITH inA, collect(path) AS inB
 RETURN [p IN inA WHERE NOT p IN inB] AS onlyInA, [p IN inB WHERE NOT p IN inA] AS onlyInB,
        size([p IN inA WHERE p IN inB]) AS common
 """
+
+
+def prim_diff(tx: neo4j.ManagedTransaction, a: str, b: str) -> Row:
+    """``onlyInA`` and ``onlyInB`` (prim paths) and ``common`` (a count) of variants a and b."""
+    return one_row(tx, PRIMS_ONLY_IN_A, a=a, b=b)

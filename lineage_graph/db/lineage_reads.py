@@ -1,13 +1,23 @@
-"""All Cypher that reads jobs, runs, datasets and lineage. Each query is named for what it
-answers and returns plain dicts; the services shape them for GraphQL and REST."""
+"""All Cypher that reads jobs, runs, datasets and lineage: each statement, named for what it
+answers, with the typed function that runs it right below. Rows are plain dicts; the services
+shape them for GraphQL and REST."""
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
+from typing import LiteralString, TypedDict
 
 import neo4j
 
 from lineage_graph.db.kinds import kind_of
+from lineage_graph.db.results import Row, column, every_row, first
+
+
+class FrontierEntry(TypedDict):
+    """A node a walk goes on from, and which way (``up``: upstream)."""
+
+    id: str
+    up: bool
+
 
 # The kind of a lineage node `n`, spliced into the queries below (a constant, not a value).
 _KIND_OF_N: LiteralString = kind_of("n")
@@ -25,16 +35,32 @@ WITH coalesce(own, aliased) AS n WHERE n IS NOT NULL
 RETURN n {.*, kind: """ + _KIND_OF_N + """, runCount: """ + _RUN_COUNT_OF_N + """} AS node
 """
 
+
+def node_by_id(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
+    """A lineage node with its ``kind`` (and a job's ``runCount``), or None."""
+    found: Row | None = first(tx, NODE_BY_ID, "node", nodeId=node_id)
+    return found
+
 ALIASES_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})<-[:ALIAS_OF]-(a:DatasetAlias)
 RETURN a.namespace AS namespace, a.name AS name, a.type AS type
 ORDER BY namespace, name
 """
 
+
+def aliases_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> list[Row]:
+    """Rows of ``namespace``, ``name``, ``type``."""
+    return every_row(tx, ALIASES_OF_DATASET, nodeId=node_id)
+
 RUN_BY_RUN_ID: LiteralString = """
 MATCH (n:Run {runId: $runId})
 RETURN n {.*, kind: 'RUN'} AS node
 """
+
+
+def run_by_run_id(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
+    found: Row | None = first(tx, RUN_BY_RUN_ID, "node", runId=run_id)
+    return found
 
 FACETS_OF_NODE: LiteralString = """
 MATCH (:LineageNode {nodeId: $nodeId})-[:HAS_FACET]->(f:Facet)
@@ -43,6 +69,11 @@ RETURN f.name AS name, f.payload AS payload, f.malformed AS malformed, f.error A
        f.eventTime AS eventTime
 ORDER BY name
 """
+
+
+def facets_of_node(tx: neo4j.ManagedTransaction, node_id: str, place: str) -> list[Row]:
+    """Rows of ``name``, ``payload`` (JSON text), ``malformed``, ``error``, ``eventTime``."""
+    return every_row(tx, FACETS_OF_NODE, nodeId=node_id, place=place)
 
 VERSIONS_OF_DATASET: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
@@ -53,12 +84,22 @@ ORDER BY v.createdAt DESC, v.version DESC
 LIMIT $limit
 """
 
+
+def versions_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
+    """Rows of ``nodeId``, ``version``, ``createdAt``, ``runId`` (its writer), newest first."""
+    return every_row(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
+
 FIELDS_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)
 RETURN f.name AS name, f.type AS type, f.description AS description, f.ordinal AS ordinal
 ORDER BY coalesce(f.ordinal, 2147483647), f.name
 LIMIT $limit
 """
+
+
+def fields_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
+    """Rows of ``name``, ``type``, ``description``, ``ordinal``, in schema order."""
+    return every_row(tx, FIELDS_OF_DATASET, nodeId=node_id, limit=limit)
 
 COLUMN_LINEAGE_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)-[c:DERIVED_FROM]->(src:Field)
@@ -68,6 +109,12 @@ RETURN f.name AS field, srcDs.namespace AS namespace, srcDs.name AS name, src.na
 ORDER BY field, namespace, name, sourceField
 LIMIT $limit
 """
+
+
+def column_lineage_of_dataset(tx: neo4j.ManagedTransaction, node_id: str,
+                              limit: int) -> list[Row]:
+    """Rows of ``field``, ``namespace``, ``name``, ``sourceField``, ``transformations``."""
+    return every_row(tx, COLUMN_LINEAGE_OF_DATASET, nodeId=node_id, limit=limit)
 
 # A job's latest runs in (jobId, startedAt) index order (ORDER BY names both keys, so the
 # planner reads the index in order instead of sorting): a job with 100,000 runs costs what
@@ -80,11 +127,21 @@ ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 LIMIT $limit
 """
 
+
+def runs_of_job(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
+    """A job's latest runs, newest first."""
+    return column(tx, RUNS_OF_JOB, "node", nodeId=node_id, limit=limit)
+
 JOB_OF_RUN: LiteralString = """
 MATCH (j:Job)-[:HAS_RUN]->(:Run {runId: $runId})
 RETURN j {.*, kind: 'JOB'} AS node
 LIMIT 1
 """
+
+
+def job_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
+    found: Row | None = first(tx, JOB_OF_RUN, "node", runId=run_id)
+    return found
 
 PARENT_OF_RUN: LiteralString = """
 MATCH (:Run {runId: $runId})-[:CHILD_OF]->(p:Run)
@@ -92,12 +149,21 @@ RETURN p {.*, kind: 'RUN'} AS node
 LIMIT 1
 """
 
+
+def parent_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
+    found: Row | None = first(tx, PARENT_OF_RUN, "node", runId=run_id)
+    return found
+
 CHILDREN_OF_RUN: LiteralString = """
 MATCH (c:Run)-[:CHILD_OF]->(:Run {runId: $runId})
 RETURN c {.*, kind: 'RUN'} AS node
 ORDER BY c.startedAt, c.runId
 LIMIT $limit
 """
+
+
+def children_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
+    return column(tx, CHILDREN_OF_RUN, "node", runId=run_id, limit=limit)
 
 INPUTS_OF_RUN: LiteralString = """
 MATCH (r:Run {runId: $runId})-[:READ]->(d:Dataset)
@@ -112,6 +178,11 @@ ORDER BY d.nodeId
 LIMIT $limit
 """
 
+
+def inputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
+    """Rows of ``dataset`` and the ``version`` the run read (None when unknown)."""
+    return every_row(tx, INPUTS_OF_RUN, runId=run_id, limit=limit)
+
 OUTPUTS_OF_RUN: LiteralString = """
 MATCH (r:Run {runId: $runId})-[:WROTE]->(d:Dataset)
 OPTIONAL MATCH (r)-[:WROTE_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d)
@@ -124,6 +195,11 @@ RETURN d {.*, kind: 'DATASET'} AS dataset,
 ORDER BY d.nodeId
 LIMIT $limit
 """
+
+
+def outputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
+    """Rows of ``dataset`` and the ``version`` the run wrote (None when unknown)."""
+    return every_row(tx, OUTPUTS_OF_RUN, runId=run_id, limit=limit)
 
 # (input relationship types, output relationship types) in data-flow terms: an input rel points
 # from the consumer to what it consumes, an output rel from the producer to what it produces.
@@ -227,6 +303,22 @@ LINEAGE_HOP_RUN_LEVEL: LiteralString = _lineage_hop(*RUN_LEVEL)
 LINEAGE_EDGES_JOB_LEVEL: LiteralString = _lineage_edges(*JOB_LEVEL)
 LINEAGE_EDGES_RUN_LEVEL: LiteralString = _lineage_edges(*RUN_LEVEL)
 
+
+def lineage_hop(tx: neo4j.ManagedTransaction, *, run_level: bool,
+                frontier: list[FrontierEntry], as_of: str | None, per_hop: int) -> list[Row]:
+    """One hop of a JOB- or RUN-level walk: rows of ``up`` (the way it went), ``eid`` (the
+    reached node's elementId, the walk order) and ``node``."""
+    hop = LINEAGE_HOP_RUN_LEVEL if run_level else LINEAGE_HOP_JOB_LEVEL
+    return every_row(tx, hop, frontier=frontier, asOf=as_of, perHop=per_hop)
+
+
+def lineage_edges(tx: neo4j.ManagedTransaction, *, run_level: bool, ids: list[str],
+                  as_of: str | None) -> set[tuple[str, str, str]]:
+    """The data-flow edges (source, target, INPUT or OUTPUT) of a level between ``ids``."""
+    edges = LINEAGE_EDGES_RUN_LEVEL if run_level else LINEAGE_EDGES_JOB_LEVEL
+    return {(row["source"], row["target"], row["edgeKind"])
+            for row in every_row(tx, edges, ids=ids, asOf=as_of)}
+
 # Nodes by name, and datasets by any of their aliases (symlinks facet).
 SEARCH_NODES: LiteralString = """
 CALL () {
@@ -244,6 +336,12 @@ ORDER BY score DESC, n.nodeId
 LIMIT $limit
 """
 
+
+def search_nodes(tx: neo4j.ManagedTransaction, lucene_query: str, kinds: list[str],
+                 limit: int) -> list[Row]:
+    """Nodes matching a full-text query (names and dataset aliases), best first."""
+    return column(tx, SEARCH_NODES, "node", query=lucene_query, kinds=kinds, limit=limit)
+
 SEARCH_NODES_BY_SUBSTRING: LiteralString = """
 CALL () {
   MATCH (n:LineageNode) WHERE n.name CONTAINS $query OR n.namespace CONTAINS $query
@@ -260,15 +358,6 @@ LIMIT $limit
 """
 
 
-def one_node(
-    tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any
-) -> dict[str, Any] | None:
-    record = tx.run(cypher, params).single()
-    node: dict[str, Any] | None = None if record is None else record["node"]
-    return node
-
-
-def rows(
-    tx: neo4j.ManagedTransaction, cypher: LiteralString, **params: Any
-) -> list[dict[str, Any]]:
-    return [record.data() for record in tx.run(cypher, params)]
+def search_nodes_by_substring(tx: neo4j.ManagedTransaction, text: str, kinds: list[str],
+                              limit: int) -> list[Row]:
+    return column(tx, SEARCH_NODES_BY_SUBSTRING, "node", query=text, kinds=kinds, limit=limit)

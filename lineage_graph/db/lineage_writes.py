@@ -8,11 +8,11 @@ are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-inde
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, LiteralString, TypeVar
+from typing import Any, LiteralString
 
 import neo4j
 
-T = TypeVar("T")
+from lineage_graph.db.lineage_rows import PLAN_KEYS, ChainedRecordRow, PlanRows
 
 # Taking the write lock on the sequence node serializes writers, so sequence numbers are
 # gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
@@ -47,9 +47,9 @@ RETURN ev.sha256 AS sha256, ev.seq AS seq
 """
 
 MERGE_NAMESPACES: LiteralString = """
-UNWIND $namespaces AS ns
-MERGE (n:Namespace {key: ns.key})
-ON CREATE SET n.name = ns.name
+UNWIND $namespaces AS row
+MERGE (n:Namespace {key: row.key})
+ON CREATE SET n.name = row.name
 """
 
 MERGE_JOBS: LiteralString = """
@@ -496,13 +496,6 @@ _APPLY_BLOCKS: LiteralString = (
 APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
 RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD_EVENTS
 
-PLAN_KEYS = (
-    "namespaces", "jobs", "datasets", "runs", "runJobs", "parents", "jobReads", "jobWrites",
-    "versions", "runReads", "runWrites", "facets", "fields", "columnLineage", "sceneLinks",
-    "aliases", "models", "modelLinks", "schemaLinks", "evaluations", "touchedRunIds",
-    "versionedDatasets",
-)
-
 
 @dataclass(frozen=True)
 class SequenceState:
@@ -521,22 +514,23 @@ def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> S
                          base=int(record["base"]), head=record["head"])
 
 
-def write_records_and_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any],
-                          records: list[dict[str, Any]], head: str) -> dict[str, int]:
+def write_records_and_plan(tx: neo4j.ManagedTransaction, plan: PlanRows,
+                           records: list[ChainedRecordRow], head: str) -> dict[str, int]:
     """Append chained records (ledger.append numbers and chains them) and apply their plan:
     one round trip. Returns each record's sequence number by sha256."""
-    values = {key: params[key] for key in PLAN_KEYS}
+    values: dict[str, Any] = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
     values.update(events=records, head=head, lastSeq=records[-1]["seq"])
     return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
 
 
-def write_records(tx: neo4j.ManagedTransaction, records: list[dict[str, Any]],
+def write_records(tx: neo4j.ManagedTransaction, records: list[ChainedRecordRow],
                   head: str) -> dict[str, int]:
     """Append chained records whose writes the caller made in the same transaction."""
     return {r["sha256"]: r["seq"] for r in tx.run(
         RECORD_EVENTS, events=records, head=head, lastSeq=records[-1]["seq"])}
 
 
-def apply_plan(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
+def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     """Write every row list of a plan, in one round trip."""
-    tx.run(APPLY_PLAN, {key: params[key] for key in PLAN_KEYS}).consume()
+    values = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
+    tx.run(APPLY_PLAN, values).consume()

@@ -1,13 +1,19 @@
 """All Cypher of the Marquez-compatible read API (namespaces, datasets and their versions, jobs,
 runs, events, column lineage, Marquez's job-to-job lineage). Each list is one query for the
 page and one for its total; each row carries everything its Marquez shape needs (fields,
-facets, versions, runs), so a page of N items is two round trips, never N."""
+facets, versions, runs), so a page of N items is two round trips, never N. Each statement has
+the typed function that runs it right below."""
 
 from __future__ import annotations
 
 from typing import Any, LiteralString
 
 import neo4j
+
+from lineage_graph.db.results import Row, column, every_row, first
+
+# A page of some column's values and the total number of rows the question has.
+Page = tuple[list[Any], int]
 
 # -- projections --------------------------------------------------------------------------------
 
@@ -111,6 +117,16 @@ NAMESPACE: LiteralString = """
 MATCH (n:Namespace {key: $key}) RETURN n.name AS name
 """
 
+
+def namespace_names(tx: neo4j.ManagedTransaction, limit: int, offset: int) -> list[str]:
+    return column(tx, NAMESPACES, "name", limit=limit, offset=offset)
+
+
+def namespace_name(tx: neo4j.ManagedTransaction, key: str) -> str | None:
+    """The name of the namespace with this key (namespace_key), or None."""
+    found: str | None = first(tx, NAMESPACE, "name", key=key)
+    return found
+
 # -- datasets -----------------------------------------------------------------------------------
 
 DATASETS: LiteralString = """
@@ -122,11 +138,22 @@ DATASET_COUNT: LiteralString = """
 MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset) RETURN count(d) AS n
 """
 
+
+def datasets_page(tx: neo4j.ManagedTransaction, key: str, limit: int,
+                  offset: int) -> Page:
+    """A namespace's datasets by name, and how many it has."""
+    return (column(tx, DATASETS, "dataset", key=key, limit=limit, offset=offset),
+            int(first(tx, DATASET_COUNT, "n", key=key)))
+
 # Datasets by id (one for a dataset's own page, the answer's datasets for the lineage).
 DATASETS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
 MATCH (d:Dataset {nodeId: id})
 """ + _DATASET
+
+
+def datasets_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str]) -> list[Row]:
+    return column(tx, DATASETS_BY_ID, "dataset", nodeIds=node_ids)
 
 # A dataset version ``v`` with the run that wrote it.
 _VERSION: LiteralString = """
@@ -147,9 +174,23 @@ DATASET_VERSION_COUNT: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN count(v) AS n
 """
 
+
+def dataset_versions_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
+                          offset: int) -> Page:
+    """A dataset's versions, newest first, each with the run that wrote it; and their number."""
+    return (column(tx, DATASET_VERSIONS, "version", nodeId=node_id, limit=limit,
+                   offset=offset),
+            int(first(tx, DATASET_VERSION_COUNT, "n", nodeId=node_id)))
+
 DATASET_VERSION: LiteralString = """
 MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
 """ + _VERSION
+
+
+def dataset_version(tx: neo4j.ManagedTransaction, node_id: str, version_id: str) -> Row | None:
+    found: Row | None = first(tx, DATASET_VERSION, "version", nodeId=node_id,
+                              versionId=version_id)
+    return found
 
 # -- jobs and runs ------------------------------------------------------------------------------
 
@@ -165,11 +206,24 @@ JOB_COUNT: LiteralString = """
 MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job) RETURN count(j) AS n
 """
 
+
+def jobs_page(tx: neo4j.ManagedTransaction, key: str, latest_runs: int, limit: int,
+              offset: int) -> Page:
+    """A namespace's jobs, most recently run first, and how many it has."""
+    return (column(tx, JOBS, "job", key=key, latestRuns=latest_runs, limit=limit,
+                   offset=offset),
+            int(first(tx, JOB_COUNT, "n", key=key)))
+
 # Jobs by id (one for a job's own page, the jobs reached for the lineage).
 JOBS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
 MATCH (j:Job {nodeId: id})
 """ + _JOB
+
+
+def jobs_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str],
+               latest_runs: int) -> list[Row]:
+    return column(tx, JOBS_BY_ID, "job", nodeIds=node_ids, latestRuns=latest_runs)
 
 RUNS_OF_JOB: LiteralString = """
 MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
@@ -186,9 +240,21 @@ WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
 RETURN count(r) AS n
 """
 
+
+def runs_of_job_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
+                     offset: int) -> Page:
+    """A job's runs, latest first, and how many it has."""
+    return (column(tx, RUNS_OF_JOB, "run", nodeId=node_id, limit=limit, offset=offset),
+            int(first(tx, RUN_COUNT, "n", nodeId=node_id)))
+
 RUN: LiteralString = """
 MATCH (r:Run {runId: $runId})
 """ + _RUN
+
+
+def run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
+    found: Row | None = first(tx, RUN, "run", runId=run_id)
+    return found
 
 # -- events -------------------------------------------------------------------------------------
 
@@ -218,6 +284,14 @@ WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
 RETURN count(e) AS n
 """
 
+
+def events_page(tx: neo4j.ManagedTransaction, *, after: str, before: str, newest_first: bool,
+                limit: int, offset: int) -> Page:
+    """Raw OpenLineage events (JSON text) between two instants, and how many there are."""
+    events = NEWEST_EVENTS if newest_first else OLDEST_EVENTS
+    return (column(tx, events, "raw", after=after, before=before, limit=limit, offset=offset),
+            int(first(tx, EVENT_COUNT, "n", after=after, before=before)))
+
 # -- Marquez's lineage: job to job through shared datasets ---------------------------------------
 
 # The job a dataset's lineage starts from: the job that last wrote it, else the one that last
@@ -231,6 +305,11 @@ ORDER BY CASE type(io) WHEN 'WRITES' THEN 0 ELSE 1 END, coalesce(io.until, io.si
 LIMIT 1
 """
 
+
+def start_job_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> str | None:
+    found: str | None = first(tx, START_JOB_OF_DATASET, "jobId", nodeId=node_id)
+    return found
+
 # Jobs that share a dataset (read or written) with any job of the frontier. Each dataset is
 # expanded once per hop however many frontier jobs touch it (a hub read by thousands of jobs
 # costs its degree, not degree x frontier), and a hop returns at most $cap jobs.
@@ -243,21 +322,38 @@ WITH DISTINCT other.nodeId AS jobId
 RETURN jobId LIMIT $cap
 """
 
+
+def neighbour_jobs(tx: neo4j.ManagedTransaction, frontier: list[str], cap: int) -> list[str]:
+    return column(tx, NEIGHBOUR_JOBS, "jobId", frontier=frontier, cap=cap)
+
 # -- column lineage -----------------------------------------------------------------------------
 
 FIELDS_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field) RETURN f.fieldId AS fieldId
 """
 
+
+def field_ids_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
+    return column(tx, FIELDS_OF_DATASET, "fieldId", nodeId=node_id)
+
 FIELD_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field {name: $field})
 RETURN f.fieldId AS fieldId
 """
 
+
+def field_id_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, field: str) -> list[str]:
+    """The field's id in a list (empty when the dataset has no such field)."""
+    return column(tx, FIELD_OF_DATASET, "fieldId", nodeId=node_id, field=field)
+
 FIELDS_OF_JOB_OUTPUTS: LiteralString = """
 MATCH (:Job {nodeId: $nodeId})-[:WRITES]->(:Dataset)-[:HAS_FIELD]->(f:Field)
 RETURN f.fieldId AS fieldId
 """
+
+
+def field_ids_of_job_outputs(tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
+    return column(tx, FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id)
 
 # One hop of column lineage from a frontier of fields: the edges (output field <- input field)
 # whose output is in the frontier (upstream), and, when asked, whose input is (downstream).
@@ -277,14 +373,7 @@ RETURN out.fieldId AS outId, in.fieldId AS inId, r.transformations AS transforma
 """
 
 
-def rows(tx: neo4j.ManagedTransaction, cypher: LiteralString, column: str,
-         **params: Any) -> list[Any]:
-    """One column of every row."""
-    return [record[column] for record in tx.run(cypher, params)]
-
-
-def single(tx: neo4j.ManagedTransaction, cypher: LiteralString, column: str,
-           **params: Any) -> Any:
-    """One column of the first row, or None."""
-    record = tx.run(cypher, params).single()
-    return None if record is None else record[column]
+def column_lineage_hop(tx: neo4j.ManagedTransaction, frontier: list[str],
+                       downstream: bool) -> list[Row]:
+    """Rows of ``outId``, ``inId``, ``transformations``, ``outField``, ``inField``."""
+    return every_row(tx, COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream)

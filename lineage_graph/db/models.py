@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+import neo4j
+
+from lineage_graph.db.results import Row, column, every_row, first, one_row
+
 MODEL_VERSION: LiteralString = """
 MATCH (m:ModelVersion {name: $name, version: $version})
 RETURN m {.*} AS node
 """
+
+
+def model_version(tx: neo4j.ManagedTransaction, name: str, version: str) -> Row | None:
+    found: Row | None = first(tx, MODEL_VERSION, "node", name=name, version=version)
+    return found
+
 
 MODEL_VERSIONS: LiteralString = """
 MATCH (m:ModelVersion)
@@ -16,17 +26,35 @@ ORDER BY m.name, m.version
 LIMIT $limit
 """
 
+
+def model_versions(tx: neo4j.ManagedTransaction, limit: int) -> list[Row]:
+    return column(tx, MODEL_VERSIONS, "node", limit=limit)
+
+
 TRAINED_BY: LiteralString = """
 MATCH (r:Run)-[:TRAINED]->(:ModelVersion {nodeId: $nodeId})
 RETURN r {.*, kind: 'RUN'} AS node
 LIMIT 1
 """
 
+
+def trained_by(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
+    """The run that trained the model version, or None."""
+    found: Row | None = first(tx, TRAINED_BY, "node", nodeId=node_id)
+    return found
+
+
 DERIVED_FROM: LiteralString = """
 MATCH (:ModelVersion {nodeId: $nodeId})-[:DERIVED_FROM_MODEL]->(base:ModelVersion)
 RETURN base {.*} AS node
 ORDER BY base.name, base.version
 """
+
+
+def derived_from(tx: neo4j.ManagedTransaction, node_id: str) -> list[Row]:
+    """The model versions this one declares it was derived from."""
+    return column(tx, DERIVED_FROM, "node", nodeId=node_id)
+
 
 # Metrics of a model version, with the run that measured each and the slice's scene variant.
 METRICS_OF_MODEL: LiteralString = """
@@ -41,12 +69,25 @@ ORDER BY x.name, x.sliceKey, r.startedAt, r.runId
 LIMIT $limit
 """
 
+
+def metrics_of_model(tx: neo4j.ManagedTransaction, *, node_id: str, name: str | None,
+                     limit: int) -> list[Row]:
+    """Rows of ``metric``, ``run`` and ``sceneVariant`` (or None)."""
+    return every_row(tx, METRICS_OF_MODEL, nodeId=node_id, name=name, limit=limit)
+
+
 # The model versions holding the given digest, and how many distinct tensors they hold.
 MODELS_WITH_DIGEST: LiteralString = """
 OPTIONAL MATCH (q:ModelVersion {digest: $digest})
 WITH q, COUNT { (q)-[:HAS_TENSOR]->(:Tensor) } AS links
 RETURN count(q) AS models, sum(links) AS tensorLinks
 """
+
+
+def models_with_digest(tx: neo4j.ManagedTransaction, digest: str) -> Row:
+    """How many model versions hold the digest (``models``) and their ``tensorLinks``."""
+    return one_row(tx, MODELS_WITH_DIGEST, digest=digest)
+
 
 # Candidate origins of the model with this digest: every other model version sharing at least
 # one tensor, ranked by shared tensors, then by the share of the candidate's own tensors that
@@ -68,3 +109,7 @@ RETURN c {.*} AS node, shared, queryTensors, candidateTensors, declared, trained
 ORDER BY shared DESC, toFloat(shared) / candidateTensors DESC, trainedAt ASC, c.name, c.version
 LIMIT $limit
 """
+
+
+def model_origin(tx: neo4j.ManagedTransaction, digest: str, limit: int) -> list[Row]:
+    return every_row(tx, MODEL_ORIGIN, digest=digest, limit=limit)

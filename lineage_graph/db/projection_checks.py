@@ -4,9 +4,11 @@ rows ``{seq, what, a, b}`` (the record's sequence number, a description, and the
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
+from typing import LiteralString
 
 import neo4j
+
+from lineage_graph.db.results import Row, every_row
 
 _MISSING = "WITH row WHERE found IS NULL RETURN row.seq AS seq, row.what AS what"
 
@@ -43,6 +45,13 @@ CHECKS: dict[str, LiteralString] = {
                        "WHERE found.revokedAt IS NOT NULL " + _MISSING,
 }
 
+
+def missing(tx: neo4j.ManagedTransaction, check: str, rows: list[Row]) -> list[Row]:
+    """The ``seq`` and ``what`` of each row whose node or edge ``CHECKS[check]`` does not
+    find."""
+    return every_row(tx, CHECKS[check], rows=rows)
+
+
 # Keys are few and each one is a door: every key record is checked, sample or not, and so is
 # every key node (one that no record created was added behind the record's back).
 API_KEY_RECORDS: LiteralString = """
@@ -51,11 +60,21 @@ RETURN e.seq AS seq, e.raw AS raw, e.recordType AS recordType
 ORDER BY e.seq
 """
 
+
+def api_key_records(tx: neo4j.ManagedTransaction) -> list[Row]:
+    return every_row(tx, API_KEY_RECORDS)
+
+
 ALL_API_KEYS: LiteralString = """
 MATCH (k:ApiKey)
 RETURN k.keyId AS keyId, k.name AS name
 ORDER BY keyId
 """
+
+
+def all_api_keys(tx: neo4j.ManagedTransaction) -> list[Row]:
+    return every_row(tx, ALL_API_KEYS)
+
 
 SAMPLE_SEQUENCES: LiteralString = """
 MATCH (s:Sequence {name: 'event'})
@@ -66,6 +85,12 @@ LIMIT $size
 RETURN collect(seq) AS seqs
 """
 
+
+def sample_sequences(tx: neo4j.ManagedTransaction, size: int) -> list[int]:
+    record = tx.run(SAMPLE_SEQUENCES, size=size).single()
+    return [] if record is None else list(record["seqs"])
+
+
 RECORDS_BY_SEQ: LiteralString = """
 UNWIND $seqs AS wanted
 MATCH (e:Event {seq: wanted})
@@ -74,23 +99,5 @@ ORDER BY e.seq
 """
 
 
-def missing(tx: neo4j.ManagedTransaction, check: str, rows: list[dict[str, Any]]
-            ) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(CHECKS[check], rows=rows)]
-
-
-def api_key_records(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(API_KEY_RECORDS)]
-
-
-def all_api_keys(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(ALL_API_KEYS)]
-
-
-def sample_sequences(tx: neo4j.ManagedTransaction, size: int) -> list[int]:
-    record = tx.run(SAMPLE_SEQUENCES, size=size).single()
-    return [] if record is None else list(record["seqs"])
-
-
-def records_by_seq(tx: neo4j.ManagedTransaction, seqs: list[int]) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(RECORDS_BY_SEQ, seqs=seqs)]
+def records_by_seq(tx: neo4j.ManagedTransaction, seqs: list[int]) -> list[Row]:
+    return every_row(tx, RECORDS_BY_SEQ, seqs=seqs)

@@ -9,7 +9,6 @@ from typing import Any
 
 from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
-from lineage_graph.db.lineage_reads import rows
 from lineage_graph.errors import NotFoundError
 from lineage_graph.forensics.provenance import walk_provenance
 from lineage_graph.lineage.service import LineageService
@@ -65,16 +64,15 @@ class DiffService:
             common=len(in_a & in_b), truncated=ca.truncated or cb.truncated)
 
     def _dataset_version(self, node_id: str) -> dict[str, Any] | None:
-        found = self.db.read(partial(rows, cypher=q.DATASET_VERSION_ROOT, nodeId=node_id))
-        return found[0]["node"] if found else None
+        return self.db.read(lambda tx: q.dataset_version_root(tx, node_id))
 
     def scene_variant_diff(self, a: str, b: str) -> SceneVariantDiff:
         variants = []
         for argument, node_id in (("a", a), ("b", b)):
-            found = self.db.read(partial(rows, cypher=q.SCENE_VARIANT, nodeId=node_id))
-            if not found:
+            found = self.db.read(partial(q.scene_variant, node_id=node_id))
+            if found is None:
                 raise NotFoundError(f"{argument}: no scene variant with id {node_id!r}")
-            variants.append(found[0]["variant"])
+            variants.append(found)
         va, vb = variants
         sel_a = json.loads(va.get("selections") or "{}")
         sel_b = json.loads(vb.get("selections") or "{}")
@@ -82,6 +80,6 @@ class DiffService:
                    for k in sorted(set(sel_a) | set(sel_b)) if sel_a.get(k) != sel_b.get(k)]
         if va.get("placeholder") or vb.get("placeholder"):
             return SceneVariantDiff(va, vb, changes, [], [], 0)  # no prims until stored
-        [prims] = self.db.read(lambda tx: rows(tx, q.PRIMS_ONLY_IN_A, a=a, b=b))
+        prims = self.db.read(lambda tx: q.prim_diff(tx, a, b))
         return SceneVariantDiff(va, vb, changes, sorted(prims["onlyInA"]),
                                 sorted(prims["onlyInB"]), prims["common"])

@@ -10,7 +10,6 @@ import neo4j
 
 from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
-from lineage_graph.db.lineage_reads import rows
 
 
 @dataclass
@@ -58,7 +57,7 @@ def _walk(root: dict[str, Any], max_depth: int, max_nodes: int,
     for _ in range(max_depth):
         if not frontier:
             break
-        hop = rows(tx, q.PROVENANCE_HOP, frontier=frontier, perHop=q.UNBOUNDED, within=None)
+        hop = q.provenance_hop(tx, frontier=frontier, per_hop=None, within=None)
         next_frontier: list[str] = []
         for row in hop:
             node, target = row["node"], row["target"]

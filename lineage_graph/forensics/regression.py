@@ -27,7 +27,6 @@ from typing import Any
 
 from lineage_graph.db import forensic_reads as q
 from lineage_graph.db.connection import Database
-from lineage_graph.db.lineage_reads import rows
 from lineage_graph.errors import InvalidRequestError, NotFoundError
 from lineage_graph.forensics.provenance import Provenance, walk_provenance
 from lineage_graph.limits import check_limit
@@ -139,19 +138,16 @@ class RegressionService:
     # -- reads --------------------------------------------------------------------------------
 
     def _model(self, name: str, version: str, argument: str) -> dict[str, Any]:
-        found = self.db.read(lambda tx: rows(tx, q.MODEL_VERSION_NODE, name=name,
-                                             version=version))
-        if not found:
+        node = self.db.read(lambda tx: q.model_version_node(tx, name, version))
+        if node is None:
             raise NotFoundError(f"{argument}: no model version {name}@{version}")
-        node: dict[str, Any] = found[0]["node"]
         return node
 
     def _metrics(self, node: dict[str, Any], metric: str) -> dict[str, dict[str, Any]]:
-        found = self.db.read(lambda tx: rows(tx, q.METRICS_BY_SLICE, nodeId=node["nodeId"],
-                                             metric=metric))
+        found = self.db.read(lambda tx: q.metrics_by_slice(tx, node["nodeId"], metric))
         if not found:
-            [names] = self.db.read(lambda tx: rows(tx, q.METRIC_NAMES, nodeId=node["nodeId"]))
-            known = ", ".join(sorted(names["names"])) or "none"
+            names = self.db.read(lambda tx: q.metric_names(tx, node["nodeId"]))
+            known = ", ".join(sorted(names)) or "none"
             raise NotFoundError(f"metric: model version {node['name']}@{node['version']} has "
                                 f"no metric {metric!r} (it has: {known})")
         return {r["sliceKey"]: r for r in found}
@@ -175,7 +171,7 @@ class RegressionService:
                     ) -> dict[str, float]:
         if run_id is None or not inputs:
             return {}
-        found = self.db.read(lambda tx: rows(tx, q.INPUT_ROW_COUNTS, runId=run_id))
+        found = self.db.read(lambda tx: q.input_row_counts(tx, run_id))
         by_dataset: dict[str, float] = {}
         for row in found:
             count = json.loads(row["payload"]).get("rowCount")

@@ -18,11 +18,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from lineage_graph.db.lineage_rows import (
+    AliasRow,
+    ColumnLineageRow,
+    EvaluationRow,
+    FacetRow,
+    FieldRow,
+    JobEdgeRow,
+    MetricRow,
+    ModelRow,
+    NamedNodeRow,
+    PlanRows,
+    RecordRow,
+    RunRow,
+    SceneLinkRow,
+    SchemaLinkRow,
+    TensorRow,
+    VariantRef,
+    VersionedDatasetRow,
+    VersionRow,
+)
 from lineage_graph.ids import (
     dataset_id,
     dataset_version_id,
@@ -76,11 +97,11 @@ def time_key(t: datetime) -> str:
 class WritePlan:
     """Rows for each batched write statement; each list holds at most one row per key."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[RecordRow[datetime]] = field(default_factory=list)
     namespaces: set[str] = field(default_factory=set)
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, NamedNodeRow] = field(default_factory=dict)
+    datasets: dict[str, NamedNodeRow] = field(default_factory=dict)
+    runs: dict[str, RunRow[datetime]] = field(default_factory=dict)
     parents: set[tuple[str, str]] = field(default_factory=set)  # (child runId, parent runId)
     # Every (job id, runId) an event or a parent facet showed: a run row keeps one job, but
     # HAS_RUN must get every pair, as separate requests would give it.
@@ -91,29 +112,31 @@ class WritePlan:
     job_writes: dict[tuple[str, str], tuple[datetime, datetime]] = field(default_factory=dict)
     run_reads: dict[tuple[str, str], str | None] = field(default_factory=dict)  # -> pinned version
     run_read_since: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, VersionRow[datetime]] = field(default_factory=dict)
     # (runId, dataset id, version id) -> since
     run_writes: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
-    facets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
-    column_lineage: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    scene_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
+    facets: dict[str, FacetRow[datetime]] = field(default_factory=dict)
+    fields: dict[str, FieldRow] = field(default_factory=dict)
+    column_lineage: dict[tuple[str, str], ColumnLineageRow] = field(default_factory=dict)
+    scene_links: dict[str, SceneLinkRow[datetime]] = field(default_factory=dict)  # by dataset
     # (alias id, dataset id) -> the alias row: every symlinks identifier ever seen (a union)
-    aliases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model versions by id
+    aliases: dict[tuple[str, str], AliasRow[datetime]] = field(default_factory=dict)
+    models: dict[str, ModelRow] = field(default_factory=dict)  # model versions by id
     # (model id, dataset id, runId) -> the earliest event showing that run wrote the model
     # there: every TRAINED / STORED_IN edge, as separate requests would give them.
     model_links: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
-    schema_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dataset id
-    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by runId
+    schema_links: dict[str, SchemaLinkRow[datetime]] = field(default_factory=dict)  # by dataset
+    evaluations: dict[str, EvaluationRow[datetime]] = field(default_factory=dict)  # by runId
 
     def add(self, parsed: ParsedEvent, receipt: Receipt | None = None) -> None:
         event = parsed.event
+        receipt = receipt or Receipt.now()
         self.events.append(
             {
                 "recordType": "openlineage",
                 "subject": None,
-                **(receipt or Receipt.now()).row(),
+                "receivedAtMs": receipt.received_at_ms,
+                "keyId": receipt.key_id,
                 "sha256": parsed.sha256,
                 "raw": parsed.text,
                 "kind": parsed.kind,
@@ -229,12 +252,7 @@ class WritePlan:
         t = event.eventTime
         row = self.runs.get(run_id)
         if row is None:
-            row = {
-                "runId": run_id, "nodeId": run_node_id(run_id),
-                "stateKey": None, "state": None, "stateTime": None,
-                "firstEventTime": t, "lastEventTime": t, "startEventTime": None,
-                "codeKey": None, "codeDigest": None,
-            }
+            row = _run_row(run_id, t)
             self.runs[run_id] = row
         first, last = row["firstEventTime"], row["lastEventTime"]
         row["firstEventTime"] = t if first is None else min(first, t)
@@ -247,7 +265,8 @@ class WritePlan:
             row["startEventTime"] = t
         key = f"{int(etype.is_terminal)}|{time_key(t)}|{_STATE_RANK[etype]}"
         if row["stateKey"] is None or key > row["stateKey"]:
-            row.update(stateKey=key, state=str(etype), stateTime=t, terminal=etype.is_terminal)
+            row["stateKey"], row["state"], row["stateTime"] = key, str(etype), t
+            row["terminal"] = etype.is_terminal
 
     def _run_code(self, run_id: str, job_facets: list[ParsedFacet], at: datetime) -> None:
         """The code a run ran: a digest of its event's code facets (sql, sourceCode,
@@ -260,8 +279,8 @@ class WritePlan:
         digest = hashlib.sha256(json.dumps(code, sort_keys=True).encode()).hexdigest()
         key = f"{time_key(at)}|{digest[:16]}"
         row = self.runs[run_id]
-        if row.get("codeKey") is None or key > row["codeKey"]:
-            row.update(codeKey=key, codeDigest=f"sha256:{digest}")
+        if row["codeKey"] is None or key > row["codeKey"]:
+            row["codeKey"], row["codeDigest"] = key, f"sha256:{digest}"
 
     def _parent(self, run_id: str, parent: ParentRunFacet) -> None:
         parent_run = scoped_run_id(parent.run.runId, parent.job.namespace, parent.job.name)
@@ -270,12 +289,7 @@ class WritePlan:
         self.run_jobs.add((parent_job, parent_run))
         if parent_run not in self.runs:
             # A placeholder: the parent run is known by reference until its own events arrive.
-            self.runs[parent_run] = {
-                "runId": parent_run, "nodeId": run_node_id(parent_run),
-                "stateKey": None, "state": None, "stateTime": None,
-                "firstEventTime": None, "lastEventTime": None, "startEventTime": None,
-                "codeKey": None, "codeDigest": None,
-            }
+            self.runs[parent_run] = _run_row(parent_run, None)
 
     def _version(
         self, ds: ParsedDataset, version: str, run_id: str | None, at: datetime | None
@@ -327,11 +341,9 @@ class WritePlan:
                   "description": spec.transformationDescription}], ensure_ascii=False)
             for inp in spec.inputFields:
                 in_did = self._dataset_ref(inp.namespace, inp.name)
-                row = {
-                    "outFieldId": field_id(out_did, out_field), "outDatasetId": out_did,
-                    "outField": out_field,
-                    "inFieldId": field_id(in_did, inp.field), "inDatasetId": in_did,
-                    "inField": inp.field,
+                row: ColumnLineageRow = {
+                    "outFieldId": field_id(out_did, out_field),
+                    "inFieldId": field_id(in_did, inp.field),
                     "transformations": (
                         json.dumps(inp.transformations, ensure_ascii=False)
                         if inp.transformations else field_level
@@ -363,7 +375,7 @@ class WritePlan:
         current = self.models.get(nid)
         if current is not None and current["sortKey"] >= key:
             return
-        tensors = None if facet.tensors is None else [
+        tensors: list[TensorRow] | None = None if facet.tensors is None else [
             {"name": name, "digest": tensor_key(digest)}
             for name, digest in sorted(facet.tensors.items())]
         self.models[nid] = {
@@ -394,7 +406,7 @@ class WritePlan:
             return
         model_id = model_version_id(facet.model.name, facet.model.version)
         dataset = facet.dataset
-        metrics: dict[str, dict[str, Any]] = {}
+        metrics: dict[str, MetricRow] = {}
         for metric in facet.metrics:
             dimensions = metric.slice.dimensions if metric.slice else {}
             variant = metric.slice.sceneVariant if metric.slice else None
@@ -430,8 +442,8 @@ class WritePlan:
 
     # -- parameters for the Cypher ------------------------------------------------------------
 
-    def parameters(self) -> dict[str, Any]:
-        """Row lists for the Cypher; times as ISO-8601 strings (see lineage_writes)."""
+    def parameters(self) -> PlanRows:
+        """Row lists for the Cypher; times as ISO-8601 strings (see lineage_rows)."""
         return {
             "events": [_with_iso(e, "eventTime") for e in self.events],
             "namespaces": [{"key": namespace_key(n), "name": n} for n in sorted(self.namespaces)],
@@ -468,13 +480,13 @@ class WritePlan:
             "versionedDatasets": self._versioned_datasets(),
         }
 
-    def _versioned_datasets(self) -> list[dict[str, Any]]:
+    def _versioned_datasets(self) -> list[VersionedDatasetRow]:
         """Each dataset this batch wrote versions of, with those versions and the earliest of
         their creation times: what decides which readers must re-resolve their version."""
         written: dict[str, set[str]] = {}
         for _, did, vid in self.run_writes:
             written.setdefault(did, set()).add(vid)
-        rows = []
+        rows: list[VersionedDatasetRow] = []
         for did, vids in sorted(written.items()):
             times = [t for t in (self.versions[v]["createdAt"] for v in vids) if t is not None]
             rows.append({"datasetId": did, "versionIds": sorted(vids),
@@ -494,7 +506,7 @@ def _run_key(event: RunEvent | DatasetEvent | JobEvent) -> str | None:
 
 
 def _job_edge_rows(edges: dict[tuple[str, str], tuple[datetime, datetime]]
-                   ) -> list[dict[str, Any]]:
+                   ) -> list[JobEdgeRow]:
     """READS or WRITES rows: each (job, dataset) with the span of events that showed it."""
     return [{"jobId": j, "datasetId": d, "since": since.isoformat(), "until": until.isoformat()}
             for (j, d), (since, until) in sorted(edges.items())]
@@ -512,7 +524,7 @@ def _earliest(edges: dict[Any, datetime], key: Any, at: datetime) -> None:
 
 
 def _variant_ref(scene_id: str, version: str | None, content_hash: str | None,
-                 selections: dict[str, str]) -> dict[str, Any]:
+                 selections: dict[str, str]) -> VariantRef:
     """A scene variant reference as lineage_writes._VARIANT_OF_REF reads it (usdScene facets
     and evaluation slices alike)."""
     return {
@@ -550,7 +562,17 @@ def _storable(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _with_iso(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+def _run_row(run_id: str, at: datetime | None) -> RunRow[datetime]:
+    """A run as its first event shows it (``at``), or a placeholder (None): a parent named
+    by a parent facet, known by reference until its own events arrive."""
+    return {"runId": run_id, "nodeId": run_node_id(run_id), "stateKey": None, "state": None,
+            "stateTime": None, "terminal": False, "firstEventTime": at, "lastEventTime": at,
+            "startEventTime": None, "codeKey": None, "codeDigest": None}
+
+
+def _with_iso(row: Mapping[str, Any], *keys: str) -> Any:
+    """A row of the plan with its ``keys`` (times) as ISO-8601 strings: the same TypedDict
+    with ``str`` for its time type (lineage_rows), which mypy cannot express for a copy."""
     out = dict(row)
     for key in keys:
         value = out.get(key)

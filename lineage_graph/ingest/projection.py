@@ -126,21 +126,21 @@ def _expect(expected: Expected, seq: int, record_type: str, raw: str) -> None:
         return
     plan = WritePlan()
     plan.add(parse_event_text(raw, recorded=True))
-    params = plan.parameters()
-    for job in params["jobs"]:
+    rows = plan.parameters()
+    for job in rows["jobs"]:
         add("job", f"job {job['namespace']}:{job['name']}", job["nodeId"])
-    names = {d["nodeId"]: f"{d['namespace']}:{d['name']}" for d in params["datasets"]}
+    names = {d["nodeId"]: f"{d['namespace']}:{d['name']}" for d in rows["datasets"]}
     for dataset_id, name in names.items():
         add("dataset", f"dataset {name}", dataset_id)
-    for pair in params["runJobs"]:
+    for pair in rows["runJobs"]:
         add("job_run", f"run {pair['runId']} of job {pair['jobId']}", pair["jobId"],
             pair["runId"])
-    for read in params["runReads"]:
+    for read in rows["runReads"]:
         add("run_read", f"run {read['runId']} READ {names[read['datasetId']]}",
             read["runId"], read["datasetId"])
-    for wrote in params["runWrites"]:
+    for wrote in rows["runWrites"]:
         add("run_wrote", f"run {wrote['runId']} WROTE {names[wrote['datasetId']]}",
             wrote["runId"], wrote["datasetId"])
-    for field in params["fields"]:
+    for field in rows["fields"]:
         add("dataset_field", f"field {field['name']} of {names[field['datasetId']]}",
             field["datasetId"], field["fieldId"])

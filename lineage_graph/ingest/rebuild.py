@@ -33,7 +33,7 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
     total = _check_every_record_replays(db, chunk)
     with db.driver.session(database=db.name) as session:
         # CALL ... IN TRANSACTIONS needs an auto-commit transaction.
-        session.run(event_records.DELETE_DERIVED_GRAPH).consume()
+        event_records.delete_derived_graph(session)
     done = 0
     after = 0
     while True:
@@ -86,4 +86,4 @@ def _check_every_record_replays(db: Database, chunk: int) -> int:
 
 def _apply(db: Database, plan: WritePlan) -> None:
     if plan.events:
-        db.write(partial(lineage_writes.apply_plan, params=plan.parameters()))
+        db.write(partial(lineage_writes.apply_plan, plan=plan.parameters()))

@@ -62,7 +62,8 @@ def _create_schema_version(tx: neo4j.ManagedTransaction, command: Command, at_ms
     definition = command["definition"]
     canonical = canonical_json(definition)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    existing, latest = store.lock_schema_and_find(tx, definition["name"], digest, at_ms)
+    existing, latest = store.lock_schema_and_find(tx, name=definition["name"], digest=digest,
+                                                  at_ms=at_ms)
     if existing is not None:
         return {"version": existing, "changed": False}
     previous = json.loads(latest["definition"]) if latest else None
@@ -97,8 +98,9 @@ def _set_session_schemas(tx: neo4j.ManagedTransaction, command: Command, at_ms: 
 
 
 def _add_labels(tx: neo4j.ManagedTransaction, command: Command, at_ms: int) -> dict[str, Any]:
-    written = store.add_labels(tx, command["sessionId"], command["labels"],
-                               command["batchKey"], command["labelsDigest"], at_ms)
+    written = store.add_labels(tx, session_id=command["sessionId"], labels=command["labels"],
+                               batch_key=command["batchKey"],
+                               labels_digest=command["labelsDigest"], at_ms=at_ms)
     return {**written, "changed": not written["existing"]}
 
 

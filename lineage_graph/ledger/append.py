@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import neo4j
 
 from lineage_graph.db import lineage_writes
+from lineage_graph.db.lineage_rows import PlanRows, RecordRow
 from lineage_graph.db.lineage_writes import SequenceState
 from lineage_graph.ledger.chain import chain_events
 from lineage_graph.openlineage.canonical import canonical_json
@@ -18,17 +19,18 @@ from lineage_graph.openlineage.canonical import canonical_json
 T = TypeVar("T")
 
 
-def record_and_apply(tx: neo4j.ManagedTransaction, params: dict[str, Any],
+def record_and_apply(tx: neo4j.ManagedTransaction, plan: PlanRows,
                      state: SequenceState) -> dict[str, int]:
     """Append a write plan's events to the record (chained after ``state``) and apply the plan:
     one round trip. Returns each recorded event's sequence number by sha256."""
-    if not params["events"]:
+    events = plan.get("events", [])
+    if not events:
         return {}
-    chained, head = chain_events(params["events"], state.base, state.head)
-    return lineage_writes.write_records_and_plan(tx, params, chained, head)
+    chained, head = chain_events(events, state.base, state.head)
+    return lineage_writes.write_records_and_plan(tx, plan, chained, head)
 
 
-def record_only(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
+def record_only(tx: neo4j.ManagedTransaction, rows: list[RecordRow[str]],
                 state: SequenceState) -> dict[str, int]:
     """Append records whose writes the caller made in the same transaction (scene documents):
     the same chain, under the same sequence lock."""
@@ -37,9 +39,10 @@ def record_only(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
 
 
 def change_record(record_type: str, kind: str, subject: str | None, receipt: dict[str, Any],
-                  sha256: str, raw: str) -> dict[str, Any]:
+                  sha256: str, raw: str) -> RecordRow[str]:
     """The row of a record that is not an OpenLineage event (RECORD_EVENTS' columns)."""
-    return {"recordType": record_type, "kind": kind, "subject": subject, **receipt,
+    return {"recordType": record_type, "kind": kind, "subject": subject,
+            "receivedAtMs": receipt["receivedAtMs"], "keyId": receipt["keyId"],
             "sha256": sha256, "raw": raw, "eventType": None, "eventTime": None, "runId": None,
             "warnings": []}
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from lineage_graph.db.lineage_rows import ChainedRecordRow, RecordRow
+
 GENESIS = "0" * 64
 CHAIN_VERSION = 2
 
@@ -37,13 +39,13 @@ def chain_hash_v2(previous: str, seq: int, record_type: str, record_sha256: str,
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def chain_events(events: list[dict[str, Any]], base: int, head: str | None
-                 ) -> tuple[list[dict[str, Any]], str]:
+def chain_events(events: list[RecordRow[str]], base: int, head: str | None
+                 ) -> tuple[list[ChainedRecordRow], str]:
     """Number and chain record rows (each with ``recordType``, ``sha256``, ``receivedAtMs``
     and ``keyId``) after the record's last ``base`` and ``head``; returns the rows and the new
     head."""
     previous = head or GENESIS
-    chained = []
+    chained: list[ChainedRecordRow] = []
     for offset, event in enumerate(events, start=1):
         seq = base + offset
         current = chain_hash_v2(previous, seq, event["recordType"], event["sha256"],

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any, LiteralString
+from typing import Any
 
 import neo4j
 
@@ -81,78 +81,65 @@ class LineageService:
         return self.db.read(lambda tx: _require_node_in(tx, node_id))
 
     def dataset(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.db.read(
-            lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=dataset_id(namespace, name))
-        )
+        return self.db.read(lambda tx: q.node_by_id(tx, dataset_id(namespace, name)))
 
     def job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: q.one_node(tx, q.NODE_BY_ID, nodeId=job_id(namespace, name)))
+        return self.db.read(lambda tx: q.node_by_id(tx, job_id(namespace, name)))
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         key = canonical_run_id(run_id)  # a UUID as the emitter wrote it, capitals included
-        return self.db.read(lambda tx: q.one_node(tx, q.RUN_BY_RUN_ID, runId=key))
+        return self.db.read(lambda tx: q.run_by_run_id(tx, key))
 
     def facets(self, node_id: str, place: str = "") -> dict[str, Any]:
-        found = self.db.read(lambda tx: q.rows(tx, q.FACETS_OF_NODE, nodeId=node_id, place=place))
+        found = self.db.read(lambda tx: q.facets_of_node(tx, node_id, place))
         return {row["name"]: json.loads(row["payload"]) for row in found}
 
     def versions(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        return self.db.read(
-            lambda tx: q.rows(tx, q.VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
-        )
+        return self.db.read(lambda tx: q.versions_of_dataset(tx, node_id, limit))
 
     def aliases(self, node_id: str) -> list[dict[str, Any]]:
-        return self.db.read(lambda tx: q.rows(tx, q.ALIASES_OF_DATASET, nodeId=node_id))
+        return self.db.read(lambda tx: q.aliases_of_dataset(tx, node_id))
 
     def fields(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        return self.db.read(lambda tx: q.rows(tx, q.FIELDS_OF_DATASET, nodeId=node_id,
-                                              limit=limit))
+        return self.db.read(lambda tx: q.fields_of_dataset(tx, node_id, limit))
 
     def column_lineage(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Field-to-source-field pairs, at most ``limit`` of them."""
         limit = self.check_limit(limit)
-        return self.db.read(lambda tx: q.rows(tx, q.COLUMN_LINEAGE_OF_DATASET, nodeId=node_id,
-                                              limit=limit))
+        return self.db.read(lambda tx: q.column_lineage_of_dataset(tx, node_id, limit))
 
     def runs_of_job(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        found = self.db.read(lambda tx: q.rows(tx, q.RUNS_OF_JOB, nodeId=node_id, limit=limit))
-        return [row["node"] for row in found]
+        return self.db.read(lambda tx: q.runs_of_job(tx, node_id, limit))
 
     def job_of_run(self, run_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: q.one_node(tx, q.JOB_OF_RUN, runId=run_id))
+        return self.db.read(lambda tx: q.job_of_run(tx, run_id))
 
     def parent_of_run(self, run_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: q.one_node(tx, q.PARENT_OF_RUN, runId=run_id))
+        return self.db.read(lambda tx: q.parent_of_run(tx, run_id))
 
     def children_of_run(self, run_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        found = self.db.read(lambda tx: q.rows(tx, q.CHILDREN_OF_RUN, runId=run_id, limit=limit))
-        return [row["node"] for row in found]
+        return self.db.read(lambda tx: q.children_of_run(tx, run_id, limit))
 
     def run_io(self, run_id: str, outputs: bool, limit: int | None = None
                ) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
-        query = q.OUTPUTS_OF_RUN if outputs else q.INPUTS_OF_RUN
-        return self.db.read(lambda tx: q.rows(tx, query, runId=run_id, limit=limit))
+        read = q.outputs_of_run if outputs else q.inputs_of_run
+        return self.db.read(lambda tx: read(tx, run_id, limit))
 
     def search(self, text: str, kinds: list[str], limit: int) -> list[dict[str, Any]]:
         limit = self.check_limit(limit)
         if not text.strip():
             raise InvalidRequestError("search query must not be empty", field="query")
-        found = self.db.read(
-            lambda tx: q.rows(tx, q.SEARCH_NODES, query=_lucene_query(text), kinds=kinds,
-                              limit=limit)
-        )
+        found = self.db.read(lambda tx: q.search_nodes(tx, _lucene_query(text), kinds, limit))
         if not found:
             # Fulltext tokenises names; a plain substring still finds "orders_v2" in "s.orders_v2".
             found = self.db.read(
-                lambda tx: q.rows(tx, q.SEARCH_NODES_BY_SUBSTRING, query=text, kinds=kinds,
-                                  limit=limit)
-            )
-        return [row["node"] for row in found]
+                lambda tx: q.search_nodes_by_substring(tx, text, kinds, limit))
+        return found
 
     # -- lineage ------------------------------------------------------------------------------
 
@@ -214,15 +201,13 @@ class LineageService:
             raise InvalidRequestError("level RUN walks runs and datasets: start from one of "
                                       "the job's runs, or ask for level JOB", field="level")
         run_level = level is Level.RUN
-        hop = q.LINEAGE_HOP_RUN_LEVEL if run_level else q.LINEAGE_HOP_JOB_LEVEL
         result = LineageResult(nodes={start["nodeId"]: _summary(start)})
-        self._walk(start["nodeId"], ways, depth, hop, result, as_of, cap, tx)
-        edges = q.LINEAGE_EDGES_RUN_LEVEL if run_level else q.LINEAGE_EDGES_JOB_LEVEL
-        result.edges = {(row["source"], row["target"], row["edgeKind"]) for row in q.rows(
-            tx, edges, ids=list(result.nodes), asOf=as_of)}
+        self._walk(start["nodeId"], ways, depth, run_level, result, as_of, cap, tx)
+        result.edges = q.lineage_edges(tx, run_level=run_level, ids=list(result.nodes),
+                                       as_of=as_of)
         return result
 
-    def _walk(self, start: str, ways: list[bool], depth: int, hop_query: LiteralString,
+    def _walk(self, start: str, ways: list[bool], depth: int, run_level: bool,
               result: LineageResult, as_of: str | None, cap: int,
               tx: neo4j.ManagedTransaction) -> None:
         """Breadth-first in one read transaction: one query per hop, carrying the frontier of
@@ -232,12 +217,13 @@ class LineageService:
         100,000 runs sends what a page can hold). Past ``cap`` nodes no new node is taken.
         The caller reads the edges between the nodes taken afterwards."""
         seen = {up: {start} for up in ways}
-        frontier = [{"id": start, "up": up} for up in ways]
+        frontier: list[q.FrontierEntry] = [{"id": start, "up": up} for up in ways]
         for _ in range(depth):
             if not frontier:
                 return
-            hop = q.rows(tx, hop_query, frontier=frontier, asOf=as_of, perHop=cap + 1)
-            next_frontier: list[dict[str, Any]] = []
+            hop = q.lineage_hop(tx, run_level=run_level, frontier=frontier, as_of=as_of,
+                                per_hop=cap + 1)
+            next_frontier: list[q.FrontierEntry] = []
             for row in sorted(hop, key=_hop_order):
                 node, up = row["node"], row["up"]
                 if result.take(node["nodeId"], seen[up], cap, node, _summary):
@@ -251,7 +237,7 @@ class LineageService:
 
 def _node_in(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any] | None:
     """A node by id (a run's UUID in any case; a dataset by one of its aliases)."""
-    return q.one_node(tx, q.NODE_BY_ID, nodeId=bounded(canonical_run_id(node_id)))
+    return q.node_by_id(tx, bounded(canonical_run_id(node_id)))
 
 
 def _require_node_in(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any]:

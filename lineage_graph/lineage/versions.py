@@ -1,10 +1,10 @@
 """Version-accurate lineage (level VERSION): runs, the dataset versions they read and wrote,
 model versions, scene variants and labeling schema versions, with no job-level shortcut.
 
-Upstream it is the walk regression forensics uses (PROVENANCE_HOP); downstream its reverse
-(IMPACT_HOP). So two model versions trained by the same job into the same dataset are told
-apart: a scene variant's impact reaches only the model version whose training run read the
-frames rendered from it, not every version the job ever produced.
+Upstream it is the walk regression forensics uses (forensic_reads.provenance_hop); downstream
+its reverse (forensic_reads.impact_hop). So two model versions trained by the same job into the
+same dataset are told apart: a scene variant's impact reaches only the model version whose
+training run read the frames rendered from it, not every version the job ever produced.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import neo4j
 
 from lineage_graph.db import forensic_reads as fq
-from lineage_graph.db.lineage_reads import one_node, rows
 from lineage_graph.lineage.names import display_name
 
 if TYPE_CHECKING:
@@ -34,23 +33,23 @@ def edge_kind(via: str) -> str:
 
 def version_node(tx: neo4j.ManagedTransaction, node_id: str) -> dict[str, Any] | None:
     """A lineage node or a dataset version, in the provenance shape."""
-    return one_node(tx, fq.NODE_OR_DATASET_VERSION, nodeId=node_id)
+    return fq.node_or_dataset_version(tx, node_id)
 
 
 def version_edges(tx: neo4j.ManagedTransaction, ids: list[str]) -> set[tuple[str, str, str]]:
     """Every version-level edge between two of ``ids`` (an answer's nodes): both hops, each
     kept to the nodes among ``ids``, so a hub's other readers are not sent."""
     edges: set[tuple[str, str, str]] = set()
-    for row in rows(tx, fq.PROVENANCE_HOP, frontier=ids, perHop=len(ids), within=ids):
+    for row in fq.provenance_hop(tx, frontier=ids, per_hop=len(ids), within=ids):
         edges.add((row["node"]["nodeId"], row["target"], edge_kind(row["via"])))
-    for row in rows(tx, fq.IMPACT_HOP, frontier=ids, perHop=len(ids), within=ids):
+    for row in fq.impact_hop(tx, frontier=ids, per_hop=len(ids), within=ids):
         edges.add((row["source"], row["node"]["nodeId"], edge_kind(row["via"])))
     return edges
 
 
 def _hop_order(row: dict[str, Any]) -> tuple[str, str, str]:
     # elementId first, as the hop bounds its answer (see service._hop_order).
-    # PROVENANCE_HOP names the frontier node ``target``, IMPACT_HOP ``source``.
+    # provenance_hop names the frontier node ``target``, impact_hop ``source``.
     return row["eid"], row["via"], row.get("target") or row.get("source") or ""
 
 
@@ -76,8 +75,8 @@ def walk_versions(tx: neo4j.ManagedTransaction, start: str, ways: list[bool], de
         for up in ways:
             if not frontier[up]:
                 continue
-            hop = rows(tx, fq.PROVENANCE_HOP if up else fq.IMPACT_HOP, frontier=frontier[up],
-                       perHop=cap + 1, within=None)
+            walk_hop = fq.provenance_hop if up else fq.impact_hop
+            hop = walk_hop(tx, frontier=frontier[up], per_hop=cap + 1, within=None)
             reached: list[str] = []
             for row in sorted(hop, key=_hop_order):
                 node = row["node"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, LiteralString
+from typing import Any
 
 import neo4j
 
@@ -52,13 +52,11 @@ class MarquezService:
 
     def namespaces(self, limit: int, offset: int) -> dict[str, Any]:
         limit, offset = self._page(limit, offset)
-        names = self.db.read(lambda tx: q.rows(tx, q.NAMESPACES, "name", limit=limit,
-                                               offset=offset))
+        names = self.db.read(lambda tx: q.namespace_names(tx, limit, offset))
         return {"namespaces": [shapes.namespace(n) for n in names]}
 
     def namespace(self, name: str) -> dict[str, Any]:
-        found = self.db.read(lambda tx: q.single(tx, q.NAMESPACE, "name",
-                                                 key=namespace_key(name)))
+        found = self.db.read(lambda tx: q.namespace_name(tx, namespace_key(name)))
         if found is None:
             raise NotFoundError(f"Namespace '{name}' not found.")
         return shapes.namespace(found)
@@ -67,8 +65,9 @@ class MarquezService:
 
     def datasets(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
         self.namespace(namespace)
-        found, total = self._paged(q.DATASETS, q.DATASET_COUNT, "dataset", limit, offset,
-                                   key=namespace_key(namespace))
+        limit, offset = self._page(limit, offset)
+        found, total = self.db.read(
+            lambda tx: q.datasets_page(tx, namespace_key(namespace), limit, offset))
         return {"datasets": [shapes.dataset(r) for r in found], "totalCount": total}
 
     def dataset(self, namespace: str, name: str) -> dict[str, Any]:
@@ -77,33 +76,33 @@ class MarquezService:
     def dataset_versions(self, namespace: str, name: str, limit: int, offset: int
                          ) -> dict[str, Any]:
         ds = self._dataset_row(namespace, name)
-        found, total = self._paged(q.DATASET_VERSIONS, q.DATASET_VERSION_COUNT, "version",
-                                   limit, offset, nodeId=ds["nodeId"])
+        limit, offset = self._page(limit, offset)
+        found, total = self.db.read(
+            lambda tx: q.dataset_versions_page(tx, ds["nodeId"], limit, offset))
         return {"versions": [shapes.dataset_version(v, ds) for v in found], "totalCount": total}
 
     def dataset_version(self, namespace: str, name: str, version: str) -> dict[str, Any]:
         ds = self._dataset_row(namespace, name)
         version_id = dataset_version_id(ds["namespace"], ds["name"], version)
-        found = self.db.read(lambda tx: q.single(tx, q.DATASET_VERSION, "version",
-                                                 nodeId=ds["nodeId"], versionId=version_id))
+        found = self.db.read(lambda tx: q.dataset_version(tx, ds["nodeId"], version_id))
         if found is None:
             raise NotFoundError(f"Dataset version '{version}' not found.")
         return shapes.dataset_version(found, ds)
 
     def _dataset_row(self, namespace: str, name: str) -> dict[str, Any]:
         node = self.lineage_service.dataset(namespace, name)  # an alias finds its dataset
-        found = None if node is None else self.db.read(
-            lambda tx: q.single(tx, q.DATASETS_BY_ID, "dataset", nodeIds=[node["nodeId"]]))
-        if found is None:
+        found = [] if node is None else self.db.read(
+            lambda tx: q.datasets_by_id(tx, [node["nodeId"]]))
+        if not found:
             raise NotFoundError(f"Dataset '{name}' not found.")
-        row: dict[str, Any] = found
-        return row
+        return found[0]
 
     # -- jobs and runs ------------------------------------------------------------------------
 
     def jobs(self, namespace: str, limit: int, offset: int) -> dict[str, Any]:
-        found, total = self._paged(q.JOBS, q.JOB_COUNT, "job", limit, offset,
-                                   key=namespace_key(namespace), latestRuns=LATEST_RUNS)
+        limit, offset = self._page(limit, offset)
+        found, total = self.db.read(
+            lambda tx: q.jobs_page(tx, namespace_key(namespace), LATEST_RUNS, limit, offset))
         return {"jobs": [shapes.job(r) for r in found], "totalCount": total}
 
     def job(self, namespace: str, name: str) -> dict[str, Any]:
@@ -111,25 +110,23 @@ class MarquezService:
 
     def job_runs(self, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
         node_id = self._job_row(namespace, name)["nodeId"]
-        found, total = self._paged(q.RUNS_OF_JOB, q.RUN_COUNT, "run", limit, offset,
-                                   nodeId=node_id)
+        limit, offset = self._page(limit, offset)
+        found, total = self.db.read(lambda tx: q.runs_of_job_page(tx, node_id, limit, offset))
         return {"runs": [shapes.run(r) for r in found], "totalCount": total}
 
     def run(self, run_id: str) -> dict[str, Any]:
         key = canonical_run_id(run_id)
-        found = self.db.read(lambda tx: q.single(tx, q.RUN, "run", runId=key))
+        found = self.db.read(lambda tx: q.run(tx, key))
         if found is None:
             raise NotFoundError(f"Run '{run_id}' not found.")
         return shapes.run(found)
 
     def _job_row(self, namespace: str, name: str) -> dict[str, Any]:
-        found = self.db.read(lambda tx: q.single(tx, q.JOBS_BY_ID, "job",
-                                                 nodeIds=[job_id(namespace, name)],
-                                                 latestRuns=LATEST_RUNS))
-        if found is None:
+        found = self.db.read(
+            lambda tx: q.jobs_by_id(tx, [job_id(namespace, name)], LATEST_RUNS))
+        if not found:
             raise NotFoundError(f"Job '{name}' not found.")
-        row: dict[str, Any] = found
-        return row
+        return found[0]
 
     # -- events -------------------------------------------------------------------------------
 
@@ -138,10 +135,11 @@ class MarquezService:
         if sort_direction not in ("asc", "desc"):
             raise InvalidRequestError("sortDirection must be asc or desc",
                                       field="sortDirection")
-        events = q.OLDEST_EVENTS if sort_direction == "asc" else q.NEWEST_EVENTS
-        found, total = self._paged(events, q.EVENT_COUNT, "raw", limit, offset,
-                                   before=_instant(before, _FAR, "before"),
-                                   after=_instant(after, _EPOCH, "after"))
+        until, since = _instant(before, _FAR, "before"), _instant(after, _EPOCH, "after")
+        limit, offset = self._page(limit, offset)
+        found, total = self.db.read(lambda tx: q.events_page(
+            tx, after=since, before=until, newest_first=sort_direction == "desc", limit=limit,
+            offset=offset))
         return {"events": [json.loads(raw) for raw in found], "totalCount": total}
 
     # -- lineage ------------------------------------------------------------------------------
@@ -156,18 +154,17 @@ class MarquezService:
 
     def _lineage(self, start: dict[str, Any], depth: int,
                  tx: neo4j.ManagedTransaction) -> dict[str, Any]:
-        first = start["nodeId"] if start["kind"] == "JOB" else q.single(
-            tx, q.START_JOB_OF_DATASET, "jobId", nodeId=start["nodeId"])
+        first = start["nodeId"] if start["kind"] == "JOB" else q.start_job_of_dataset(
+            tx, start["nodeId"])
         if first is None:  # a dataset no job touches: itself, alone
-            [alone] = q.rows(tx, q.DATASETS_BY_ID, "dataset", nodeIds=[start["nodeId"]])
+            [alone] = q.datasets_by_id(tx, [start["nodeId"]])
             return {"graph": [_graph_node(start["nodeId"], "DATASET",
                                           shapes.lineage_dataset_data(alone), [], [])]}
         reached, frontier = {first}, [first]
         for hop in range(1, depth + 1):
             if not frontier:
                 break
-            found = q.rows(tx, q.NEIGHBOUR_JOBS, "jobId", frontier=frontier,
-                           cap=self.max_nodes + len(reached) + 1)
+            found = q.neighbour_jobs(tx, frontier, cap=self.max_nodes + len(reached) + 1)
             frontier = [j for j in found if j not in reached]
             reached.update(frontier)
             if len(reached) > self.max_nodes:
@@ -176,7 +173,7 @@ class MarquezService:
                     f"the lineage reaches more than {self.max_nodes} jobs within depth {hop}: "
                     "ask for a smaller depth", field="depth")
         # A lineage node shows its job's latest run only.
-        jobs = q.rows(tx, q.JOBS_BY_ID, "job", nodeIds=sorted(reached), latestRuns=1)
+        jobs = q.jobs_by_id(tx, sorted(reached), latest_runs=1)
         ids = {job["nodeId"]: job for job in jobs}
         reads = {jid: [dataset_id(d["namespace"], d["name"]) for d in job["inputs"]]
                  for jid, job in ids.items()}
@@ -184,7 +181,7 @@ class MarquezService:
                   for jid, job in ids.items()}
         dataset_ids = sorted({d for ds in (*reads.values(), *writes.values()) for d in ds})
         datasets = {row["nodeId"]: row for row in
-                    q.rows(tx, q.DATASETS_BY_ID, "dataset", nodeIds=dataset_ids)}
+                    q.datasets_by_id(tx, dataset_ids)}
         graph = [_graph_node(jid, "JOB", shapes.lineage_job_data(job),
                              [_edge(d, jid) for d in reads[jid]],
                              [_edge(jid, d) for d in writes[jid]])
@@ -213,7 +210,7 @@ class MarquezService:
         for _ in range(depth):
             if not frontier:
                 break
-            hop = tx.run(q.COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream).data()
+            hop = q.column_lineage_hop(tx, frontier, downstream)
             reached = []
             for row in hop:
                 edges[(row["outId"], row["inId"])] = row["transformations"]
@@ -232,29 +229,15 @@ class MarquezService:
     def _start_fields(self, tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
         kind, _, rest = node_id.partition(":")
         if kind == "dataset":
-            return list(q.rows(tx, q.FIELDS_OF_DATASET, "fieldId",
-                               nodeId=_dataset_node_id(tx, node_id)))
+            return q.field_ids_of_dataset(tx, _dataset_node_id(tx, node_id))
         if kind == "datasetField":
             namespace_and_dataset, _, field = rest.rpartition(":")
-            return list(q.rows(tx, q.FIELD_OF_DATASET, "fieldId",
-                               nodeId=_dataset_node_id(tx, f"dataset:{namespace_and_dataset}"),
-                               field=field))
+            return q.field_id_of_dataset(
+                tx, _dataset_node_id(tx, f"dataset:{namespace_and_dataset}"), field)
         if kind == "job":
-            return list(q.rows(tx, q.FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id))
+            return q.field_ids_of_job_outputs(tx, node_id)
         raise InvalidRequestError("nodeId must be dataset:NS:NAME, datasetField:NS:NAME:FIELD "
                                   "or job:NS:NAME", field="nodeId")
-
-    def _paged(self, page: LiteralString, count: LiteralString, column: str, limit: int,
-               offset: int, **params: Any) -> tuple[list[Any], int]:
-        """One page of ``page``'s ``column`` and the total ``count`` answers, in one read."""
-        limit, offset = self._page(limit, offset)
-
-        def read(tx: neo4j.ManagedTransaction) -> tuple[list[Any], int]:
-            return (q.rows(tx, page, column, limit=limit, offset=offset, **params),
-                    int(q.single(tx, count, "n", **params)))
-
-        result: tuple[list[Any], int] = self.db.read(read)
-        return result
 
     def _page(self, limit: int, offset: int) -> tuple[int, int]:
         if not 0 <= offset <= MAX_OFFSET:
@@ -265,7 +248,7 @@ class MarquezService:
 
 def _dataset_node_id(tx: neo4j.ManagedTransaction, node_id: str) -> str:
     """The dataset an id names, through an alias (symlinks facet) when no dataset has it."""
-    found = lineage_reads.one_node(tx, lineage_reads.NODE_BY_ID, nodeId=bounded(node_id))
+    found = lineage_reads.node_by_id(tx, bounded(node_id))
     return str(found["nodeId"]) if found is not None else node_id
 
 

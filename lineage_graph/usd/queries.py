@@ -7,7 +7,6 @@ from typing import Any
 
 from lineage_graph.db import scene_reads as q
 from lineage_graph.db.connection import Database
-from lineage_graph.db.lineage_reads import one_node, rows
 from lineage_graph.limits import check_limit
 
 
@@ -20,53 +19,45 @@ class SceneQueries:
                       content_hash: str | None = None) -> dict[str, Any] | None:
         """The version with this version string and/or content hash; the latest ingested of
         those that match (a reused version string can name several contents)."""
-        return self.db.read(lambda tx: one_node(tx, q.SCENE_VERSION, sceneId=scene_id,
-                                                version=version, contentHash=content_hash))
+        return self.db.read(lambda tx: q.scene_version(tx, scene_id=scene_id, version=version,
+                                                       content_hash=content_hash))
 
     def scene_version_by_id(self, node_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: one_node(tx, q.SCENE_VERSION_BY_ID, nodeId=node_id))
+        return self.db.read(lambda tx: q.scene_version_by_id(tx, node_id))
 
     def versions(self, scene_id: str) -> list[dict[str, Any]]:
-        return self.db.read(lambda tx: rows(tx, q.VERSIONS_OF_SCENE, sceneId=scene_id))
+        return self.db.read(lambda tx: q.versions_of_scene(tx, scene_id))
 
     def layers(self, node_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = check_limit(self.max_limit if limit is None else limit, self.max_limit)
-        return self.db.read(lambda tx: rows(tx, q.LAYERS_OF_SCENE_VERSION, nodeId=node_id,
-                                            limit=limit))
+        return self.db.read(lambda tx: q.layers_of_scene_version(tx, node_id, limit))
 
     def variant_sets(self, node_id: str) -> list[dict[str, Any]]:
-        found = self.db.read(
-            lambda tx: rows(tx, q.VARIANT_SETS_OF_SCENE_VERSION, nodeId=node_id))
+        found = self.db.read(lambda tx: q.variant_sets_of_scene_version(tx, node_id))
         for row in found:
             row["existsUnder"] = json.loads(row["existsUnder"] or "{}")
         return found
 
     def variants(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self._limit(limit)
-        found = self.db.read(lambda tx: rows(tx, q.VARIANTS_OF_SCENE_VERSION, nodeId=node_id,
-                                             limit=limit))
-        return [row["node"] for row in found]
+        return self.db.read(lambda tx: q.variants_of_scene_version(tx, node_id, limit))
 
     def default_prims(self, node_id: str, prefix: str, limit: int) -> list[dict[str, Any]]:
         limit = self._limit(limit)
-        found = self.db.read(lambda tx: rows(tx, q.DEFAULT_PRIMS_OF_SCENE_VERSION,
-                                             nodeId=node_id, pathPrefix=prefix, limit=limit))
-        return [row["prim"] for row in found]
+        return self.db.read(lambda tx: q.default_prims_of_scene_version(
+            tx, node_id=node_id, path_prefix=prefix, limit=limit))
 
     def scene_variant(self, node_id: str) -> dict[str, Any] | None:
-        return self.db.read(lambda tx: one_node(tx, q.SCENE_VARIANT, nodeId=node_id))
+        return self.db.read(lambda tx: q.scene_variant(tx, node_id))
 
     def variant_prims(self, node_id: str, prefix: str, limit: int) -> list[dict[str, Any]]:
         limit = self._limit(limit)
-        found = self.db.read(lambda tx: rows(tx, q.PRIMS_OF_SCENE_VARIANT, nodeId=node_id,
-                                             pathPrefix=prefix, limit=limit))
-        return [row["prim"] for row in found]
+        return self.db.read(lambda tx: q.prims_of_scene_variant(
+            tx, node_id=node_id, path_prefix=prefix, limit=limit))
 
     def datasets_of_variant(self, node_id: str, limit: int) -> list[dict[str, Any]]:
         limit = self._limit(limit)
-        found = self.db.read(lambda tx: rows(tx, q.DATASETS_OF_SCENE_VARIANT, nodeId=node_id,
-                                             limit=limit))
-        return [row["node"] for row in found]
+        return self.db.read(lambda tx: q.datasets_of_scene_variant(tx, node_id, limit))
 
     def _limit(self, limit: int) -> int:
         return check_limit(limit, self.max_limit)
