@@ -5,6 +5,7 @@ depth, aliases and size, and the Neo4j query timeout."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from lineage_graph.auth.keys import ApiKeyService
@@ -124,6 +126,38 @@ def test_scopes_decide_what_a_key_may_do(secured: TestClient, db: Database) -> N
     assert secured.get("/openapi.json").status_code == 200
     assert secured.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
     assert secured.get("/graphql", params={"query": READ}).status_code == 401
+
+
+def test_every_route_declares_who_may_call_it() -> None:
+    """Each REST route declares one scope or that it is open, as its dependency (web/auth.py)."""
+    from lineage_graph.web.auth import declared_access
+    from lineage_graph.web.marquez_routes import router as marquez_router
+    from lineage_graph.web.routes import router
+
+    for route in [*router.routes, *marquez_router.routes]:
+        assert isinstance(route, APIRoute)
+        assert len(declared_access(route.dependencies)) == 1, route.path
+
+
+def test_no_route_serves_a_caller_without_a_key_unless_declared_open(
+        secured: TestClient) -> None:
+    """Every operation of the API contract, and the unlisted Marquez write methods, answer 401
+    to a caller without a key; only health, the dashboard page and the GraphiQL page do not. A
+    route added without a declaration fails here."""
+    spec = secured.get("/openapi.json").json()
+    operations = [(method.upper(), re.sub(r"\{[^}]+\}", "x", path))
+                  for path, ops in spec["paths"].items() for method in ops]
+    operations += [("PUT", "/api/v1/sources/x"), ("POST", "/api/v1/jobs/runs/x"),
+                   ("POST", "/graphql"), ("GET", "/")]
+    assert len(operations) > 15
+    open_ones = {("GET", "/healthz"), ("GET", "/"), ("GET", "/graphql")}  # GraphiQL page
+    for method, url in operations:
+        body = None if method == "GET" else {"query": "{ __typename }"}  # passes the guards
+        answer = secured.request(method, url, json=body)
+        if (method, url) in open_ones:
+            assert answer.status_code == 200, (method, url)
+        else:
+            assert answer.status_code == 401, (method, url, answer.text)
 
 
 def test_the_openlineage_client_sends_its_api_key(db: Database, neo4j_server: Settings) -> None:

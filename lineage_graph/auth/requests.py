@@ -1,6 +1,6 @@
 """What a request's API key allows, for whoever serves it (HTTP routes and GraphQL resolvers):
-the web layer's middleware authenticates the key and leaves it on ``request.state.api_key``
-(None with auth off)."""
+the scope a route declares (web/auth.py) authenticates the key and leaves it on
+``request.state.api_key`` (None with auth off)."""
 
 from __future__ import annotations
 

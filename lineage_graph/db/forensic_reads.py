@@ -69,6 +69,17 @@ UNWIND ways AS way
 WITH way.n AS n, m, way.via AS via
 """
 
+
+def _version_hop(frontier_as: LiteralString, branches: LiteralString) -> LiteralString:
+    """One hop of a version-level walk from every node of the frontier: ``branches`` is a
+    UNION of the steps from ``n`` to a reached node ``m``, each naming the relationship it
+    followed (``via``); rows of ``eid``, the frontier node as ``frontier_as``, ``via`` and
+    ``node``, bounded as _AT_MOST_PER_NODE and _AT_MOST_PER_HOP say."""
+    return (_FRONTIER_NODES + "CALL (n) {\nCALL (n) {\n" + branches + "}\n" + _AT_MOST_PER_NODE
+            + "\n}\n" + _AT_MOST_PER_HOP + "\n" + _WITH_CONTEXT
+            + "\nRETURN elementId(m) AS eid, n.nodeId AS " + frontier_as + ", via, " + _NODE_M
+            + " AS node\n")
+
 # A dataset version by id, described as the walk describes the nodes it reaches: a provenance
 # root that is not a lineage node (lineageDiff between two versions of a dataset).
 DATASET_VERSION_ROOT: LiteralString = """
@@ -86,9 +97,7 @@ def dataset_version_root(tx: neo4j.ManagedTransaction, node_id: str) -> Row | No
 
 # One upstream hop of provenance from every node of the frontier. Each branch names the
 # relationship it followed (``via``), which the evidence paths and reasons quote.
-PROVENANCE_HOP: LiteralString = """
-""" + _FRONTIER_NODES + """CALL (n) {
-CALL (n) {
+PROVENANCE_HOP: LiteralString = _version_hop("target", """
   MATCH (n:ModelVersion)<-[:TRAINED]-(m:Run) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)-[:DERIVED_FROM_MODEL]->(m:ModelVersion)
@@ -129,13 +138,7 @@ CALL (n) {
   MATCH (n:SceneVariant)<-[:HAS_VARIANT]-(m:SceneVersion) RETURN m, 'HAS_VARIANT' AS via
   UNION
   MATCH (n:Job)-[:READS]->(m:Dataset) RETURN m, 'READS' AS via
-}
-""" + _AT_MOST_PER_NODE + """
-}
-""" + _AT_MOST_PER_HOP + """
-""" + _WITH_CONTEXT + """
-RETURN elementId(m) AS eid, n.nodeId AS target, via, """ + _NODE_M + """ AS node
-"""
+""")
 
 
 def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,
@@ -150,9 +153,7 @@ def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop
 # One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
 # plus a dataset to its versions. ``source`` is the frontier node, ``m`` what it reaches. A
 # dataset read without a resolved version reaches its readers directly.
-IMPACT_HOP: LiteralString = """
-""" + _FRONTIER_NODES + """CALL (n) {
-CALL (n) {
+IMPACT_HOP: LiteralString = _version_hop("source", """
   MATCH (n:Run)-[:TRAINED]->(m:ModelVersion) RETURN m, 'TRAINED' AS via
   UNION
   MATCH (n:ModelVersion)<-[:DERIVED_FROM_MODEL]-(m:ModelVersion)
@@ -192,13 +193,7 @@ CALL (n) {
   MATCH (n:Dataset)<-[:LABELS]-(m:LabelingSession) RETURN m, 'LABELS' AS via
   UNION
   MATCH (n:SceneVersion)-[:HAS_VARIANT]->(m:SceneVariant) RETURN m, 'HAS_VARIANT' AS via
-}
-""" + _AT_MOST_PER_NODE + """
-}
-""" + _AT_MOST_PER_HOP + """
-""" + _WITH_CONTEXT + """
-RETURN elementId(m) AS eid, n.nodeId AS source, via, """ + _NODE_M + """ AS node
-"""
+""")
 
 
 def impact_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,

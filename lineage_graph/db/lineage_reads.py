@@ -41,6 +41,7 @@ def node_by_id(tx: neo4j.ManagedTransaction, node_id: str) -> Row | None:
     found: Row | None = first(tx, NODE_BY_ID, "node", nodeId=node_id)
     return found
 
+
 ALIASES_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})<-[:ALIAS_OF]-(a:DatasetAlias)
 RETURN a.namespace AS namespace, a.name AS name, a.type AS type
@@ -52,6 +53,7 @@ def aliases_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> list[Row]:
     """Rows of ``namespace``, ``name``, ``type``."""
     return every_row(tx, ALIASES_OF_DATASET, nodeId=node_id)
 
+
 RUN_BY_RUN_ID: LiteralString = """
 MATCH (n:Run {runId: $runId})
 RETURN n {.*, kind: 'RUN'} AS node
@@ -61,6 +63,7 @@ RETURN n {.*, kind: 'RUN'} AS node
 def run_by_run_id(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, RUN_BY_RUN_ID, "node", runId=run_id)
     return found
+
 
 FACETS_OF_NODE: LiteralString = """
 MATCH (:LineageNode {nodeId: $nodeId})-[:HAS_FACET]->(f:Facet)
@@ -74,6 +77,7 @@ ORDER BY name
 def facets_of_node(tx: neo4j.ManagedTransaction, node_id: str, place: str) -> list[Row]:
     """Rows of ``name``, ``payload`` (JSON text), ``malformed``, ``error``, ``eventTime``."""
     return every_row(tx, FACETS_OF_NODE, nodeId=node_id, place=place)
+
 
 VERSIONS_OF_DATASET: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
@@ -89,6 +93,7 @@ def versions_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) 
     """Rows of ``nodeId``, ``version``, ``createdAt``, ``runId`` (its writer), newest first."""
     return every_row(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
 
+
 FIELDS_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)
 RETURN f.name AS name, f.type AS type, f.description AS description, f.ordinal AS ordinal
@@ -100,6 +105,7 @@ LIMIT $limit
 def fields_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """Rows of ``name``, ``type``, ``description``, ``ordinal``, in schema order."""
     return every_row(tx, FIELDS_OF_DATASET, nodeId=node_id, limit=limit)
+
 
 COLUMN_LINEAGE_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)-[c:DERIVED_FROM]->(src:Field)
@@ -115,6 +121,7 @@ def column_lineage_of_dataset(tx: neo4j.ManagedTransaction, node_id: str,
                               limit: int) -> list[Row]:
     """Rows of ``field``, ``namespace``, ``name``, ``sourceField``, ``transformations``."""
     return every_row(tx, COLUMN_LINEAGE_OF_DATASET, nodeId=node_id, limit=limit)
+
 
 # A job's latest runs in (jobId, startedAt) index order (ORDER BY names both keys, so the
 # planner reads the index in order instead of sorting): a job with 100,000 runs costs what
@@ -132,6 +139,7 @@ def runs_of_job(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[
     """A job's latest runs, newest first."""
     return column(tx, RUNS_OF_JOB, "node", nodeId=node_id, limit=limit)
 
+
 JOB_OF_RUN: LiteralString = """
 MATCH (j:Job)-[:HAS_RUN]->(:Run {runId: $runId})
 RETURN j {.*, kind: 'JOB'} AS node
@@ -142,6 +150,7 @@ LIMIT 1
 def job_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, JOB_OF_RUN, "node", runId=run_id)
     return found
+
 
 PARENT_OF_RUN: LiteralString = """
 MATCH (:Run {runId: $runId})-[:CHILD_OF]->(p:Run)
@@ -154,6 +163,7 @@ def parent_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, PARENT_OF_RUN, "node", runId=run_id)
     return found
 
+
 CHILDREN_OF_RUN: LiteralString = """
 MATCH (c:Run)-[:CHILD_OF]->(:Run {runId: $runId})
 RETURN c {.*, kind: 'RUN'} AS node
@@ -165,9 +175,14 @@ LIMIT $limit
 def children_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
     return column(tx, CHILDREN_OF_RUN, "node", runId=run_id, limit=limit)
 
-INPUTS_OF_RUN: LiteralString = """
-MATCH (r:Run {runId: $runId})-[:READ]->(d:Dataset)
-OPTIONAL MATCH (r)-[:READ_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d)
+
+
+def _datasets_of_run(dataset_rel: LiteralString, version_rel: LiteralString) -> LiteralString:
+    """The datasets a run read (or wrote), each with the version it read (or wrote) and that
+    version's writer."""
+    return ("""
+MATCH (r:Run {runId: $runId})-[:""" + dataset_rel + """]->(d:Dataset)
+OPTIONAL MATCH (r)-[:""" + version_rel + """]->(v:DatasetVersion)-[:VERSION_OF]->(d)
 OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
 WITH d, v, min(writer.runId) AS writerId
 RETURN d {.*, kind: 'DATASET'} AS dataset,
@@ -176,30 +191,24 @@ RETURN d {.*, kind: 'DATASET'} AS dataset,
                   runId: writerId} END AS version
 ORDER BY d.nodeId
 LIMIT $limit
-"""
+""")
+
+
+INPUTS_OF_RUN: LiteralString = _datasets_of_run("READ", "READ_VERSION")
 
 
 def inputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
     """Rows of ``dataset`` and the ``version`` the run read (None when unknown)."""
     return every_row(tx, INPUTS_OF_RUN, runId=run_id, limit=limit)
 
-OUTPUTS_OF_RUN: LiteralString = """
-MATCH (r:Run {runId: $runId})-[:WROTE]->(d:Dataset)
-OPTIONAL MATCH (r)-[:WROTE_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d)
-OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
-WITH d, v, min(writer.runId) AS writerId
-RETURN d {.*, kind: 'DATASET'} AS dataset,
-       CASE WHEN v IS NULL THEN null
-            ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
-                  runId: writerId} END AS version
-ORDER BY d.nodeId
-LIMIT $limit
-"""
+
+OUTPUTS_OF_RUN: LiteralString = _datasets_of_run("WROTE", "WROTE_VERSION")
 
 
 def outputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
     """Rows of ``dataset`` and the ``version`` the run wrote (None when unknown)."""
     return every_row(tx, OUTPUTS_OF_RUN, runId=run_id, limit=limit)
+
 
 # (input relationship types, output relationship types) in data-flow terms: an input rel points
 # from the consumer to what it consumes, an output rel from the producer to what it produces.
@@ -319,6 +328,7 @@ def lineage_edges(tx: neo4j.ManagedTransaction, *, run_level: bool, ids: list[st
     return {(row["source"], row["target"], row["edgeKind"])
             for row in every_row(tx, edges, ids=ids, asOf=as_of)}
 
+
 # Nodes by name, and datasets by any of their aliases (symlinks facet).
 SEARCH_NODES: LiteralString = """
 CALL () {
@@ -341,6 +351,7 @@ def search_nodes(tx: neo4j.ManagedTransaction, lucene_query: str, kinds: list[st
                  limit: int) -> list[Row]:
     """Nodes matching a full-text query (names and dataset aliases), best first."""
     return column(tx, SEARCH_NODES, "node", query=lucene_query, kinds=kinds, limit=limit)
+
 
 SEARCH_NODES_BY_SUBSTRING: LiteralString = """
 CALL () {

@@ -52,23 +52,23 @@ MERGE (n:Namespace {key: row.key})
 ON CREATE SET n.name = row.name
 """
 
-MERGE_JOBS: LiteralString = """
-UNWIND $jobs AS row
-MERGE (j:Job:LineageNode {nodeId: row.nodeId})
-ON CREATE SET j.namespace = row.namespace, j.name = row.name
-WITH j, row
-MATCH (ns:Namespace {key: row.namespaceKey})
-MERGE (ns)-[:HAS_JOB]->(j)
-"""
 
-MERGE_DATASETS: LiteralString = """
-UNWIND $datasets AS row
-MERGE (d:Dataset:LineageNode {nodeId: row.nodeId})
-ON CREATE SET d.namespace = row.namespace, d.name = row.name
-WITH d, row
+def _merge_named_nodes(rows: LiteralString, label: LiteralString,
+                       in_namespace: LiteralString) -> LiteralString:
+    """Jobs or datasets (NamedNodeRow), each linked from its namespace."""
+    return ("""
+UNWIND $""" + rows + """ AS row
+MERGE (node:""" + label + """:LineageNode {nodeId: row.nodeId})
+ON CREATE SET node.namespace = row.namespace, node.name = row.name
+WITH node, row
 MATCH (ns:Namespace {key: row.namespaceKey})
-MERGE (ns)-[:HAS_DATASET]->(d)
-"""
+MERGE (ns)-[:""" + in_namespace + """]->(node)
+""")
+
+
+MERGE_JOBS: LiteralString = _merge_named_nodes("jobs", "Job", "HAS_JOB")
+MERGE_DATASETS: LiteralString = _merge_named_nodes("datasets", "Dataset", "HAS_DATASET")
+
 
 def _earliest(prop: LiteralString, value: LiteralString) -> LiteralString:
     """A SET item keeping the earlier of ``prop`` and ``value``: a NULL prop takes the value, a
@@ -134,6 +134,7 @@ UNWIND $parents AS row
 MATCH (child:Run {runId: row.child}), (parent:Run {runId: row.parent})
 MERGE (child)-[:CHILD_OF]->(parent)
 """
+
 
 def _keep_earliest_since(edge: LiteralString) -> LiteralString:
     """``SET <edge>.since`` to the earlier of its value and ``row.since`` (a new edge, whose
@@ -274,21 +275,33 @@ MERGE (a)-[link:ALIAS_OF]->(d)
 """ + _keep_earliest_since("link") + """
 """
 
+
+def _latest_facet_wins(owner: LiteralString, key: LiteralString) -> LiteralString:
+    """Go on with a row only if its facet is at least as late as the one that last set
+    ``owner``'s links (``owner.key`` holds that facet's sort key), and record it: the latest
+    facet by eventTime decides the links, whatever the arrival order."""
+    return ("WITH " + owner + ", row WHERE " + owner + "." + key + " IS NULL OR row.sortKey >= "
+            + owner + "." + key + "\nSET " + owner + "." + key + " = row.sortKey\nWITH "
+            + owner + ", row\n")
+
+
+def _unlink(owner: LiteralString, rel: LiteralString, label: LiteralString) -> LiteralString:
+    """A unit subquery removing ``owner``'s ``rel`` links to ``label`` nodes, and each such
+    node that was a placeholder nothing else links to any more (an older facet named it), so
+    the graph does not depend on arrival order."""
+    return ("CALL (" + owner + ") {\n  OPTIONAL MATCH (" + owner + ")-[old:" + rel + "]->(prev:"
+            + label + ")\n  DELETE old\n"
+            "  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }\n"
+            "  DELETE prev\n}\n")
+
+
 # A dataset carrying a usdScene facet points at its scene variant (stored or placeholder, see
 # _VARIANT_OF_REF). The latest facet by eventTime wins. Either arrival order gives the same graph.
 LINK_SCENE_VARIANTS: LiteralString = """
 UNWIND $sceneLinks AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
-WITH d, row WHERE d.sceneLinkKey IS NULL OR row.sortKey >= d.sceneLinkKey
-SET d.sceneLinkKey = row.sortKey
-WITH d, row
-CALL (d) {
-  OPTIONAL MATCH (d)-[old:FROM_SCENE_VARIANT]->(prev:SceneVariant)
-  DELETE old
-  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
-  DELETE prev
-}
-WITH d, row, row AS ref
+""" + _latest_facet_wins("d", "sceneLinkKey") + _unlink(
+    "d", "FROM_SCENE_VARIANT", "SceneVariant") + """WITH d, row, row AS ref
 """ + _VARIANT_OF_REF + """
 MERGE (d)-[link:FROM_SCENE_VARIANT]->(variant)
 SET link.since = datetime(row.since)
@@ -342,16 +355,8 @@ MERGE (m)-[stored:STORED_IN]->(d)
 LINK_LABELING_SCHEMAS: LiteralString = """
 UNWIND $schemaLinks AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
-WITH d, row WHERE d.labelingSchemaKey IS NULL OR row.sortKey >= d.labelingSchemaKey
-SET d.labelingSchemaKey = row.sortKey
-WITH d, row
-CALL (d) {
-  OPTIONAL MATCH (d)-[old:LABELED_WITH]->(prev:LabelingSchemaVersion)
-  DELETE old
-  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
-  DELETE prev
-}
-CALL (d, row) {
+""" + _latest_facet_wins("d", "labelingSchemaKey") + _unlink(
+    "d", "LABELED_WITH", "LabelingSchemaVersion") + """CALL (d, row) {
   UNWIND row.versions AS ref
   MERGE (v:LabelingSchemaVersion:LineageNode {nodeId: ref.nodeId})
   ON CREATE SET v.name = ref.name, v.version = ref.version, v.namespace = 'labeling',
@@ -369,23 +374,14 @@ CALL (d, row) {
 MERGE_EVALUATIONS: LiteralString = """
 UNWIND $evaluations AS row
 MATCH (r:Run {runId: row.runId})
-WITH r, row WHERE r.evaluationKey IS NULL OR row.sortKey >= r.evaluationKey
-SET r.evaluationKey = row.sortKey
-WITH r, row
-CALL (r) {
+""" + _latest_facet_wins("r", "evaluationKey") + """CALL (r) {
   OPTIONAL MATCH (r)-[:MEASURED]->(old:Metric)
   OPTIONAL MATCH (old)-[:FOR_SCENE_VARIANT]->(v:SceneVariant {placeholder: true})
   DETACH DELETE old
   WITH DISTINCT v WHERE v IS NOT NULL AND NOT EXISTS { (v)--() }
   DELETE v
 }
-CALL (r) {
-  OPTIONAL MATCH (r)-[old:EVALUATED]->(prev:ModelVersion)
-  DELETE old
-  WITH prev WHERE prev.placeholder AND NOT EXISTS { (prev)--() }
-  DELETE prev
-}
-CALL (r) {
+""" + _unlink("r", "EVALUATED", "ModelVersion") + """CALL (r) {
   OPTIONAL MATCH (r)-[old:EVALUATED_ON]->(:Dataset)
   DELETE old
 }

@@ -17,6 +17,14 @@ Page = tuple[list[Any], int]
 
 # -- projections --------------------------------------------------------------------------------
 
+
+def _own_facets(node: LiteralString) -> LiteralString:
+    """A subquery giving ``node``'s own facets (not its inputs' or outputs') as ``facets``."""
+    return ("CALL (" + node + ") {\n  OPTIONAL MATCH (" + node
+            + ")-[:HAS_FACET]->(x:Facet {place: ''})\n"
+            "  RETURN collect(x {.name, .payload}) AS facets\n}\n")
+
+
 # A dataset ``d`` with its fields, own facets, latest version (through the (datasetId,
 # createdAt) index, not by reading every version) and column lineage.
 _DATASET: LiteralString = """
@@ -25,11 +33,7 @@ CALL (d) {
   WITH f ORDER BY f.ordinal, f.name
   RETURN collect(f {.name, .type, .description}) AS fields
 }
-CALL (d) {
-  OPTIONAL MATCH (d)-[:HAS_FACET]->(x:Facet {place: ''})
-  RETURN collect(x {.name, .payload}) AS facets
-}
-OPTIONAL CALL (d) {
+""" + _own_facets("d") + """OPTIONAL CALL (d) {
   MATCH (v:DatasetVersion) USING INDEX v:DatasetVersion(datasetId, createdAt)
   WHERE v.datasetId = d.nodeId AND v.createdAt IS NOT NULL
   WITH v ORDER BY v.datasetId DESC, v.createdAt DESC LIMIT 1
@@ -55,11 +59,7 @@ RETURN d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
 
 # A run ``r`` with its job, own facets and the dataset versions it read and wrote.
 _RUN: LiteralString = """
-CALL (r) {
-  OPTIONAL MATCH (r)-[:HAS_FACET]->(x:Facet {place: ''})
-  RETURN collect(x {.name, .payload}) AS facets
-}
-CALL (r) {
+""" + _own_facets("r") + """CALL (r) {
   OPTIONAL MATCH (r)-[:READ_VERSION]->(v:DatasetVersion)-[:VERSION_OF]->(d:Dataset)
   RETURN collect(CASE WHEN v IS NOT NULL
                  THEN {namespace: d.namespace, name: d.name, version: v.version} END) AS inputs
@@ -90,11 +90,7 @@ CALL (j) {
   WITH o ORDER BY o.nodeId
   RETURN collect(o {.namespace, .name}) AS outputs
 }
-CALL (j) {
-  OPTIONAL MATCH (j)-[:HAS_FACET]->(x:Facet {place: ''})
-  RETURN collect(x {.name, .payload}) AS facets
-}
-OPTIONAL CALL (j) {
+""" + _own_facets("j") + """OPTIONAL CALL (j) {
   MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
   WHERE r.jobId = j.nodeId AND r.startedAt IS NOT NULL
   WITH r ORDER BY r.jobId DESC, r.startedAt DESC LIMIT $latestRuns
@@ -127,6 +123,7 @@ def namespace_name(tx: neo4j.ManagedTransaction, key: str) -> str | None:
     found: str | None = first(tx, NAMESPACE, "name", key=key)
     return found
 
+
 # -- datasets -----------------------------------------------------------------------------------
 
 DATASETS: LiteralString = """
@@ -145,6 +142,7 @@ def datasets_page(tx: neo4j.ManagedTransaction, key: str, limit: int,
     return (column(tx, DATASETS, "dataset", key=key, limit=limit, offset=offset),
             int(first(tx, DATASET_COUNT, "n", key=key)))
 
+
 # Datasets by id (one for a dataset's own page, the answer's datasets for the lineage).
 DATASETS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
@@ -154,6 +152,7 @@ MATCH (d:Dataset {nodeId: id})
 
 def datasets_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str]) -> list[Row]:
     return column(tx, DATASETS_BY_ID, "dataset", nodeIds=node_ids)
+
 
 # A dataset version ``v`` with the run that wrote it.
 _VERSION: LiteralString = """
@@ -182,6 +181,7 @@ def dataset_versions_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int
                    offset=offset),
             int(first(tx, DATASET_VERSION_COUNT, "n", nodeId=node_id)))
 
+
 DATASET_VERSION: LiteralString = """
 MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
 """ + _VERSION
@@ -191,6 +191,7 @@ def dataset_version(tx: neo4j.ManagedTransaction, node_id: str, version_id: str)
     found: Row | None = first(tx, DATASET_VERSION, "version", nodeId=node_id,
                               versionId=version_id)
     return found
+
 
 # -- jobs and runs ------------------------------------------------------------------------------
 
@@ -214,6 +215,7 @@ def jobs_page(tx: neo4j.ManagedTransaction, key: str, latest_runs: int, limit: i
                    offset=offset),
             int(first(tx, JOB_COUNT, "n", key=key)))
 
+
 # Jobs by id (one for a job's own page, the jobs reached for the lineage).
 JOBS_BY_ID: LiteralString = """
 UNWIND $nodeIds AS id
@@ -224,6 +226,7 @@ MATCH (j:Job {nodeId: id})
 def jobs_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str],
                latest_runs: int) -> list[Row]:
     return column(tx, JOBS_BY_ID, "job", nodeIds=node_ids, latestRuns=latest_runs)
+
 
 RUNS_OF_JOB: LiteralString = """
 MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
@@ -247,6 +250,7 @@ def runs_of_job_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
     return (column(tx, RUNS_OF_JOB, "run", nodeId=node_id, limit=limit, offset=offset),
             int(first(tx, RUN_COUNT, "n", nodeId=node_id)))
 
+
 RUN: LiteralString = """
 MATCH (r:Run {runId: $runId})
 """ + _RUN
@@ -256,27 +260,25 @@ def run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, RUN, "run", runId=run_id)
     return found
 
+
 # -- events -------------------------------------------------------------------------------------
 
-# OpenLineage events as received, newest (or oldest) first, between two times: plain ORDER BY
-# on the indexed eventTime, so a page reads its rows in index order.
-NEWEST_EVENTS: LiteralString = """
-MATCH (e:Event)
-WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
-  AND e.recordType = 'openlineage'
-RETURN e.raw AS raw
-ORDER BY e.eventTime DESC
-SKIP $offset LIMIT $limit
-"""
 
-OLDEST_EVENTS: LiteralString = """
+def _events(order: LiteralString) -> LiteralString:
+    """OpenLineage events as received, between two times, in ``order`` of eventTime: plain
+    ORDER BY on the indexed eventTime, so a page reads its rows in index order."""
+    return ("""
 MATCH (e:Event)
 WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
   AND e.recordType = 'openlineage'
 RETURN e.raw AS raw
-ORDER BY e.eventTime ASC
+ORDER BY e.eventTime """ + order + """
 SKIP $offset LIMIT $limit
-"""
+""")
+
+
+NEWEST_EVENTS: LiteralString = _events("DESC")
+OLDEST_EVENTS: LiteralString = _events("ASC")
 
 EVENT_COUNT: LiteralString = """
 MATCH (e:Event {recordType: 'openlineage'})
@@ -291,6 +293,7 @@ def events_page(tx: neo4j.ManagedTransaction, *, after: str, before: str, newest
     events = NEWEST_EVENTS if newest_first else OLDEST_EVENTS
     return (column(tx, events, "raw", after=after, before=before, limit=limit, offset=offset),
             int(first(tx, EVENT_COUNT, "n", after=after, before=before)))
+
 
 # -- Marquez's lineage: job to job through shared datasets ---------------------------------------
 
@@ -310,6 +313,7 @@ def start_job_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> str | No
     found: str | None = first(tx, START_JOB_OF_DATASET, "jobId", nodeId=node_id)
     return found
 
+
 # Jobs that share a dataset (read or written) with any job of the frontier. Each dataset is
 # expanded once per hop however many frontier jobs touch it (a hub read by thousands of jobs
 # costs its degree, not degree x frontier), and a hop returns at most $cap jobs.
@@ -326,6 +330,7 @@ RETURN jobId LIMIT $cap
 def neighbour_jobs(tx: neo4j.ManagedTransaction, frontier: list[str], cap: int) -> list[str]:
     return column(tx, NEIGHBOUR_JOBS, "jobId", frontier=frontier, cap=cap)
 
+
 # -- column lineage -----------------------------------------------------------------------------
 
 FIELDS_OF_DATASET: LiteralString = """
@@ -335,6 +340,7 @@ MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field) RETURN f.fieldId AS f
 
 def field_ids_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
     return column(tx, FIELDS_OF_DATASET, "fieldId", nodeId=node_id)
+
 
 FIELD_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field {name: $field})
@@ -346,6 +352,7 @@ def field_id_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, field: str) 
     """The field's id in a list (empty when the dataset has no such field)."""
     return column(tx, FIELD_OF_DATASET, "fieldId", nodeId=node_id, field=field)
 
+
 FIELDS_OF_JOB_OUTPUTS: LiteralString = """
 MATCH (:Job {nodeId: $nodeId})-[:WRITES]->(:Dataset)-[:HAS_FIELD]->(f:Field)
 RETURN f.fieldId AS fieldId
@@ -354,6 +361,7 @@ RETURN f.fieldId AS fieldId
 
 def field_ids_of_job_outputs(tx: neo4j.ManagedTransaction, node_id: str) -> list[str]:
     return column(tx, FIELDS_OF_JOB_OUTPUTS, "fieldId", nodeId=node_id)
+
 
 # One hop of column lineage from a frontier of fields: the edges (output field <- input field)
 # whose output is in the frontier (upstream), and, when asked, whose input is (downstream).

@@ -200,11 +200,15 @@ class WritePlan:
     # -- row builders ------------------------------------------------------------------------
 
     def _job(self, namespace: str, name: str) -> str:
-        jid = job_id(namespace, name)
+        return self._named_node(self.jobs, job_id(namespace, name), namespace, name)
+
+    def _named_node(self, rows: dict[str, NamedNodeRow], node_id: str, namespace: str,
+                    name: str) -> str:
+        """A job or dataset row, and its namespace."""
         self.namespaces.add(namespace)
-        self.jobs.setdefault(jid, {"nodeId": jid, "namespace": namespace, "name": name,
-                                   "namespaceKey": namespace_key(namespace)})
-        return jid
+        rows.setdefault(node_id, {"nodeId": node_id, "namespace": namespace, "name": name,
+                                  "namespaceKey": namespace_key(namespace)})
+        return node_id
 
     def _dataset(self, ds: ParsedDataset, at: datetime) -> str:
         did = self._dataset_ref(ds.namespace, ds.name)
@@ -241,11 +245,7 @@ class WritePlan:
             row["since"] = min(row["since"], at)
 
     def _dataset_ref(self, namespace: str, name: str) -> str:
-        did = dataset_id(namespace, name)
-        self.namespaces.add(namespace)
-        self.datasets.setdefault(did, {"nodeId": did, "namespace": namespace, "name": name,
-                                       "namespaceKey": namespace_key(namespace)})
-        return did
+        return self._named_node(self.datasets, dataset_id(namespace, name), namespace, name)
 
     def _run(self, run_id: str, jid: str, event: RunEvent) -> None:
         self.run_jobs.add((jid, run_id))

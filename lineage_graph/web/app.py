@@ -19,13 +19,14 @@ from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
-from lineage_graph.web.auth import install_auth
+from lineage_graph.web.auth import GRAPHQL
 from lineage_graph.web.dashboard import install_dashboard
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.guards import install_guards
 from lineage_graph.web.marquez_routes import router as marquez_router
 from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
+from lineage_graph.web.services import app_state
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     )
 
     async def graphql_context(request: Request) -> dict[str, Any]:
-        state: AppState = request.app.state.lineage
-        return {"request": request, "services": state}
+        return {"request": request, "services": app_state(request)}
 
     @app.middleware("http")
     async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -83,17 +83,17 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
             time.perf_counter() - start)
         return response
 
-    install_auth(app, lambda: app.state.lineage if auth_enabled else None)
-    # Added last, so it runs first: a refused body type or host never costs a key lookup.
+    # Before any route: a refused body type or host never costs a key lookup (each route's
+    # first dependency, web/auth.py).
     install_guards(app, settings, auth_enabled)
     app.include_router(router)
     app.include_router(marquez_router)
-    # No subscriptions, so no WebSocket route: the request guards and authentication are HTTP
-    # middleware and would not see one (strawberry registers it whatever the protocols).
+    # No subscriptions, so no WebSocket route: the request guards are HTTP middleware and
+    # would not see one (strawberry registers it whatever the protocols).
     graphql = GraphQLRouter(build_schema(settings), context_getter=graphql_context,
                             subscription_protocols=())
     graphql.routes = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
-    app.include_router(graphql, prefix="/graphql")
+    app.include_router(graphql, prefix="/graphql", dependencies=[GRAPHQL])
     install_dashboard(app)
     install_error_handlers(app)
     install_openapi(app)

@@ -1,71 +1,84 @@
-"""API-key authentication for HTTP: which scope each route needs, 401 and 403 answers.
+"""Who may call what over HTTP: each route declares, as a FastAPI dependency, the API-key scope
+it needs (``dependencies=[needs(READ)]``, ``needs(INGEST)``) or that it is open (``OPEN``).
+``tests/test_auth_and_limits.py`` fails on a route that declares neither.
 
 Callers send ``Authorization: Bearer <key>`` (what openlineage-python's ``api_key`` auth sends).
 A missing, malformed, unknown or revoked key is 401 with the same message, so an answer never
-tells whether a key exists; a valid key without the scope is 403. GraphQL mutations need
-``ingest`` on top of ``read``: checked by the resolvers through
-:func:`lineage_graph.auth.requests.require_scope`.
+tells whether a key exists; a valid key without the route's scope is 403. Both come before the
+route reads the body (the request guards, web/guards.py, come before that). GraphQL mutations
+need ``ingest`` on top of ``read``: checked by the resolvers through
+:func:`lineage_graph.auth.requests.require_scope`, from the key left on
+``request.state.api_key``.
+
+FastAPI's own API-contract pages (OpenAPI, Swagger UI, ReDoc) and the dashboard's static files
+are open: they hold no data. Paths no route serves are 404 to anyone.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
 
-from lineage_graph.app_state import AppState
-from lineage_graph.errors import ForbiddenError, Neo4jUnavailableError, UnauthorizedError
-from lineage_graph.web.errors import error_response
+from lineage_graph.auth.keys import ApiKey
+from lineage_graph.errors import ForbiddenError, UnauthorizedError
+from lineage_graph.web.services import app_state
 
-_OPEN = {("GET", "/healthz"), ("GET", "/openapi.json"), ("GET", "/docs"),
-         ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/")}
-_OPEN_PREFIX = "/static/"  # the dashboard's page and scripts: no data in them
-_INGEST_PATHS = ("/api/v1/lineage", "/api/v1/lineage/batch", "/api/v1/scenes")
-
-
-def required_scope(request: Request) -> str | None:
-    """The scope a request needs; None for the open routes (health, the API contract, the
-    GraphiQL page and the dashboard's page and scripts, which hold no data)."""
-    method, path = request.method, request.url.path.rstrip("/") or "/"
-    if (method, path) in _OPEN or (method == "GET" and path.startswith(_OPEN_PREFIX)):
-        return None
-    if path == "/graphql" and method == "GET" and "query" not in request.query_params:
-        return None
-    if method == "POST" and path in _INGEST_PATHS:
-        return "ingest"
-    return "read"
+READ = "read"
+INGEST = "ingest"
 
 
-def install_auth(app: FastAPI, state: Callable[[], AppState | None]) -> None:
-    """Add the middleware; ``state`` returns the app's state, None when auth is off."""
+class Access:
+    """A route's declaration: the scope it needs, None when open; ``open_when`` opens it for
+    some requests (the GraphiQL page: a GET without a query). Run as the route's first
+    dependency: it authenticates the caller's key and checks the scope."""
 
-    @app.middleware("http")
-    async def authenticate(request: Request,
-                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    def __init__(self, scope: str | None,
+                 open_when: Callable[[Request], bool] | None = None) -> None:
+        self.scope = scope
+        self.open_when = open_when
+
+    def scope_for(self, request: Request) -> str | None:
+        if self.scope is None or (self.open_when is not None and self.open_when(request)):
+            return None
+        return self.scope
+
+    async def __call__(self, request: Request) -> None:
         request.state.api_key = None
-        current = state()
-        scope = required_scope(request) if current is not None else None
-        if current is None or scope is None:
-            return await call_next(request)
+        scope = self.scope_for(request)
+        state = app_state(request)
+        if scope is None or not state.settings.auth_enabled:
+            return
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         # An emitter's key is checked on ingestion's own threads, which heavy queries cannot
-        # hold (the key cache makes it a dictionary lookup almost always).
-        pool = current.ingest_pool if scope == "ingest" else None
-        try:
-            key = (await asyncio.get_running_loop().run_in_executor(
-                pool, current.keys.authenticate, token) if token else None)
-        except Neo4jUnavailableError as exc:
-            # An unseen key cannot be checked while Neo4j is down; the body never names the
-            # server (error_response logs the detail and answers the fixed public message).
-            return error_response(exc)
+        # hold (the key cache makes it a dictionary lookup almost always). Neo4j down while an
+        # unseen key is checked: Neo4jUnavailableError, a 503 that never names the server.
+        pool = state.ingest_pool if scope == INGEST else None
+        key: ApiKey | None = (await asyncio.get_running_loop().run_in_executor(
+            pool, state.keys.authenticate, token) if token else None)
         if key is None:
-            return error_response(UnauthorizedError(
-                "a valid API key is required: Authorization: Bearer <key>"))
+            raise UnauthorizedError("a valid API key is required: Authorization: Bearer <key>")
         if not key.allows(scope):
-            return error_response(ForbiddenError(f"this API key lacks the {scope!r} scope"))
+            raise ForbiddenError(f"this API key lacks the {scope!r} scope")
         request.state.api_key = key
-        return await call_next(request)
 
 
+def needs(scope: str) -> DependsParam:
+    """A route's ``dependencies=[needs(READ)]``: callers need a key with this scope."""
+    declared: DependsParam = Depends(Access(scope))
+    return declared
+
+
+OPEN: DependsParam = Depends(Access(None))
+# GraphQL needs `read` (mutations also `ingest`, checked by their resolvers); the GraphiQL page
+# (a GET without a query) is open.
+GRAPHQL: DependsParam = Depends(Access(READ, open_when=lambda r: r.method == "GET"
+                                       and "query" not in r.query_params))
+
+
+def declared_access(dependencies: list[DependsParam]) -> list[Access]:
+    """The Access declarations among a route's dependencies (a test reads them)."""
+    return [d.dependency for d in dependencies if isinstance(d.dependency, Access)]

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from lineage_graph.web.auth import OPEN
+
 STATIC = Path(__file__).resolve().parent / "static"
 # Cytoscape positions its canvas with style attributes: styles may be inline, scripts may not.
 PAGE_HEADERS = {
@@ -25,6 +27,6 @@ PAGE_HEADERS = {
 def install_dashboard(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[OPEN])
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)

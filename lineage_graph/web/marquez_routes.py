@@ -17,9 +17,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from lineage_graph.errors import InvalidRequestError, NotFoundError
-from lineage_graph.marquez.service import MarquezService
+from lineage_graph.web.auth import READ, needs
+from lineage_graph.web.services import Marquez
 
-router = APIRouter(tags=["Marquez-compatible read API"])
+# Every route reads (its write methods too: they answer 405 to a reader).
+router = APIRouter(tags=["Marquez-compatible read API"], dependencies=[needs(READ)])
 
 _PREFIX = "/api/v1/namespaces"
 _READ_ONLY = ("lineage-graph serves Marquez's read API only: send OpenLineage events to "
@@ -29,11 +31,6 @@ _BAD: dict[int | str, dict[str, Any]] = {
                          "offset from 0, depth from 0 to LINEAGE_GRAPH_MAX_DEPTH)"}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **_BAD, 404: {"description": "No such namespace, dataset, job, version or run"}}
-
-
-def _marquez(request: Request) -> MarquezService:
-    service: MarquezService = request.app.state.lineage.marquez
-    return service
 
 
 def _segments(request: Request, prefix: str = _PREFIX) -> list[str]:
@@ -55,26 +52,25 @@ def _segments(request: Request, prefix: str = _PREFIX) -> list[str]:
                                                       "LINEAGE_GRAPH_MAX_DEPTH"}},
 )
 async def get_lineage(
-    request: Request,
+    marquez: Marquez,
     node_id: str = Query(alias="nodeId", description="dataset:NS:NAME or job:NS:NAME"),
     depth: int = Query(default=20, description="job-to-job steps to walk"),
 ) -> dict[str, Any]:
     # Over LINEAGE_GRAPH_MAX_DEPTH is a 400 naming the limit, never a silently shorter answer.
-    return await asyncio.to_thread(_marquez(request).lineage, node_id, depth)
+    return await asyncio.to_thread(marquez.lineage, node_id, depth)
 
 
 @router.get("/api/v1/namespaces", responses=_BAD, summary="Namespaces (Marquez)")
-async def list_namespaces(request: Request, limit: int = 100, offset: int = 0
+async def list_namespaces(marquez: Marquez, limit: int = 100, offset: int = 0
                           ) -> dict[str, Any]:
-    return await asyncio.to_thread(_marquez(request).namespaces, limit, offset)
+    return await asyncio.to_thread(marquez.namespaces, limit, offset)
 
 
 @router.get("/api/v1/namespaces/{resource:path}", responses=_NOT_FOUND,
             summary="A namespace, its datasets (and their versions) or its jobs (and their "
                     "runs), in Marquez's shapes")
-async def namespace_resource(request: Request, resource: str, limit: int = 100,
-                             offset: int = 0) -> dict[str, Any]:
-    marquez = _marquez(request)
+async def namespace_resource(request: Request, marquez: Marquez, resource: str,
+                             limit: int = 100, offset: int = 0) -> dict[str, Any]:
     match _segments(request):
         case [ns]:
             return await asyncio.to_thread(marquez.namespace, ns)
@@ -97,41 +93,41 @@ async def namespace_resource(request: Request, resource: str, limit: int = 100,
 
 @router.get("/api/v1/jobs/runs/{run_id:path}", responses=_NOT_FOUND,
             summary="A run (Marquez)")
-async def get_run(request: Request, run_id: str) -> dict[str, Any]:
+async def get_run(request: Request, marquez: Marquez, run_id: str) -> dict[str, Any]:
     match _segments(request, "/api/v1/jobs/runs"):
         case [one]:  # a runId that is not a UUID may hold "/" (sent as %2F)
-            return await asyncio.to_thread(_marquez(request).run, one)
+            return await asyncio.to_thread(marquez.run, one)
     raise NotFoundError(f"no Marquez resource at {request.url.path}")
 
 
 @router.get("/api/v1/events/lineage", responses=_BAD,
             summary="OpenLineage events as received (Marquez)")
 async def lineage_events(
-    request: Request, before: datetime | None = None, after: datetime | None = None,
+    marquez: Marquez, before: datetime | None = None, after: datetime | None = None,
     sort_direction: str = Query(default="desc", alias="sortDirection"), limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    return await asyncio.to_thread(_marquez(request).events, before, after, sort_direction,
+    return await asyncio.to_thread(marquez.events, before, after, sort_direction,
                                    limit, offset)
 
 
 @router.get("/api/v1/events", responses=_BAD,
             summary="Same as /api/v1/events/lineage (marquez-python's list_events)")
-async def events(request: Request, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    return await asyncio.to_thread(_marquez(request).events, None, None, "desc", limit, offset)
+async def events(marquez: Marquez, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    return await asyncio.to_thread(marquez.events, None, None, "desc", limit, offset)
 
 
 @router.get("/api/v1/column-lineage", responses=_NOT_FOUND,
             summary="Column lineage of a dataset, field or job's outputs (Marquez)")
 async def column_lineage(
-    request: Request, node_id: str = Query(alias="nodeId"), depth: int = 20,
+    marquez: Marquez, node_id: str = Query(alias="nodeId"), depth: int = 20,
     with_downstream: str = Query(default="false", alias="withDownstream"),
 ) -> dict[str, Any]:
     downstream = with_downstream.strip().lower()
     if downstream not in ("true", "false"):
         raise InvalidRequestError("withDownstream must be true or false",
                                   field="withDownstream")
-    return await asyncio.to_thread(_marquez(request).column_lineage, node_id, depth,
+    return await asyncio.to_thread(marquez.column_lineage, node_id, depth,
                                    downstream == "true")
 
 

@@ -16,7 +16,8 @@ _ERROR = {"application/json": {"schema": {
     "type": "object", "required": ["error", "message"],
     "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}}}
 
-# Answered by middleware before any route runs (web/auth.py, web/guards.py, web/errors.py).
+# Answered before a route does its own work: the request guards (web/guards.py), the route's
+# declared scope (web/auth.py), the error table (web/errors.py).
 _EVERY_OPERATION = {
     "401": "No valid API key (when authentication is on)",
     "403": "The API key lacks the scope",

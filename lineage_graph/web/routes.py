@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,7 +19,9 @@ from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
 from lineage_graph.usd.store import StoredScene, store_scene
+from lineage_graph.web.auth import INGEST, OPEN, READ, needs
 from lineage_graph.web.body import read_text
+from lineage_graph.web.services import State
 
 router = APIRouter()
 T = TypeVar("T")
@@ -44,15 +46,14 @@ BATCH_BODY = {
 }
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.lineage
-    return state
-
-
-async def _ingesting(state: AppState, fn: Callable[..., T], *args: Any) -> T:
-    """Run ingestion work (parsing included: a large body must not hold the event loop) on
-    ingestion's own threads."""
-    return await asyncio.get_running_loop().run_in_executor(state.ingest_pool, fn, *args)
+async def _ingest_body(request: Request, state: AppState,
+                       work: Callable[[AppState, str, Receipt], T]) -> T:
+    """Take the request's receipt, read its body within the limit and run ``work`` on it on
+    ingestion's own threads (parsing included: a large body must not hold the event loop)."""
+    receipt = request_receipt(request)
+    text = await read_text(request, state.settings.max_body_bytes)
+    return await asyncio.get_running_loop().run_in_executor(state.ingest_pool, work, state,
+                                                            text, receipt)
 
 
 def _parse_and_ingest_one(state: AppState, text: str, receipt: Receipt) -> EventOutcome:
@@ -86,7 +87,7 @@ def _split_and_ingest_batch(state: AppState, text: str, receipt: Receipt) -> Bat
 
 
 @router.post(
-    "/api/v1/lineage", status_code=201, openapi_extra=EVENT_BODY,
+    "/api/v1/lineage", status_code=201, openapi_extra=EVENT_BODY, dependencies=[needs(INGEST)],
     summary="Ingest one OpenLineage event",
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
@@ -95,18 +96,15 @@ def _split_and_ingest_batch(state: AppState, text: str, receipt: Receipt) -> Bat
                                     "and will be applied when Neo4j answers"},
                422: {"description": "Event violates the OpenLineage core schema"}},
 )
-async def post_lineage(request: Request) -> JSONResponse:
-    state = _state(request)
-    receipt = request_receipt(request)
-    text = await read_text(request, state.settings.max_body_bytes)
-    outcome = await _ingesting(state, _parse_and_ingest_one, state, text, receipt)
+async def post_lineage(request: Request, state: State) -> JSONResponse:
+    outcome = await _ingest_body(request, state, _parse_and_ingest_one)
     # "rejected" here means the database refused an event that passed validation.
     status = {"accepted": 201, "duplicate": 201, "spooled": 202, "rejected": 422}[outcome.status]
     return JSONResponse(outcome.as_dict(), status_code=status)
 
 
 @router.post(
-    "/api/v1/lineage/batch", openapi_extra=BATCH_BODY,
+    "/api/v1/lineage/batch", openapi_extra=BATCH_BODY, dependencies=[needs(INGEST)],
     summary="Ingest a JSON array or NDJSON of events; answers per event",
     responses={400: {"description": "Body is neither a JSON array nor NDJSON"},
                202: {"description": "Some events are in the durable spool (Neo4j unreachable)"},
@@ -114,11 +112,8 @@ async def post_lineage(request: Request) -> JSONResponse:
                415: {"description": "Content-Type is neither application/json nor "
                                     "application/x-ndjson"}},
 )
-async def post_lineage_batch(request: Request) -> JSONResponse:
-    state = _state(request)
-    receipt = request_receipt(request)
-    text = await read_text(request, state.settings.max_body_bytes)
-    result = await _ingesting(state, _split_and_ingest_batch, state, text, receipt)
+async def post_lineage_batch(request: Request, state: State) -> JSONResponse:
+    result = await _ingest_body(request, state, _split_and_ingest_batch)
     return JSONResponse({"summary": result.summary(),
                          "results": [o.as_dict() for o in result.outcomes]},
                         status_code=202 if result.count("spooled") else 200)
@@ -137,7 +132,7 @@ SCENE_BODY = {
 
 
 @router.post(
-    "/api/v1/scenes", status_code=201, openapi_extra=SCENE_BODY,
+    "/api/v1/scenes", status_code=201, openapi_extra=SCENE_BODY, dependencies=[needs(INGEST)],
     summary="Store a USD scene document",
     responses={400: {"description": "Body is not JSON"},
                413: {"description": "Body too large"},
@@ -150,11 +145,8 @@ SCENE_BODY = {
                                     "not its layers' hash; nothing written"},
                503: {"description": "Neo4j unreachable; nothing written"}},
 )
-async def post_scene(request: Request) -> JSONResponse:
-    state = _state(request)
-    receipt = request_receipt(request)
-    text = await read_text(request, state.settings.max_body_bytes)
-    stored = await _ingesting(state, _parse_and_store_scene, state, text, receipt)
+async def post_scene(request: Request, state: State) -> JSONResponse:
+    stored = await _ingest_body(request, state, _parse_and_store_scene)
     return JSONResponse({
         "id": stored.node_id, "sceneId": stored.scene_id, "version": stored.version,
         "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,
@@ -164,11 +156,11 @@ async def post_scene(request: Request) -> JSONResponse:
     }, status_code=201)
 
 
-@router.get("/healthz", summary="200 when Neo4j answers, 503 otherwise; with the spool depth",
+@router.get("/healthz", dependencies=[OPEN],
+            summary="200 when Neo4j answers, 503 otherwise; with the spool depth",
             responses={503: {"description": "Neo4j does not answer (same body, "
                                             "`neo4j: down`)"}})
-async def healthz(request: Request) -> JSONResponse:
-    state = _state(request)
+async def healthz(request: Request, state: State) -> JSONResponse:
     ok = await asyncio.to_thread(state.db.ping)
     depth = await asyncio.to_thread(state.durable.spool.depth)
     dead = await asyncio.to_thread(state.durable.dead_letters.count)
@@ -179,9 +171,9 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    state = _state(request)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            dependencies=[needs(READ)])
+async def metrics(request: Request, state: State) -> Response:
     METRICS.spool_depth.set(await asyncio.to_thread(state.durable.spool.depth))
     METRICS.dead_letters.set(await asyncio.to_thread(state.durable.dead_letters.count))
     body, content_type = METRICS.exposition()
