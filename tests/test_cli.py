@@ -49,6 +49,24 @@ def test_every_command_explains_itself(neo4j_server: Settings, command: list[str
     assert len(result.stdout.strip().splitlines()) > 3
 
 
+def test_each_sub_app_is_one_module_of_cli() -> None:
+    """`lineage-graph X ...` is written in one module of lineage_graph/cli/ per sub-app X, none
+    of them the root app's (docs/development.md)."""
+    from lineage_graph.cli.app import app
+
+    owners: dict[str, str] = {}
+    for group in app.registered_groups:
+        assert group.typer_instance is not None and group.name is not None
+        modules = {command.callback.__module__
+                   for command in group.typer_instance.registered_commands if command.callback}
+        assert len(modules) == 1, (group.name, modules)
+        owners[group.name] = modules.pop()
+    assert len(owners) >= 9
+    assert len(set(owners.values())) == len(owners), owners
+    assert all(m.startswith("lineage_graph.cli.") and m != "lineage_graph.cli.app"
+               for m in owners.values()), owners
+
+
 def test_ingest_files_reports_a_summary(neo4j_server: Settings, db: Database,
                                         tmp_path: Path) -> None:
     events = pipeline(n_runs=1)

@@ -1,5 +1,6 @@
-"""The ``lineage-graph`` command line: ``app`` holds the sub-commands, ``common`` what they
-share, ``importers`` the ``import`` sub-commands."""
+"""The ``lineage-graph`` command line: ``app`` holds the root commands and ``main()``, one
+module per sub-app (``neo4j_server``, ``database``, ``contract``, ``scenes``, ``models``,
+``spool``, ``ledger``, ``apikeys``, ``importers``), ``common`` what they share."""
 
 from lineage_graph.cli.app import app, main
 
