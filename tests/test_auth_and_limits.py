@@ -128,15 +128,26 @@ def test_scopes_decide_what_a_key_may_do(secured: TestClient, db: Database) -> N
     assert secured.get("/graphql", params={"query": READ}).status_code == 401
 
 
-def test_every_route_declares_who_may_call_it() -> None:
-    """Each REST route declares one scope or that it is open, as its dependency (web/auth.py)."""
-    from lineage_graph.web.auth import declared_access
-    from lineage_graph.web.marquez_routes import router as marquez_router
-    from lineage_graph.web.routes import router
+def test_every_route_declares_who_may_call_it_or_the_app_does_not_start() -> None:
+    """Each API route of the app (REST, Marquez, GraphQL, the dashboard page) declares one
+    scope or that it is open, as its dependency (web/auth.py); a route added without one stops
+    the app from starting: access fails closed."""
+    from fastapi.routing import iter_route_contexts
 
-    for route in [*router.routes, *marquez_router.routes]:
-        assert isinstance(route, APIRoute)
-        assert len(declared_access(route.dependencies)) == 1, route.path
+    from lineage_graph.web.app import create_app
+    from lineage_graph.web.auth import check_every_route_declares_access, declared_access
+
+    app = create_app(Settings(auth="on"))
+    routes = [c.route for c in iter_route_contexts(app.routes) if isinstance(c.route, APIRoute)]
+    assert len(routes) > 15
+    assert all(len(declared_access(route.dependencies)) == 1 for route in routes)
+
+    @app.get("/internal/debug", include_in_schema=False)
+    async def undeclared() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(RuntimeError, match=r"GET.*/internal/debug must declare"):
+        check_every_route_declares_access(app)
 
 
 def test_no_route_serves_a_caller_without_a_key_unless_declared_open(

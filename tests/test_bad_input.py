@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
-from lineage_graph.json_limits import MAX_DEPTH, JsonValueError, json_problem, loads
+from lineage_graph.json_limits import (
+    MAX_DEPTH,
+    JsonValueError,
+    _first_problem,
+    json_problem,
+    loads,
+)
 from tests.conftest import query
 from tests.events import T0, ds, new_run_id, run_event
 from tests.test_labeling_sessions import ADD, _label, _session
@@ -222,6 +228,21 @@ def test_whatever_the_checker_accepts_neo4j_and_json_can_carry(value: Any) -> No
     assert (problem is None) == (ok and ints_fit), (value, problem)
     if problem is None:
         assert loads(text) == value
+
+
+@given(_JSON_VALUES, st.integers(min_value=MAX_DEPTH - 3, max_value=MAX_DEPTH + 1),
+       st.booleans())
+def test_the_quick_walk_agrees_with_the_walk_that_names_the_place(
+        value: Any, depth: int, in_dicts: bool) -> None:
+    """json_problem answers clean values without building paths; it must refuse exactly what
+    the path-naming walk refuses, at the depth limit too."""
+    nested = value
+    for level in range(depth):
+        nested = {f"k{level}": nested} if in_dicts else [nested]
+    for candidate in (value, nested):
+        quick, named = json_problem(candidate), _first_problem(candidate, "")
+        assert (quick is None) == (named is None), candidate
+        assert quick is None or named is None or str(quick) == str(named)
 
 
 def _ints(value: Any) -> list[int]:

@@ -100,3 +100,44 @@ def test_malformed_facet_error_names_the_field() -> None:
                            "job": {"namespace": "n", "name": "j"}}}, "run.facets")
     assert parsed.malformed
     assert parsed.error is not None and "run.runId" in parsed.error
+
+
+# -- facets seen again ---------------------------------------------------------------------------
+
+
+def test_a_facet_sent_again_reads_as_the_first_time_without_a_second_validation() -> None:
+    """The same schema facet in a run's START and COMPLETE, and a malformed one in both:
+    the second event gets the first's validated model (not validated again) and the same
+    error, each at its own place."""
+    from tests.events import T0, ds, facet, new_run_id, run_event
+
+    table = ds("s3://lake", "frames", ["frame_id", "ts"])
+    broken = {"ownership": facet("OwnershipJobFacet", owners="not a list")}
+    run = new_run_id()
+    first, second = (parse_event(run_event(state, run, ("spark", "cache"), T0, inputs=[table],
+                                           job_facets=broken))
+                     for state in ("START", "COMPLETE"))
+    [schema_1], [schema_2] = first.inputs[0].facets, second.inputs[0].facets
+    assert schema_1.model is not None and schema_2.model is schema_1.model
+    assert schema_2.canonical_payload == schema_1.canonical_payload
+    [owners_1], [owners_2] = first.job_facets, second.job_facets
+    assert owners_1.malformed and owners_2.error == owners_1.error
+    assert owners_2.path == "job.facets.ownership"
+    other = ds("s3://lake", "frames", ["frame_id", "ts", "camera"])
+    third = parse_event(run_event("START", new_run_id(), ("spark", "cache"), T0, inputs=[other]))
+    assert third.inputs[0].facets[0].model is not schema_1.model  # another payload
+
+
+def test_the_facets_remembered_are_bounded() -> None:
+    from lineage_graph.openlineage.facets import SchemaDatasetFacet, _RecentlyValidated
+
+    recent = _RecentlyValidated(size=2)
+    payloads = [{"_producer": "p", "_schemaURL": "u", "fields": [{"name": f"c{i}"}]}
+                for i in range(3)]
+    models = [recent.validated("dataset", "schema", json.dumps(raw), raw, SchemaDatasetFacet)[0]
+              for raw in payloads]
+    assert all(m is not None for m in models)
+    assert len(recent._found) == 2
+    again = recent.validated("dataset", "schema", json.dumps(payloads[0]), payloads[0],
+                             SchemaDatasetFacet)[0]
+    assert again is not models[0]  # the oldest was let go, so validated anew

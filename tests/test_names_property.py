@@ -38,3 +38,36 @@ def test_any_name_round_trips(session_db: Database, namespace: str, name: str,
     found = service.lineage(dataset["nodeId"], Direction.UPSTREAM, 1)
     assert set(found.nodes) == {dataset["nodeId"], job["nodeId"]}
     assert query(session_db, "MATCH (n) WHERE NOT n:Sequence RETURN count(n) AS n")[0]["n"] > 0
+
+
+def _parsed_uuid(run_id: str) -> str | None:
+    """What Python's uuid module makes of a runId: its canonical form, or None."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return None
+
+
+_UUIDISH = st.one_of(
+    st.text(max_size=40),
+    st.uuids().map(str),
+    st.uuids().map(lambda u: str(u).upper()),
+    st.uuids().map(lambda u: u.hex),
+    st.uuids().map(lambda u: "{" + str(u) + "}"),
+    st.uuids().map(lambda u: f"urn:uuid:{u}"),
+    st.uuids().map(lambda u: str(u) + "\n"),
+    st.text(alphabet="0123456789abcdefABCDEF-", min_size=30, max_size=40),
+)
+
+
+@given(run_id=_UUIDISH)
+def test_run_ids_read_as_uuids_exactly_as_the_uuid_module_reads_them(run_id: str) -> None:
+    """ids.is_uuid matches instead of parsing (every event asks it several times): it must
+    answer as parsing would, and canonical_run_id must give what parsing gives."""
+    from lineage_graph.ids import canonical_run_id, is_uuid
+
+    parsed = _parsed_uuid(run_id)
+    assert is_uuid(run_id) == (parsed == run_id)
+    assert canonical_run_id(run_id) == (parsed if parsed is not None else run_id)

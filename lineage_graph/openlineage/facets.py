@@ -7,9 +7,10 @@ to the emitter. Facets the platform does not interpret are kept verbatim.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -325,6 +326,7 @@ class ParsedFacet:
     name: str
     raw: Any
     path: str  # where it sits in the event, e.g. "outputs[0].facets.ownership"
+    canonical_payload: str  # the facet as canonical JSON: what the graph stores and hashes
     model: BaseFacet | None = None
     error: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
@@ -333,30 +335,59 @@ class ParsedFacet:
     def malformed(self) -> bool:
         return self.error is not None
 
-    @cached_property
-    def canonical_payload(self) -> str:
-        """The facet as canonical JSON (sorted keys): what the graph stores and hashes."""
-        return canonical_json(self.raw)
+
+
+# What validating a facet gave: its model, or why it is malformed; and the properties it copies
+# onto its owner.
+_Validated = tuple[BaseFacet | None, str | None, dict[str, Any]]
+
+
+class _RecentlyValidated:
+    """Facets validated lately, by scope, name and canonical payload. Emitters send the same
+    facet again and again (the schema of a table in every run that reads it, a run's facets in
+    its START and COMPLETE events): validating it once saves most of the validation of a
+    batch. A hit's model is shared by the events that sent that facet, so models are never
+    changed after validation. Bounded (least recently used out); shared by ingestion's
+    threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._found: OrderedDict[tuple[str, str, str], _Validated] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def validated(self, scope: str, name: str, canonical: str, raw: Any,
+                  model_type: type[BaseFacet]) -> _Validated:
+        key = (scope, name, canonical)
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+                return found
+        try:
+            model = model_type.model_validate(raw)
+            found = (model, None, model.derived_properties())
+        except ValidationError as exc:
+            found = (None, describe_validation_error(exc), {})
+        with self._lock:
+            self._found[key] = found
+            if len(self._found) > self._size:
+                self._found.popitem(last=False)
+        return found
+
+
+_RECENT = _RecentlyValidated(size=4096)
 
 
 def parse_facets(scope: FacetScope, facets: dict[str, Any], path: str) -> list[ParsedFacet]:
     parsed: list[ParsedFacet] = []
     for name, raw in facets.items():
         facet_path = f"{path}.{name}"
+        canonical = canonical_json(raw)
         model_type = FACET_MODELS.get((scope, name))
         if model_type is None:
-            parsed.append(ParsedFacet(scope, name, raw, facet_path))
+            parsed.append(ParsedFacet(scope, name, raw, facet_path, canonical))
             continue
-        try:
-            model = model_type.model_validate(raw)
-        except ValidationError as exc:
-            parsed.append(
-                ParsedFacet(scope, name, raw, facet_path, error=describe_validation_error(exc))
-            )
-            continue
-        parsed.append(
-            ParsedFacet(
-                scope, name, raw, facet_path, model=model, properties=model.derived_properties()
-            )
-        )
+        model, error, properties = _RECENT.validated(scope, name, canonical, raw, model_type)
+        parsed.append(ParsedFacet(scope, name, raw, facet_path, canonical, model=model,
+                                  error=error, properties=dict(properties)))
     return parsed

@@ -19,7 +19,7 @@ from lineage_graph.errors import Neo4jUnavailableError
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
-from lineage_graph.web.auth import GRAPHQL
+from lineage_graph.web.auth import GRAPHQL, check_every_route_declares_access
 from lineage_graph.web.dashboard import install_dashboard
 from lineage_graph.web.errors import install_error_handlers
 from lineage_graph.web.guards import install_guards
@@ -91,12 +91,13 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
     # No subscriptions, so no WebSocket route: the request guards are HTTP middleware and
     # would not see one (strawberry registers it whatever the protocols).
     graphql = GraphQLRouter(build_schema(settings), context_getter=graphql_context,
-                            subscription_protocols=())
+                            subscription_protocols=(), dependencies=[GRAPHQL])
     graphql.routes = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
-    app.include_router(graphql, prefix="/graphql", dependencies=[GRAPHQL])
+    app.include_router(graphql, prefix="/graphql")
     install_dashboard(app)
     install_error_handlers(app)
     install_openapi(app)
+    check_every_route_declares_access(app)
     return app
 
 

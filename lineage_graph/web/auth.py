@@ -5,22 +5,26 @@ it needs (``dependencies=[needs(READ)]``, ``needs(INGEST)``) or that it is open 
 Callers send ``Authorization: Bearer <key>`` (what openlineage-python's ``api_key`` auth sends).
 A missing, malformed, unknown or revoked key is 401 with the same message, so an answer never
 tells whether a key exists; a valid key without the route's scope is 403. Both come before the
-route reads the body (the request guards, web/guards.py, come before that). GraphQL mutations
-need ``ingest`` on top of ``read``: checked by the resolvers through
-:func:`lineage_graph.auth.requests.require_scope`, from the key left on
-``request.state.api_key``.
+route reads the body; the request guards (web/guards.py) come before them, and the GraphQL
+guard reads and checks a GraphQL body (capped) first. GraphQL mutations need ``ingest`` on top
+of ``read``: checked by the resolvers through :func:`lineage_graph.auth.requests.require_scope`,
+from the key left on ``request.state.api_key``.
 
 FastAPI's own API-contract pages (OpenAPI, Swagger UI, ReDoc) and the dashboard's static files
-are open: they hold no data. Paths no route serves are 404 to anyone.
+are open: they hold no data. Routing answers before any route runs, to anyone: 404 for a path
+no route serves, 405 for a method a path does not take, a redirect for a trailing slash.
+The app refuses to start when an API route declares no scope
+(:func:`check_every_route_declares_access`): a route added without one fails closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from lineage_graph.auth.keys import ApiKey
 from lineage_graph.errors import ForbiddenError, UnauthorizedError
@@ -79,6 +83,16 @@ GRAPHQL: DependsParam = Depends(Access(READ, open_when=lambda r: r.method == "GE
                                        and "query" not in r.query_params))
 
 
-def declared_access(dependencies: list[DependsParam]) -> list[Access]:
-    """The Access declarations among a route's dependencies (a test reads them)."""
+def declared_access(dependencies: Sequence[DependsParam]) -> list[Access]:
+    """The Access declarations among a route's dependencies."""
     return [d.dependency for d in dependencies if isinstance(d.dependency, Access)]
+
+
+def check_every_route_declares_access(app: FastAPI) -> None:
+    """Fail closed: the app does not start when one of its API routes declares no scope (or
+    two). FastAPI's own contract pages and mounted static files declare none: they are open."""
+    for context in iter_route_contexts(app.routes):
+        route = context.route
+        if isinstance(route, APIRoute) and len(declared_access(route.dependencies)) != 1:
+            raise RuntimeError(f"route {sorted(route.methods or ())} {route.path} must declare who "
+                               "may call it once: needs(READ), needs(INGEST) or OPEN")
