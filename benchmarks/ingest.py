@@ -45,6 +45,7 @@ from lineage_graph.db.lineage_writes import lock_and_find_existing
 from lineage_graph.db.migrations import migrate
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.ledger.append import record_and_apply
+from lineage_graph.neo4j_server import managed_disk_usage
 from lineage_graph.openlineage.parse import parse_event
 from lineage_graph.settings import Settings
 from tests.events import T0, ds, facet, new_run_id, run_event
@@ -179,15 +180,8 @@ def api_rss_mib(url: str) -> float | None:
 
 def disk_usage(settings: Settings) -> tuple[int, int] | None:
     """Bytes of the managed instance's store and of its transaction logs (None: not managed)."""
-    if not settings.managed:
-        return None
-    data = settings.instance_dir / "data"
-    return (folder_size(data / "databases" / settings.neo4j_database),
-            folder_size(data / "transactions" / settings.neo4j_database))
-
-
-def folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    usage = managed_disk_usage(settings)
+    return None if usage is None else (usage.store_bytes, usage.transaction_log_bytes)
 
 
 def wipe(db: Database) -> None:

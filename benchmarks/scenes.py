@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import bench_settings, folder_size, wipe
+from benchmarks.ingest import bench_settings, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -151,13 +151,14 @@ def fresh_database_size(settings: Settings) -> int:
 
 
 def flushed_size(settings: Settings) -> int:
-    from lineage_graph.neo4j_server import ManagedNeo4j
+    from lineage_graph.neo4j_server import ManagedNeo4j, managed_disk_usage
 
     manager = ManagedNeo4j(settings)
     manager.down()  # a clean shutdown checkpoints: the files hold every record
-    size = folder_size(manager.dir / "data" / "databases" / "neo4j")
+    usage = managed_disk_usage(settings)
     manager.up(progress=False)
-    return size
+    assert usage is not None
+    return usage.store_bytes
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from lineage_graph.lineage.service import LineageService
 from lineage_graph.marquez.service import MarquezService
 from lineage_graph.ml.queries import ModelQueries
 from lineage_graph.settings import Settings
+from lineage_graph.usage.service import UsageService
 from lineage_graph.usd.queries import SceneQueries
 
 
@@ -42,6 +43,7 @@ class AppState:
     diffs: DiffService
     keys: ApiKeyService
     ledger: SharedVerification
+    usage: UsageService
     # Ingestion's own threads: GraphQL resolvers and key lookups use the event loop's default
     # pool, so a burst of heavy queries cannot make emitters wait for a thread.
     ingest_pool: ThreadPoolExecutor
@@ -66,6 +68,7 @@ class AppState:
             marquez=MarquezService(db, lineage, settings.max_lineage_depth,
                                    settings.max_list_limit),
             models=ModelQueries(db, settings.max_list_limit),
+            usage=UsageService(db, settings),
             regression=RegressionService(db, settings.max_lineage_depth,
                                          settings.max_list_limit),
             diffs=DiffService(db, lineage),

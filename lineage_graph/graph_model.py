@@ -226,7 +226,8 @@ class Event(_Keyed):
     eventType = StringProperty()
     eventTime = DateTimeProperty(index=True)
     runId = StringProperty(index=True)
-    receivedAt = DateTimeProperty()  # when the platform received it (in the chain hash, v2)
+    # When the platform received it (in the chain hash, v2); indexed: records per day.
+    receivedAt = DateTimeProperty(index=True)
     warnings = ArrayProperty(StringProperty())
     # "openlineage", "scene", "labeling", "apiKey" or "checkpoint" (absent before v2)
     recordType = StringProperty()

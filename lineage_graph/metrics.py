@@ -42,6 +42,25 @@ class Metrics:
         self.request_seconds = Histogram(
             "lineage_graph_request_seconds", "Request latency by route kind",
             ["kind"], buckets=_LATENCY_BUCKETS, registry=self.registry)
+        # What the lineage costs to keep (lineage_graph.usage, docs/costs.md).
+        self.nodes = Gauge("lineage_graph_nodes", "Nodes by label (Neo4j's count store)",
+                           ["label"], registry=self.registry)
+        self.relationships = Gauge("lineage_graph_relationships", "Relationships by type",
+                                   ["type"], registry=self.registry)
+        self.records_last_day = Gauge("lineage_graph_records_last_day",
+                                      "Records received in the last 24 hours",
+                                      registry=self.registry)
+        self.store_bytes = Gauge("lineage_graph_store_bytes",
+                                 "Bytes of the managed Neo4j's store on disk",
+                                 registry=self.registry)
+        self.transaction_log_bytes = Gauge(
+            "lineage_graph_transaction_log_bytes",
+            "Bytes of the managed Neo4j's transaction logs on disk", registry=self.registry)
+        self.budget = Gauge("lineage_graph_budget", "Configured budgets (absent: none)",
+                            ["budget"], registry=self.registry)
+        self.budget_exceeded = Gauge("lineage_graph_budget_exceeded",
+                                     "1 when a budget is exceeded, else 0", ["budget"],
+                                     registry=self.registry)
 
     def count_outcomes(self, outcomes: Iterable[_Outcome]) -> None:
         for outcome in outcomes:

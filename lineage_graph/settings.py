@@ -26,6 +26,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _budget(env: Mapping[str, str], name: str) -> int | None:
+    """A positive integer, or None when unset (no budget)."""
+    value = _int(env, name, 0)
+    if value < 0:
+        raise ValueError(f"{name} must be a positive integer (unset: no budget), got {value}")
+    return value or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one lineage-graph process.
@@ -68,6 +76,10 @@ class Settings:
     # Host names (besides loopback ones) the API answers to when authentication is off: the
     # Host header is checked so a DNS-rebinding page cannot reach an unauthenticated API.
     allowed_hosts: tuple[str, ...] = ()
+    # Cost budgets (docs/costs.md): records received per day, and bytes of the managed store;
+    # None: no budget. Exceeded budgets are gauges on /metrics and warnings on /healthz.
+    budget_records_per_day: int | None = None
+    budget_store_bytes: int | None = None
 
     @property
     def managed(self) -> bool:
@@ -135,6 +147,8 @@ class Settings:
             spool_dir_override=Path(e["LINEAGE_GRAPH_SPOOL_DIR"]).expanduser()
             if e.get("LINEAGE_GRAPH_SPOOL_DIR") else None,
             auth=_choice(e, "LINEAGE_GRAPH_AUTH", ("auto", "on", "off"), defaults.auth),
+            budget_records_per_day=_budget(e, "LINEAGE_GRAPH_BUDGET_RECORDS_PER_DAY"),
+            budget_store_bytes=_budget(e, "LINEAGE_GRAPH_BUDGET_STORE_BYTES"),
             query_timeout_seconds=float(_int(e, "LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS",
                                              int(defaults.query_timeout_seconds))),
             graphql_max_depth=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_DEPTH",

@@ -20,6 +20,7 @@ CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (n:Event) REQUIRE n.seq IS UNIQUE;
 CREATE CONSTRAINT event_sha256 IF NOT EXISTS FOR (n:Event) REQUIRE n.sha256 IS UNIQUE;
 CREATE INDEX event_event_time IF NOT EXISTS FOR (n:Event) ON (n.eventTime);
 CREATE INDEX event_run_id IF NOT EXISTS FOR (n:Event) ON (n.runId);
+CREATE INDEX event_received_at IF NOT EXISTS FOR (n:Event) ON (n.receivedAt);
 CREATE CONSTRAINT sequence_name IF NOT EXISTS FOR (n:Sequence) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT scene_scene_id IF NOT EXISTS FOR (n:Scene) REQUIRE n.sceneId IS UNIQUE;
 CREATE CONSTRAINT pending_scene_version_node_id IF NOT EXISTS FOR (n:PendingSceneVersion) REQUIRE n.nodeId IS UNIQUE;

@@ -32,6 +32,7 @@ from lineage_graph.cli.models import model_app
 from lineage_graph.cli.neo4j_server import neo4j_app
 from lineage_graph.cli.scenes import scene_app
 from lineage_graph.cli.spool import spool_app
+from lineage_graph.cli.usage import stats
 from lineage_graph.errors import LineageGraphError
 from lineage_graph.settings import Settings
 
@@ -47,6 +48,7 @@ app.add_typer(spool_app, name="spool")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(import_app, name="import")
+app.command()(stats)
 
 # -- serve ---------------------------------------------------------------------------------------
 

@@ -73,21 +73,25 @@ class Database:
     def read_once(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Like :meth:`read`, in one attempt: no retries. For lookups on the request path
         (API keys) that must fail fast while Neo4j is down rather than hold a thread for
-        LINEAGE_GRAPH_NEO4J_RETRY_SECONDS."""
+        LINEAGE_GRAPH_NEO4J_RETRY_SECONDS. A read session: a cluster routes it to a reader."""
         def attempt(session: neo4j.Session) -> T:
             with session.begin_transaction(timeout=self.settings.query_timeout_seconds) as tx:
                 return work(tx)  # type: ignore[arg-type]  # same run() as a managed one
 
-        return self.in_session(attempt)
+        return self.in_session(attempt, access=neo4j.READ_ACCESS)
 
     def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` in one write transaction, retried by the driver on transient errors."""
         return self.in_session(lambda s: s.execute_write(work))
 
-    def in_session(self, fn: Callable[[neo4j.Session], T]) -> T:
-        """Run ``fn`` with a session; an unreachable Neo4j becomes Neo4jUnavailableError."""
+    def in_session(self, fn: Callable[[neo4j.Session], T],
+                   access: str = neo4j.WRITE_ACCESS) -> T:
+        """Run ``fn`` with a session; an unreachable Neo4j becomes Neo4jUnavailableError.
+        ``access`` is what the session's explicit transactions do: with a ``neo4j://`` URI a
+        cluster sends writes to its leader and reads to a follower or read replica (managed
+        transactions, :meth:`read` and :meth:`write`, say so themselves)."""
         try:
-            with self.driver.session(database=self.name) as session:
+            with self.driver.session(database=self.name, default_access_mode=access) as session:
                 return fn(session)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise Neo4jUnavailableError(

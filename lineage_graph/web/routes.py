@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from lineage_graph.app_state import AppState
 from lineage_graph.auth.requests import request_receipt
-from lineage_graph.errors import InvalidDocumentError, InvalidRequestError, PayloadTooLargeError
+from lineage_graph.errors import (
+    InvalidDocumentError,
+    InvalidRequestError,
+    Neo4jUnavailableError,
+    PayloadTooLargeError,
+)
 from lineage_graph.ingest.service import BatchResult, EventOutcome
 from lineage_graph.ingest.sources import events_from_text
 from lineage_graph.json_limits import JsonValueError, json_problem, loads
 from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.metrics import METRICS
 from lineage_graph.openlineage.parse import parse_event_text
+from lineage_graph.usage.service import Gauges
 from lineage_graph.usd.store import StoredScene, store_scene
 from lineage_graph.web.auth import INGEST, OPEN, READ, needs
 from lineage_graph.web.body import read_text
@@ -164,11 +170,14 @@ async def healthz(request: Request, state: State) -> JSONResponse:
     ok = await asyncio.to_thread(state.db.ping)
     depth = await asyncio.to_thread(state.durable.spool.depth)
     dead = await asyncio.to_thread(state.durable.dead_letters.count)
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "neo4j": "up" if ok else "down",
-         "spool": {"depth": depth, "deadLetters": dead}},
-        status_code=200 if ok else 503,
-    )
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable",
+                            "neo4j": "up" if ok else "down",
+                            "spool": {"depth": depth, "deadLetters": dead}}
+    gauges = await asyncio.to_thread(_usage_gauges, state) if ok else None
+    if gauges is not None and gauges.exceeded:
+        # Still 200: an exceeded budget is a warning to act on, not an outage.
+        body["warnings"] = list(gauges.exceeded.values())
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
@@ -176,5 +185,33 @@ async def healthz(request: Request, state: State) -> JSONResponse:
 async def metrics(request: Request, state: State) -> Response:
     METRICS.spool_depth.set(await asyncio.to_thread(state.durable.spool.depth))
     METRICS.dead_letters.set(await asyncio.to_thread(state.durable.dead_letters.count))
+    gauges = await asyncio.to_thread(_usage_gauges, state)
+    if gauges is not None:
+        _set_usage_metrics(gauges)
     body, content_type = METRICS.exposition()
     return Response(body, media_type=content_type)
+
+
+def _usage_gauges(state: AppState) -> Gauges | None:
+    """The usage readings, or None while Neo4j does not answer (health and metrics still
+    answer then: the spool is what matters)."""
+    try:
+        return state.usage.gauges()
+    except Neo4jUnavailableError:
+        return None
+
+
+def _set_usage_metrics(gauges: Gauges) -> None:
+    for label, count in gauges.by_label.items():
+        METRICS.nodes.labels(label=label).set(count)
+    for kind, count in gauges.by_type.items():
+        METRICS.relationships.labels(type=kind).set(count)
+    METRICS.records_last_day.set(gauges.records_last_day)
+    if gauges.store_bytes is not None:
+        METRICS.store_bytes.set(gauges.store_bytes)
+    if gauges.transaction_log_bytes is not None:
+        METRICS.transaction_log_bytes.set(gauges.transaction_log_bytes)
+    for name, limit in gauges.budgets.items():
+        if limit is not None:
+            METRICS.budget.labels(budget=name).set(limit)
+            METRICS.budget_exceeded.labels(budget=name).set(int(name in gauges.exceeded))
