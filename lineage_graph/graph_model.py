@@ -221,7 +221,8 @@ class Facet(_Keyed):
 class Event(_Keyed):
     seq = IntegerProperty(unique_index=True, required=True)
     sha256 = StringProperty(unique_index=True, required=True)
-    raw = StringProperty(required=True)
+    raw = StringProperty()  # the record as received; null once retention pruned it
+    prunedAt = DateTimeProperty()  # when retention removed ``raw`` (a retention record's time)
     kind = StringProperty(required=True)
     eventType = StringProperty()
     eventTime = DateTimeProperty(index=True)
@@ -229,7 +230,8 @@ class Event(_Keyed):
     # When the platform received it (in the chain hash, v2); indexed: records per day.
     receivedAt = DateTimeProperty(index=True)
     warnings = ArrayProperty(StringProperty())
-    # "openlineage", "scene", "labeling", "apiKey" or "checkpoint" (absent before v2)
+    # "openlineage", "scene", "labeling", "apiKey", "checkpoint" or "retention" (absent
+    # before v2)
     recordType = StringProperty()
     keyId = StringProperty()  # the API key that sent it; absent: auth off, or the CLI
     subject = StringProperty()  # what an apiKey record is about: that key's id

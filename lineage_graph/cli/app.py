@@ -30,6 +30,7 @@ from lineage_graph.cli.importers import import_app
 from lineage_graph.cli.ledger import ledger_app
 from lineage_graph.cli.models import model_app
 from lineage_graph.cli.neo4j_server import neo4j_app
+from lineage_graph.cli.retention import retention_app
 from lineage_graph.cli.scenes import scene_app
 from lineage_graph.cli.spool import spool_app
 from lineage_graph.cli.usage import stats
@@ -48,6 +49,7 @@ app.add_typer(spool_app, name="spool")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(import_app, name="import")
+app.add_typer(retention_app, name="retention")
 app.command()(stats)
 
 # -- serve ---------------------------------------------------------------------------------------

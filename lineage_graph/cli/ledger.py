@@ -54,7 +54,8 @@ def ledger_verify(
                       f"({report.checked} verified before it): {report.reason}",
                       highlight=False)
         raise typer.Exit(code=1)
-    out.print(f"ledger ok: {report.checked} records, chain intact", highlight=False)
+    pruned = f" ({report.pruned} pruned by retention)" if report.pruned else ""
+    out.print(f"ledger ok: {report.checked} records{pruned}, chain intact", highlight=False)
     assert projection is not None
     scope = "every record" if full else f"a sample of {projection.checked} records"
     if projection.ok:

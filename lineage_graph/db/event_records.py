@@ -71,7 +71,8 @@ MATCH (e:Event)
 WHERE e.seq > $after
 RETURN e.seq AS seq, e.sha256 AS sha256, e.raw AS raw, e.prevHash AS prevHash,
        e.chainHash AS chainHash, e.chainVersion AS chainVersion, e.recordType AS recordType,
-       e.receivedAt.epochMillis AS receivedAtMs, e.keyId AS keyId
+       e.receivedAt.epochMillis AS receivedAtMs, e.keyId AS keyId,
+       e.prunedAt.epochMillis AS prunedAtMs
 ORDER BY e.seq
 LIMIT $limit
 """

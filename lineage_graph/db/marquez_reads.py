@@ -270,7 +270,7 @@ def _events(order: LiteralString) -> LiteralString:
     return ("""
 MATCH (e:Event)
 WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
-  AND e.recordType = 'openlineage'
+  AND e.recordType = 'openlineage' AND e.raw IS NOT NULL
 RETURN e.raw AS raw
 ORDER BY e.eventTime """ + order + """
 SKIP $offset LIMIT $limit
@@ -282,7 +282,7 @@ OLDEST_EVENTS: LiteralString = _events("ASC")
 
 EVENT_COUNT: LiteralString = """
 MATCH (e:Event {recordType: 'openlineage'})
-WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before)
+WHERE e.eventTime >= datetime($after) AND e.eventTime <= datetime($before) AND e.raw IS NOT NULL
 RETURN count(e) AS n
 """
 

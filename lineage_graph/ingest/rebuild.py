@@ -42,8 +42,10 @@ def rebuild(db: Database, chunk: int = 500, on_progress: Callable[[int, int], No
             break
         plan = WritePlan()
         for row in batch:
-            if row["recordType"] in ("apiKey", "checkpoint"):
+            if row["recordType"] in ("apiKey", "checkpoint", "retention"):
                 continue  # not derived: rebuild keeps keys and checkpoints (verify checks)
+            if row["raw"] is None:
+                continue  # pruned by retention: its run stays gone
             if row["recordType"] in ("scene", "labeling"):
                 # Records apply in sequence: the events before this one first.
                 _apply(db, plan)
@@ -70,6 +72,8 @@ def _check_every_record_replays(db: Database, chunk: int) -> int:
     count, after = 0, 0
     while batch := db.read(partial(event_records.events_after, after=after, limit=chunk)):
         for row in batch:
+            if row["raw"] is None:
+                continue  # pruned by retention
             try:
                 if row["recordType"] == "openlineage":
                     parse_event_text(row["raw"], recorded=True)

@@ -13,6 +13,7 @@ from functools import partial
 from lineage_graph.db import event_records
 from lineage_graph.db.connection import Database
 from lineage_graph.ledger.chain import GENESIS, expected_chain_hash
+from lineage_graph.ledger.pruning import SeqDigest
 from lineage_graph.openlineage.canonical import canonical_json
 
 
@@ -22,6 +23,7 @@ class LedgerReport:
     checked: int
     first_bad_sequence: int | None = None
     reason: str | None = None
+    pruned: int = 0  # records whose text retention removed (their place in the chain stays)
 
 
 def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
@@ -33,6 +35,10 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
     head = db.read(event_records.sequence_head) or {}
     last, head_hash = int(head.get("value") or 0), head.get("head")
     expected, previous, checked = 1, GENESIS, 0
+    # Records whose text retention removed, by removal time, and what each retention record
+    # says it removed: they must agree (docs/costs.md#retention).
+    pruned: dict[int, SeqDigest] = {}
+    named: dict[int, tuple[int, str]] = {}
     while expected <= last:
         rows = db.read(partial(event_records.ledger_page, after=expected - 1,
                                limit=min(page, last - expected + 1)))
@@ -44,11 +50,19 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
                 return LedgerReport(False, checked, min(seq, expected),
                                     f"record {expected} is missing (deleted), or a record was "
                                     f"inserted or renumbered before {seq}")
-            try:
-                actual = hashlib.sha256(
-                    canonical_json(json.loads(row["raw"])).encode("utf-8")).hexdigest()
-            except (TypeError, ValueError):
-                actual = None
+            if row["raw"] is None and row["prunedAtMs"] is not None:
+                pruned.setdefault(row["prunedAtMs"], SeqDigest()).add(seq)
+                actual = row["sha256"]  # its text is gone; its chain link is checked below
+            else:
+                try:
+                    actual = hashlib.sha256(
+                        canonical_json(json.loads(row["raw"])).encode("utf-8")).hexdigest()
+                except (TypeError, ValueError):
+                    actual = None
+                if actual == row["sha256"] and row["recordType"] == "retention":
+                    change = json.loads(row["raw"])
+                    named[change["prunedAtMs"]] = (change["prunedRecords"],
+                                                   change["prunedSeqsSha256"])
             if actual != row["sha256"]:
                 return LedgerReport(False, checked, seq,
                                     f"record {seq} was modified: its event no longer matches "
@@ -70,7 +84,17 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
     if last == 0 and (db.read(partial(event_records.ledger_page, after=0, limit=1))):
         return LedgerReport(False, 0, 1, "records exist but the chain head is missing or zero: "
                                          "the head was altered")
-    return LedgerReport(True, checked)
+    for at_ms, removed in sorted(pruned.items(), key=lambda item: item[1].first or 0):
+        if named.get(at_ms) != (removed.count, removed.hexdigest()):
+            said = named.get(at_ms)
+            when = datetime.fromtimestamp(at_ms / 1000, UTC).isoformat()
+            return LedgerReport(
+                False, checked, removed.first,
+                f"{removed.count} records (from record {removed.first}) had their text removed "
+                f"at {when}, and no retention record names them: "
+                + ("there is no retention record of that time" if said is None else
+                   f"the retention record of that time names {said[0]} other records"))
+    return LedgerReport(True, checked, pruned=sum(d.count for d in pruned.values()))
 
 
 class SharedVerification:

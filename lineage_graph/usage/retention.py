@@ -1,0 +1,95 @@
+"""Retention (docs/costs.md#retention): remove runs older than a cutoff, past the latest few of
+each job, with their facets and the text of their records, keeping the ledger verifiable.
+
+What stays: every job, dataset, dataset version and model version (so everything a kept node
+reaches is still there), runs that trained or evaluated a model version, and every record's
+place in the hash chain (sequence, sha256, chain hash): a pruned record loses only its text
+(``raw``) and gains ``prunedAt``, so ``ledger verify`` still recomputes the whole chain. The
+pruning itself is a record (type ``retention``), so the ledger says what went, when and why."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from lineage_graph.db import retention as q
+from lineage_graph.db.connection import Database
+from lineage_graph.errors import InvalidRequestError
+from lineage_graph.ledger import append
+from lineage_graph.ledger.pruning import seq_digest
+from lineage_graph.ledger.receipt import Receipt
+
+CHUNK_RUNS = 500  # runs pruned per transaction
+
+_AGE = re.compile(r"(\d+)([hdw])")
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_age(text: str) -> timedelta:
+    """``90d``, ``12h``, ``2w``."""
+    found = _AGE.fullmatch(text.strip())
+    if found is None or int(found.group(1)) == 0:
+        raise InvalidRequestError(f"--older-than must be a positive age such as 90d, 12h or 2w, "
+                                  f"not {text!r}", field="older-than")
+    return int(found.group(1)) * _UNIT[found.group(2)]
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    cutoff: str
+    keep_runs_per_job: int
+    runs: int
+    facets: int
+    records: int
+    bytes: int  # facet payloads and record text removed (UTF-8 characters)
+    applied: bool  # False: --dry-run
+
+    def as_dict(self) -> dict[str, object]:
+        return {"cutoff": self.cutoff, "keepRunsPerJob": self.keep_runs_per_job,
+                "runs": self.runs, "facets": self.facets, "records": self.records,
+                "bytes": self.bytes, "applied": self.applied}
+
+
+def apply_retention(db: Database, older_than: timedelta, keep_runs_per_job: int = 0,
+                    dry_run: bool = False, now: datetime | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> RetentionReport:
+    """Prune (or with ``dry_run`` only count) the runs that ended before now - older_than,
+    past the ``keep_runs_per_job`` latest of each job. Chunk by chunk: an interrupted run
+    leaves whole runs pruned or kept, and running it again finishes the work."""
+    if keep_runs_per_job < 0:
+        raise InvalidRequestError("--keep-runs-per-job must be 0 or more",
+                                  field="keep-runs-per-job")
+    cutoff = ((now or datetime.now(UTC)) - older_than).isoformat()
+    run_ids = db.read(partial(q.old_runs, cutoff=cutoff, keep=keep_runs_per_job))
+    removed = {"runs": 0, "facets": 0, "facetBytes": 0, "records": 0, "recordBytes": 0}
+    for start in range(0, len(run_ids), CHUNK_RUNS):
+        found = db.read(partial(q.what_pruning_removes, run_ids=run_ids[start:start + CHUNK_RUNS]))
+        for key in removed:
+            removed[key] += int(found[key] or 0)
+    report = RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job,
+                             runs=removed["runs"], facets=removed["facets"],
+                             records=removed["records"],
+                             bytes=removed["facetBytes"] + removed["recordBytes"],
+                             applied=False)
+    if dry_run or not run_ids:
+        return report
+    receipt = Receipt.now()
+    pruned: list[int] = []
+    for start in range(0, len(run_ids), CHUNK_RUNS):
+        chunk = run_ids[start:start + CHUNK_RUNS]
+        pruned += db.write(partial(q.prune_runs, run_ids=chunk, at_ms=receipt.received_at_ms))
+        if on_progress is not None:
+            on_progress(min(start + CHUNK_RUNS, len(run_ids)), len(run_ids))
+    # The pruning is a record: when (its receipt time is every pruned record's prunedAt), why,
+    # and which records it removed the text of (verify checks each pruned record against it).
+    change = {"action": "apply", **report.as_dict(), "applied": True,
+              "prunedAtMs": receipt.received_at_ms, "prunedRecords": len(pruned),
+              "prunedSeqsSha256": seq_digest(pruned)}
+    db.write(lambda tx: append.record_change(tx, "retention", "RetentionApplied", None, change,
+                                             receipt.row(), lambda: (None, True)))
+    return RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job,
+                           runs=report.runs, facets=report.facets, records=len(pruned),
+                           bytes=report.bytes, applied=True)
