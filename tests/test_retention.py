@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from lineage_graph.db.connection import Database
@@ -36,10 +37,12 @@ def _history(db: Database) -> None:
 
 def _expected_pruned(db: Database, older_than: timedelta, keep: int) -> set[str]:
     """The rule, restated: per job, past its `keep` latest runs, those whose last event is
-    before the cutoff, unless they trained or evaluated a model version."""
+    before the cutoff, unless they trained or evaluated a model version or are the parent of a
+    run still there."""
     runs = query(db, """MATCH (r:Run) RETURN r.runId AS id, r.jobId AS job,
                         r.startedAt AS started, r.lastEventTime AS last,
-                        EXISTS { (r)-[:TRAINED|MEASURED|EVALUATED]->() } AS model""")
+                        EXISTS { (r)-[:TRAINED|MEASURED|EVALUATED]->() }
+                        OR EXISTS { (:Run)-[:CHILD_OF]->(r) } AS kept""")
     cutoff = NOW - older_than
     by_job: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
@@ -49,7 +52,7 @@ def _expected_pruned(db: Database, older_than: timedelta, keep: int) -> set[str]
         ordered = sorted(job_runs, key=lambda r: (r["started"].to_native(), r["id"]),
                          reverse=True)
         pruned |= {r["id"] for r in ordered[keep:]
-                   if r["last"].to_native() < cutoff and not r["model"]}
+                   if r["last"].to_native() < cutoff and not r["kept"]}
     return pruned
 
 
@@ -66,13 +69,13 @@ def test_old_runs_go_and_everything_they_reached_stays(db: Database,
                                                        neo4j_server: Settings) -> None:
     _history(db)
     expected = _expected_pruned(db, timedelta(days=90), keep=1)
-    assert len(expected) == 7  # 3 old nights x 2 stages, and the old night's orchestrator
+    assert len(expected) == 6  # 3 old nights x 2 stages (their orchestrator run goes later)
     before = _counts(db)
     for age, keep in ((timedelta(hours=1), 0), (timedelta(hours=1), 2), (timedelta(days=90), 3)):
         found = apply_retention(db, age, keep, dry_run=True).runs
         assert found == len(_expected_pruned(db, age, keep)), (age, keep)
     assert [apply_retention(db, timedelta(hours=1), k, dry_run=True).runs for k in (0, 2)] == [
-        10, 4]
+        8, 4]
 
     dry = apply_retention(db, timedelta(days=90), keep_runs_per_job=1, dry_run=True)
     assert _counts(db) == before and not dry.applied
@@ -105,12 +108,34 @@ def test_old_runs_go_and_everything_they_reached_stays(db: Database,
     [retention] = query(db, "MATCH (e:Event {recordType: 'retention'}) RETURN e.raw AS raw")
     change = json.loads(retention["raw"])
     assert (change["runs"], change["prunedRecords"]) == (len(expected), done.records)
+    # Its children gone, the old night's orchestrator run goes on the next pass; then nothing.
+    assert apply_retention(db, timedelta(days=90), keep_runs_per_job=1).runs == 1
     assert apply_retention(db, timedelta(days=90), keep_runs_per_job=1).runs == 0
+    assert verify_ledger(db).ok and check_projection(db, full=True).ok
+
+
+def test_retention_in_chunks_records_each_chunk_and_keeps_parents_of_kept_runs(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chunk of runs is pruned with its own retention record, in one transaction: the
+    ledger verifies however many chunks ran. A parent whose child is kept (the child is among
+    its job's latest) is kept too, so the kept child's record still finds its parent."""
+    from lineage_graph.usage import retention
+
+    monkeypatch.setattr(retention, "CHUNK_RUNS", 2)
+    _history(db)
+    done = apply_retention(db, timedelta(days=90), keep_runs_per_job=3)
+    assert done.runs == 2  # the oldest night's two stage runs; the rest are among the latest 3
+    assert query(db, "MATCH (e:Event {recordType: 'retention'}) RETURN count(e) AS n") == [
+        {"n": 1}]
+    apply_retention(db, timedelta(hours=1), keep_runs_per_job=0)
+    chunks = query(db, "MATCH (e:Event {recordType: 'retention'}) RETURN count(e) AS n")
+    assert chunks[0]["n"] >= 4  # 8 runs in chunks of 2, then their parents
+    assert verify_ledger(db).ok and check_projection(db, full=True).ok
 
 
 def test_the_ledger_tells_pruning_from_tampering(db: Database) -> None:
     """Removing a record's text behind retention's back, even stamped as pruned, fails
-    verification at that record."""
+    verification at that record; so does pruning a record retention never prunes."""
     _history(db)
     apply_retention(db, timedelta(days=90), keep_runs_per_job=1)
     [kept] = query(db, "MATCH (e:Event {recordType: 'openlineage'}) WHERE e.raw IS NOT NULL "
@@ -130,6 +155,10 @@ def test_the_ledger_tells_pruning_from_tampering(db: Database) -> None:
     report = verify_ledger(db)
     assert not report.ok and report.first_bad_sequence == kept["seq"]
     assert "there is no retention record of that time" in (report.reason or "")
+    db.write(lambda tx: tx.run("MATCH (e:Event {seq: $seq}) SET e.recordType = 'labeling'",
+                               seq=kept["seq"]).consume())
+    report = verify_ledger(db)
+    assert not report.ok and "retention prunes only OpenLineage events" in (report.reason or "")
 
 
 def test_after_retention_marquez_events_and_rebuild_skip_pruned_records(
@@ -152,13 +181,14 @@ def test_the_command_dry_runs_applies_and_refuses_a_bad_age(db: Database,
     dry = cli(neo4j_server, "retention", "apply", "--older-than", "90d",
               "--keep-runs-per-job", "1", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
-    assert json.loads(dry.stdout)["runs"] == 7 and not json.loads(dry.stdout)["applied"]
+    assert json.loads(dry.stdout)["runs"] == 6 and not json.loads(dry.stdout)["applied"]
     assert query(db, "MATCH (e:Event) WHERE e.raw IS NULL RETURN count(e) AS n") == [{"n": 0}]
     done = cli(neo4j_server, "retention", "apply", "--older-than", "12w")
     assert done.returncode == 0, done.stderr
-    assert "removed 7 runs" in done.stdout  # keep 0: the same 7, last night's are recent
+    assert "removed 6 runs" in done.stdout  # keep 0: the same 6, last night's are recent
     verified = cli(neo4j_server, "ledger", "verify", "--full")
     assert verified.returncode == 0, verified.stderr
-    assert "(14 pruned by retention), chain intact" in verified.stdout
-    bad = cli(neo4j_server, "retention", "apply", "--older-than", "90 days")
-    assert bad.returncode == 1 and "--older-than must be a positive age" in bad.stderr
+    assert "(12 pruned by retention), chain intact" in verified.stdout
+    for age in ("90 days", "0d", "99999999999d"):
+        bad = cli(neo4j_server, "retention", "apply", "--older-than", age)
+        assert bad.returncode == 1 and "--older-than must be a positive age" in bad.stderr

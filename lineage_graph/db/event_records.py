@@ -82,6 +82,18 @@ def ledger_page(tx: neo4j.ManagedTransaction, after: int, limit: int) -> list[Ro
     return every_row(tx, LEDGER_PAGE, after=after, limit=limit)
 
 
+RETENTION_RECORDS_AFTER: LiteralString = """
+MATCH (e:Event {recordType: 'retention'}) WHERE e.seq > $after
+RETURN e.seq AS seq, e.raw AS raw
+ORDER BY e.seq
+"""
+
+
+def retention_records_after(tx: neo4j.ManagedTransaction, after: int) -> list[Row]:
+    """Retention records past a verification's head (committed while it ran)."""
+    return every_row(tx, RETENTION_RECORDS_AFTER, after=after)
+
+
 SEQUENCE_HEAD: LiteralString = """
 OPTIONAL MATCH (s:Sequence {name: 'event'})
 RETURN s.value AS value, s.head AS head

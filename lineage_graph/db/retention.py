@@ -11,8 +11,9 @@ from lineage_graph.db.results import Row, column, one_row
 
 # Runs that ended before $cutoff, past the $keep latest runs of their job (read in
 # (jobId, startedAt) index order). Kept whatever their age: runs that trained or evaluated a
-# model version (the model's provenance and metrics rest on them) and runs an event only named
-# (a parent known by reference has no times).
+# model version (the model's provenance and metrics rest on them), runs an event only named
+# (a parent known by reference has no times), and parents of runs still there (a pipeline's
+# orchestrator run goes once its children have).
 OLD_RUNS: LiteralString = """
 MATCH (j:Job)
 CALL (j) {
@@ -22,6 +23,7 @@ CALL (j) {
   SKIP $keep
   WITH r WHERE r.lastEventTime < datetime($cutoff)
     AND NOT EXISTS { (r)-[:TRAINED|MEASURED|EVALUATED]->() }
+    AND NOT EXISTS { (:Run)-[:CHILD_OF]->(r) }
   RETURN r.runId AS runId
 }
 RETURN runId
@@ -56,10 +58,16 @@ def what_pruning_removes(tx: neo4j.ManagedTransaction, run_ids: list[str]) -> Ro
 
 
 # The records keep their place in the chain (sequence, sha256, chain hash): only the text as
-# received goes, marked with when it went (the retention record's receipt time).
+# received goes, marked with when it went (the retention record's receipt time). The rule is
+# checked again here: a run that got a late event or trained a model since it was selected
+# stays. A run with a child run left is kept until its children are gone (a kept child's
+# record names its parent).
 PRUNE_RUNS: LiteralString = """
 UNWIND $runIds AS id
 MATCH (r:Run {runId: id})
+WHERE r.lastEventTime < datetime($cutoff)
+  AND NOT EXISTS { (r)-[:TRAINED|MEASURED|EVALUATED]->() }
+  AND NOT EXISTS { (:Run)-[:CHILD_OF]->(r) }
 CALL (r) {
   OPTIONAL MATCH (e:Event {runId: r.runId}) WHERE e.raw IS NOT NULL
   SET e.raw = null, e.prunedAt = datetime({epochMillis: $atMs})
@@ -74,6 +82,9 @@ RETURN count(*) AS runs, reduce(found = [], s IN collect(seqs) | found + s) AS s
 """
 
 
-def prune_runs(tx: neo4j.ManagedTransaction, run_ids: list[str], at_ms: int) -> list[int]:
-    """Prune the runs; returns the sequence numbers of the records whose text went."""
-    return [int(seq) for seq in one_row(tx, PRUNE_RUNS, runIds=run_ids, atMs=at_ms)["seqs"]]
+def prune_runs(tx: neo4j.ManagedTransaction, run_ids: list[str], cutoff: str,
+               at_ms: int) -> tuple[int, list[int]]:
+    """Prune those of the runs the rule still selects; returns how many runs went and the
+    sequence numbers of the records whose text went."""
+    row = one_row(tx, PRUNE_RUNS, runIds=run_ids, cutoff=cutoff, atMs=at_ms)
+    return int(row["runs"]), [int(seq) for seq in row["seqs"]]

@@ -47,6 +47,22 @@ def change_record(record_type: str, kind: str, subject: str | None, receipt: dic
             "warnings": []}
 
 
+def record_made_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
+                       receipt: dict[str, Any],
+                       make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Make a change whose record says what it did (retention: which records it pruned): take
+    the sequence lock first, run ``make`` (it writes and returns the change, or None when it
+    did nothing), and record the change in the same transaction."""
+    state = lineage_writes.lock_and_find_existing(tx, [])
+    change = make()
+    if change is None:
+        return None
+    raw = canonical_json(change)
+    sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    record_only(tx, [change_record(record_type, kind, None, receipt, sha, raw)], state)
+    return change
+
+
 def record_change(tx: neo4j.ManagedTransaction, record_type: str, kind: str,
                   subject: str | None, change: dict[str, Any], receipt: dict[str, Any],
                   apply: Callable[[], tuple[T, bool]]) -> T:

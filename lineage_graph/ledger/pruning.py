@@ -15,6 +15,7 @@ class SeqDigest:
         self._hash = hashlib.sha256()
         self.count = 0
         self.first: int | None = None
+        self.last: int | None = None
 
     def add(self, seq: int) -> None:
         """Sequence numbers must come in ascending order (as verification reads them)."""
@@ -22,6 +23,7 @@ class SeqDigest:
         self.count += 1
         if self.first is None:
             self.first = seq
+        self.last = seq
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()

@@ -38,7 +38,7 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
     # Records whose text retention removed, by removal time, and what each retention record
     # says it removed: they must agree (docs/costs.md#retention).
     pruned: dict[int, SeqDigest] = {}
-    named: dict[int, tuple[int, str]] = {}
+    named: dict[int, tuple[int, str, int]] = {}  # prunedAtMs -> (records, digest, record seq)
     while expected <= last:
         rows = db.read(partial(event_records.ledger_page, after=expected - 1,
                                limit=min(page, last - expected + 1)))
@@ -51,6 +51,10 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
                                     f"record {expected} is missing (deleted), or a record was "
                                     f"inserted or renumbered before {seq}")
             if row["raw"] is None and row["prunedAtMs"] is not None:
+                if (row["recordType"] or "openlineage") != "openlineage":
+                    return LedgerReport(False, checked, seq,
+                                        f"record {seq} ({row['recordType']}) had its text "
+                                        "removed: retention prunes only OpenLineage events")
                 pruned.setdefault(row["prunedAtMs"], SeqDigest()).add(seq)
                 actual = row["sha256"]  # its text is gone; its chain link is checked below
             else:
@@ -60,9 +64,7 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
                 except (TypeError, ValueError):
                     actual = None
                 if actual == row["sha256"] and row["recordType"] == "retention":
-                    change = json.loads(row["raw"])
-                    named[change["prunedAtMs"]] = (change["prunedRecords"],
-                                                   change["prunedSeqsSha256"])
+                    _name_pruned(named, row["raw"], seq)
             if actual != row["sha256"]:
                 return LedgerReport(False, checked, seq,
                                     f"record {seq} was modified: its event no longer matches "
@@ -84,8 +86,14 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
     if last == 0 and (db.read(partial(event_records.ledger_page, after=0, limit=1))):
         return LedgerReport(False, 0, 1, "records exist but the chain head is missing or zero: "
                                          "the head was altered")
+    unnamed = [at for at, removed in pruned.items() if not _names(named.get(at), removed)]
+    if unnamed:
+        # Retention committed after this verification read the head: its records are past
+        # the head, and name what this verification saw pruned.
+        for row in db.read(partial(event_records.retention_records_after, after=last)):
+            _name_pruned(named, row["raw"], row["seq"])
     for at_ms, removed in sorted(pruned.items(), key=lambda item: item[1].first or 0):
-        if named.get(at_ms) != (removed.count, removed.hexdigest()):
+        if not _names(named.get(at_ms), removed):
             said = named.get(at_ms)
             when = datetime.fromtimestamp(at_ms / 1000, UTC).isoformat()
             return LedgerReport(
@@ -95,6 +103,22 @@ def verify_ledger(db: Database, page: int = 5000) -> LedgerReport:
                 + ("there is no retention record of that time" if said is None else
                    f"the retention record of that time names {said[0]} other records"))
     return LedgerReport(True, checked, pruned=sum(d.count for d in pruned.values()))
+
+
+def _name_pruned(named: dict[int, tuple[int, str, int]], raw: str, seq: int) -> None:
+    """What a retention record (at ``seq``) says it pruned; an unreadable one names nothing."""
+    try:
+        change = json.loads(raw)
+        named[int(change["prunedAtMs"])] = (int(change["prunedRecords"]),
+                                             str(change["prunedSeqsSha256"]), seq)
+    except (ValueError, KeyError, TypeError):
+        return
+
+
+def _names(said: tuple[int, str, int] | None, removed: SeqDigest) -> bool:
+    """Whether a retention record names exactly these pruned records, all before it."""
+    return (said is not None and said[:2] == (removed.count, removed.hexdigest())
+            and removed.last is not None and removed.last < said[2])
 
 
 class SharedVerification:

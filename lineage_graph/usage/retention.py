@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import neo4j
+
 from lineage_graph.db import retention as q
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import InvalidRequestError
@@ -29,12 +31,16 @@ _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1
 
 
 def parse_age(text: str) -> timedelta:
-    """``90d``, ``12h``, ``2w``."""
+    """``90d``, ``12h``, ``2w`` (at most 100 years)."""
     found = _AGE.fullmatch(text.strip())
-    if found is None or int(found.group(1)) == 0:
-        raise InvalidRequestError(f"--older-than must be a positive age such as 90d, 12h or 2w, "
-                                  f"not {text!r}", field="older-than")
-    return int(found.group(1)) * _UNIT[found.group(2)]
+    amount = int(found.group(1)) if found is not None else 0
+    if found is None or not 0 < amount * _UNIT[found.group(2)].total_seconds() <= _LONGEST:
+        raise InvalidRequestError(f"--older-than must be a positive age such as 90d, 12h or 2w "
+                                  f"(at most 100 years), not {text!r}", field="older-than")
+    return amount * _UNIT[found.group(2)]
+
+
+_LONGEST = 100 * 366 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ def apply_retention(db: Database, older_than: timedelta, keep_runs_per_job: int 
                     on_progress: Callable[[int, int], None] | None = None) -> RetentionReport:
     """Prune (or with ``dry_run`` only count) the runs that ended before now - older_than,
     past the ``keep_runs_per_job`` latest of each job. Chunk by chunk: an interrupted run
-    leaves whole runs pruned or kept, and running it again finishes the work."""
+    leaves whole runs pruned or kept (each chunk with its retention record), and running it
+    again finishes the work."""
     if keep_runs_per_job < 0:
         raise InvalidRequestError("--keep-runs-per-job must be 0 or more",
                                   field="keep-runs-per-job")
@@ -76,20 +83,37 @@ def apply_retention(db: Database, older_than: timedelta, keep_runs_per_job: int 
                              applied=False)
     if dry_run or not run_ids:
         return report
-    receipt = Receipt.now()
-    pruned: list[int] = []
+    runs = records = 0
     for start in range(0, len(run_ids), CHUNK_RUNS):
         chunk = run_ids[start:start + CHUNK_RUNS]
-        pruned += db.write(partial(q.prune_runs, run_ids=chunk, at_ms=receipt.received_at_ms))
+        done = db.write(partial(_prune_and_record, run_ids=chunk, cutoff=cutoff,
+                                keep=keep_runs_per_job))
+        runs, records = runs + done[0], records + done[1]
         if on_progress is not None:
             on_progress(min(start + CHUNK_RUNS, len(run_ids)), len(run_ids))
-    # The pruning is a record: when (its receipt time is every pruned record's prunedAt), why,
-    # and which records it removed the text of (verify checks each pruned record against it).
-    change = {"action": "apply", **report.as_dict(), "applied": True,
-              "prunedAtMs": receipt.received_at_ms, "prunedRecords": len(pruned),
-              "prunedSeqsSha256": seq_digest(pruned)}
-    db.write(lambda tx: append.record_change(tx, "retention", "RetentionApplied", None, change,
-                                             receipt.row(), lambda: (None, True)))
-    return RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job,
-                           runs=report.runs, facets=report.facets, records=len(pruned),
-                           bytes=report.bytes, applied=True)
+    return RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job, runs=runs,
+                           facets=report.facets, records=records, bytes=report.bytes,
+                           applied=True)
+
+
+def _prune_and_record(tx: neo4j.ManagedTransaction, run_ids: list[str], cutoff: str,
+                      keep: int) -> tuple[int, int]:
+    """One chunk, in one transaction under the sequence lock: prune the runs and append the
+    retention record that names what went (when: its receipt time, every pruned record's
+    prunedAt; which: a digest of their sequence numbers). So the ledger never holds a pruned
+    record no retention record names, even if the command is interrupted."""
+    receipt = Receipt.now()
+    done: list[tuple[int, list[int]]] = []
+
+    def prune() -> dict[str, object] | None:
+        runs, seqs = q.prune_runs(tx, run_ids, cutoff, receipt.received_at_ms)
+        done.append((runs, seqs))
+        if not runs:
+            return None
+        return {"action": "apply", "cutoff": cutoff, "keepRunsPerJob": keep, "runs": runs,
+                "prunedAtMs": receipt.received_at_ms, "prunedRecords": len(seqs),
+                "prunedSeqsSha256": seq_digest(seqs)}
+
+    append.record_made_change(tx, "retention", "RetentionApplied", receipt.row(), prune)
+    [(runs, seqs)] = done
+    return runs, len(seqs)

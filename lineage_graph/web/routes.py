@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from neo4j.exceptions import Neo4jError
 
 from lineage_graph.app_state import AppState
 from lineage_graph.auth.requests import request_receipt
 from lineage_graph.errors import (
     InvalidDocumentError,
     InvalidRequestError,
-    Neo4jUnavailableError,
+    LineageGraphError,
     PayloadTooLargeError,
 )
 from lineage_graph.ingest.service import BatchResult, EventOutcome
@@ -30,6 +32,7 @@ from lineage_graph.web.body import read_text
 from lineage_graph.web.services import State
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENT_BODY = {
@@ -193,11 +196,13 @@ async def metrics(request: Request, state: State) -> Response:
 
 
 def _usage_gauges(state: AppState) -> Gauges | None:
-    """The usage readings, or None while Neo4j does not answer (health and metrics still
-    answer then: the spool is what matters)."""
+    """The usage readings, or None while Neo4j does not answer them (down, a query past its
+    timeout, a user not allowed to read the count store): health and metrics still answer
+    then, with the spool figures, which are what matters in an outage."""
     try:
         return state.usage.gauges()
-    except Neo4jUnavailableError:
+    except (LineageGraphError, Neo4jError) as exc:
+        log.warning("usage gauges unavailable: %s", exc)
         return None
 
 
