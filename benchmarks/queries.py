@@ -29,10 +29,11 @@ the smallest (goal <= 2).
 **Chain**: lineage depth 20 from the end of a 120-job chain (GraphQL and REST).
 
 **Equal answer** (~150 nodes: one dataset read by 50 jobs writing two datasets each): GraphQL
-lineage against one quantified-path Cypher statement returning the same nodes and edges, and
-the REST lineage against the two statements that fetch its jobs and datasets with everything
-its answer shows, given their ids. ``equal_answer_ratio`` is the smaller of the two ceiling p50
-over endpoint p50 (goal >= 0.5).
+lineage against one quantified-path Cypher statement returning the same nodes and edges,
+GraphQL impact (level JOB, depth 2: the 50 jobs and their 100 outputs) against one statement
+returning the same, and the REST lineage against the two statements that fetch its jobs and
+datasets with everything its answer shows, given their ids. ``equal_answer_ratio`` is the
+smallest of the three ceiling p50 over endpoint p50 (goal >= 0.5).
 
 ``--quick`` (about a minute): teams at 10,000 nodes, hubs of 100 / 1,000 / 5,000 runs, 30
 samples. The last line printed is one JSON object: ``{"benchmark": "queries",
@@ -201,6 +202,22 @@ RETURN n {.nodeId, .namespace, .name, kind: labels(n),
           runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END} AS node, out
 """
 
+FAN_IMPACT = """query($id: ID!) { impact(nodeId: $id, depth: 2, level: JOB) {
+  nodes { id kind namespace name runCount } edges { source target kind } truncated } }"""
+
+# The ceiling of the fan's impact answer (downstream, level JOB, depth 2): the jobs reading the
+# source and the datasets they write, with the same fields and edges, in one statement.
+FAN_IMPACT_RAW: LiteralString = """
+MATCH (s:Dataset {nodeId: $id})<-[:READS]-(j:Job)
+OPTIONAL MATCH (j)-[:WRITES]->(d:Dataset)
+WITH s, collect(DISTINCT j) + collect(DISTINCT d) AS reached
+UNWIND reached + [s] AS n
+OPTIONAL MATCH (n)-[r:READS|WRITES]->(o) WHERE o IN reached OR o = s
+WITH n, collect([n.nodeId, o.nodeId, type(r)]) AS out
+RETURN n {.nodeId, .namespace, .name, kind: labels(n),
+          runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END} AS node, out
+"""
+
 
 def timed_fixed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
     """p50/p95 of one query repeated (20 warm-up calls first)."""
@@ -359,6 +376,12 @@ def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any]
     raw_edges = {tuple(e) for row in raw for e in row["out"] if e[1] is not None}
     assert len(raw) == len(answer["nodes"]) and len(raw_edges) == len(answer["edges"]), \
         (len(raw), len(answer["nodes"]), len(raw_edges), len(answer["edges"]))
+    impact = graphql(FAN_IMPACT, id=source)["impact"]
+    impact_raw = db.read(lambda tx: tx.run(FAN_IMPACT_RAW, id=source).data())
+    impact_edges = {tuple(e) for row in impact_raw for e in row["out"] if e[1] is not None}
+    assert len(impact_raw) == len(impact["nodes"]) and len(impact_edges) == len(
+        impact["edges"]), (len(impact_raw), len(impact["nodes"]), len(impact_edges),
+                           len(impact["edges"]))
     graph = rest(source, 1)["graph"]
     job_ids = sorted(n["id"] for n in graph if n["type"] == "JOB")
     dataset_ids = sorted(n["id"] for n in graph if n["type"] == "DATASET")
@@ -373,6 +396,10 @@ def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any]
         ("GraphQL lineage BOTH depth 2", f"{len(answer['nodes'])} nodes",
          timed_fixed(lambda: graphql(FAN_LINEAGE, id=source), samples),
          timed_fixed(lambda: db.read(lambda tx: tx.run(FAN_RAW, id=source).data()), samples)),
+        ("GraphQL impact JOB depth 2", f"{len(impact['nodes'])} nodes",
+         timed_fixed(lambda: graphql(FAN_IMPACT, id=source), samples),
+         timed_fixed(lambda: db.read(lambda tx: tx.run(FAN_IMPACT_RAW, id=source).data()),
+                     samples)),
         ("REST /api/v1/lineage depth 1", f"{len(graph)} nodes",
          timed_fixed(lambda: rest(source, 1), samples), timed_fixed(rest_raw, samples)),
     ]
