@@ -50,79 +50,61 @@ def _read(text: str) -> Any:
 
 def json_problem(value: Any, root: str = "") -> JsonValueError | None:
     """The first value Neo4j or JSON cannot carry, or None. Iterative: depth cannot exhaust the
-    stack here."""
-    # Every event goes through here: a walk that builds no path answers the common case (all
-    # clean) in about a third of the time; the walk that names the path runs only on a problem.
-    return None if _is_clean(value) else _first_problem(value, root)
-
-
-_SCALARS = (bool, type(None))
-
-
-def _is_clean(value: Any) -> bool:
-    """Whether nothing in ``value`` is a problem for :func:`_first_problem`. Exact types only
-    (what ``json.loads`` makes); anything else is left to that walk."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack here. Every event goes through this walk, and almost every value is fine: an item
+    carries its place as a link to its parent's, so only the place of a value at fault is
+    spelt out."""
+    stack: list[tuple[Any, _Place, int]] = [(value, None, 0)]
     while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if not item.isascii() and _text_problem(item):
-                return False
-        elif kind is dict:
-            if depth >= MAX_DEPTH:
-                return False
-            for key, child in item.items():
-                if type(key) is not str or (not key.isascii() and _text_problem(key)):
-                    return False
-                if type(child) is str:
-                    if not child.isascii() and _text_problem(child):
-                        return False
-                elif not isinstance(child, _SCALARS):
-                    stack.append((child, depth + 1))
-        elif kind is list:
-            if depth >= MAX_DEPTH:
-                return False
-            stack.extend((child, depth + 1) for child in item)
-        elif kind is int:
-            if not INT64_MIN <= item <= INT64_MAX:
-                return False
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif not isinstance(item, _SCALARS):
-            return False
-    return True
-
-
-def _first_problem(value: Any, root: str) -> JsonValueError | None:
-    stack: list[tuple[Any, str, int]] = [(value, root, 0)]
-    while stack:
-        item, path, depth = stack.pop()
+        item, place, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return JsonValueError(path, f"nested deeper than {MAX_DEPTH} levels")
+            return JsonValueError(_path(root, place), f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, bool) or item is None:
             continue
         if isinstance(item, int):
             if not INT64_MIN <= item <= INT64_MAX:
-                return JsonValueError(path, "integer out of the 64-bit range")
+                return JsonValueError(_path(root, place), "integer out of the 64-bit range")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return JsonValueError(path, "number is not finite (NaN, Infinity or too large)")
+                return JsonValueError(_path(root, place),
+                                      "number is not finite (NaN, Infinity or too large)")
         elif isinstance(item, str):
             problem = _text_problem(item)
             if problem:
-                return JsonValueError(path, problem)
+                return JsonValueError(_path(root, place), problem)
         elif isinstance(item, dict):
             for key, child in item.items():
-                child_path = f"{path}.{key}" if path else str(key)
                 problem = _text_problem(str(key))
                 if problem:
-                    return JsonValueError(child_path, f"key: {problem}")
-                stack.append((child, child_path, depth + 1))
+                    return JsonValueError(_path(root, (place, key, False)), f"key: {problem}")
+                if depth < MAX_DEPTH and (child is None or type(child) is bool or (
+                        type(child) is str and child.isascii())):
+                    continue  # nothing to check in it (the commonest values: no stack entry)
+                stack.append((child, (place, key, False), depth + 1))
         elif isinstance(item, list):
-            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+            stack.extend((child, (place, i, True), depth + 1) for i, child in enumerate(item))
     return None
+
+
+# Where a value sits: its parent's place, its key (or index), whether it is an index; None for
+# the root.
+_Place = tuple[Any, Any, bool] | None
+
+
+def _path(root: str, place: _Place) -> str:
+    """``a.b[2].c`` (after ``root``) for a place."""
+    steps: list[tuple[Any, bool]] = []
+    while place is not None:
+        place, key, is_index = place
+        steps.append((key, is_index))
+    path = root
+    for key, is_index in reversed(steps):
+        if is_index:
+            path = f"{path}[{key}]"
+        elif path:
+            path = f"{path}.{key}"
+        else:
+            path = str(key)
+    return path
 
 
 def _text_problem(text: str) -> str | None:
