@@ -83,7 +83,8 @@ def test_old_runs_go_and_everything_they_reached_stays(db: Database,
 
     done = apply_retention(db, timedelta(days=90), keep_runs_per_job=1)
     after = _counts(db)
-    assert done.applied and (done.runs, done.facets) == (dry.runs, dry.facets)
+    assert done.applied and (done.runs, done.facets, done.bytes) == (dry.runs, dry.facets,
+                                                                     dry.bytes)
     assert done.records == dry.records == after["pruned"] > 0
     assert after["runs"] == before["runs"] - len(expected)
     assert after["facets"] == before["facets"] - done.facets

@@ -70,21 +70,25 @@ WHERE r.lastEventTime < datetime($cutoff)
   AND NOT EXISTS { (:Run)-[:CHILD_OF]->(r) }
 CALL (r) {
   OPTIONAL MATCH (e:Event {runId: r.runId}) WHERE e.raw IS NOT NULL
+  WITH e, size(e.raw) AS bytes
   SET e.raw = null, e.prunedAt = datetime({epochMillis: $atMs})
-  RETURN collect(e.seq) AS seqs
+  RETURN collect(e.seq) AS seqs, coalesce(sum(bytes), 0) AS recordBytes
 }
 CALL (r) {
   OPTIONAL MATCH (r)-[:HAS_FACET]->(f:Facet)
+  WITH f, CASE WHEN f IS NOT NULL THEN size(coalesce(f.payload, '')) END AS bytes
   DETACH DELETE f
+  RETURN count(bytes) AS facets, coalesce(sum(bytes), 0) AS facetBytes
 }
 DETACH DELETE r
-RETURN count(*) AS runs, reduce(found = [], s IN collect(seqs) | found + s) AS seqs
+RETURN count(*) AS runs, reduce(found = [], s IN collect(seqs) | found + s) AS seqs,
+       sum(facets) AS facets, sum(facetBytes) AS facetBytes, sum(recordBytes) AS recordBytes
 """
 
 
 def prune_runs(tx: neo4j.ManagedTransaction, run_ids: list[str], cutoff: str,
-               at_ms: int) -> tuple[int, list[int]]:
-    """Prune those of the runs the rule still selects; returns how many runs went and the
-    sequence numbers of the records whose text went."""
-    row = one_row(tx, PRUNE_RUNS, runIds=run_ids, cutoff=cutoff, atMs=at_ms)
-    return int(row["runs"]), [int(seq) for seq in row["seqs"]]
+               at_ms: int) -> Row:
+    """Prune those of the runs the rule still selects: ``runs``, ``facets``, ``facetBytes``
+    and ``recordBytes`` removed, and ``seqs``, the sequence numbers of the records whose text
+    went."""
+    return one_row(tx, PRUNE_RUNS, runIds=run_ids, cutoff=cutoff, atMs=at_ms)

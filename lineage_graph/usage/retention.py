@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import neo4j
 
@@ -71,49 +72,44 @@ def apply_retention(db: Database, older_than: timedelta, keep_runs_per_job: int 
                                   field="keep-runs-per-job")
     cutoff = ((now or datetime.now(UTC)) - older_than).isoformat()
     run_ids = db.read(partial(q.old_runs, cutoff=cutoff, keep=keep_runs_per_job))
-    removed = {"runs": 0, "facets": 0, "facetBytes": 0, "records": 0, "recordBytes": 0}
-    for start in range(0, len(run_ids), CHUNK_RUNS):
-        found = db.read(partial(q.what_pruning_removes, run_ids=run_ids[start:start + CHUNK_RUNS]))
-        for key in removed:
-            removed[key] += int(found[key] or 0)
-    report = RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job,
-                             runs=removed["runs"], facets=removed["facets"],
-                             records=removed["records"],
-                             bytes=removed["facetBytes"] + removed["recordBytes"],
-                             applied=False)
-    if dry_run or not run_ids:
-        return report
-    runs = records = 0
-    for start in range(0, len(run_ids), CHUNK_RUNS):
-        chunk = run_ids[start:start + CHUNK_RUNS]
-        done = db.write(partial(_prune_and_record, run_ids=chunk, cutoff=cutoff,
-                                keep=keep_runs_per_job))
-        runs, records = runs + done[0], records + done[1]
-        if on_progress is not None:
-            on_progress(min(start + CHUNK_RUNS, len(run_ids)), len(run_ids))
-    return RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job, runs=runs,
-                           facets=report.facets, records=records, bytes=report.bytes,
-                           applied=True)
+    chunks = [run_ids[start:start + CHUNK_RUNS] for start in range(0, len(run_ids), CHUNK_RUNS)]
+    # A dry run counts what would go; a real one counts what went, as it prunes.
+    totals = {"runs": 0, "facets": 0, "facetBytes": 0, "records": 0, "recordBytes": 0}
+    for done, chunk in enumerate(chunks, start=1):
+        if dry_run:
+            found = db.read(partial(q.what_pruning_removes, run_ids=chunk))
+        else:
+            found = db.write(partial(_prune_and_record, run_ids=chunk, cutoff=cutoff,
+                                     keep=keep_runs_per_job))
+            if on_progress is not None:
+                on_progress(min(done * CHUNK_RUNS, len(run_ids)), len(run_ids))
+        for key in totals:
+            totals[key] += int(found[key] or 0)
+    return RetentionReport(cutoff=cutoff, keep_runs_per_job=keep_runs_per_job,
+                           runs=totals["runs"], facets=totals["facets"],
+                           records=totals["records"],
+                           bytes=totals["facetBytes"] + totals["recordBytes"],
+                           applied=not dry_run and bool(run_ids))
 
 
 def _prune_and_record(tx: neo4j.ManagedTransaction, run_ids: list[str], cutoff: str,
-                      keep: int) -> tuple[int, int]:
+                      keep: int) -> dict[str, Any]:
     """One chunk, in one transaction under the sequence lock: prune the runs and append the
     retention record that names what went (when: its receipt time, every pruned record's
     prunedAt; which: a digest of their sequence numbers). So the ledger never holds a pruned
     record no retention record names, even if the command is interrupted."""
     receipt = Receipt.now()
-    done: list[tuple[int, list[int]]] = []
+    done: list[dict[str, Any]] = []
 
     def prune() -> dict[str, object] | None:
-        runs, seqs = q.prune_runs(tx, run_ids, cutoff, receipt.received_at_ms)
-        done.append((runs, seqs))
-        if not runs:
+        found = q.prune_runs(tx, run_ids, cutoff, receipt.received_at_ms)
+        done.append(found)
+        if not found["runs"]:
             return None
-        return {"action": "apply", "cutoff": cutoff, "keepRunsPerJob": keep, "runs": runs,
-                "prunedAtMs": receipt.received_at_ms, "prunedRecords": len(seqs),
-                "prunedSeqsSha256": seq_digest(seqs)}
+        return {"action": "apply", "cutoff": cutoff, "keepRunsPerJob": keep,
+                "runs": found["runs"], "prunedAtMs": receipt.received_at_ms,
+                "prunedRecords": len(found["seqs"]), "prunedSeqsSha256": seq_digest(found["seqs"])}
 
     append.record_made_change(tx, "retention", "RetentionApplied", receipt.row(), prune)
-    [(runs, seqs)] = done
-    return runs, len(seqs)
+    [found] = done
+    return {**found, "records": len(found["seqs"])}
