@@ -155,6 +155,16 @@ def bench_settings() -> Settings:
     return Settings.from_env(env)
 
 
+def bench_neo4j() -> Settings:
+    """The bench settings, with the managed instance started (NEO4J_URI: that server)."""
+    settings = bench_settings()
+    if settings.managed:
+        from lineage_graph.neo4j_server import ManagedNeo4j
+
+        ManagedNeo4j(settings).up()
+    return settings
+
+
 def tail(latencies: list[float]) -> str:
     """p50, p99 and max of per-request latencies after warm-up (the first 10%)."""
     steady = sorted(latencies[len(latencies) // 10:]) or sorted(latencies)
@@ -249,11 +259,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.single, args.concurrent_events = 250, 100, 800
 
-    settings = bench_settings()
-    if settings.managed:
-        from lineage_graph.neo4j_server import ManagedNeo4j
-
-        ManagedNeo4j(settings).up()
+    settings = bench_neo4j()
     events = generate_events(args.runs)
     single_events = events[: args.single]
     chunks = [events[i:i + args.batch_size] for i in range(0, len(events), args.batch_size)]

@@ -64,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from benchmarks import hub_shapes
-from benchmarks.ingest import bench_settings, wipe
+from benchmarks.ingest import bench_neo4j, wipe
 from lineage_graph.db import marquez_reads
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import JOB_LEVEL
@@ -427,11 +427,7 @@ def main() -> None:
     # (applied when it starts: stop it first if it runs with other settings).
     os.environ.setdefault("LINEAGE_GRAPH_NEO4J_HEAP", "2g")
     os.environ.setdefault("LINEAGE_GRAPH_NEO4J_PAGECACHE", "4g")
-    settings = bench_settings()
-    if settings.managed:
-        from lineage_graph.neo4j_server import ManagedNeo4j
-
-        ManagedNeo4j(settings).up()
+    settings = bench_neo4j()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri} "
           f"(heap {settings.heap_size}, page cache {settings.pagecache_size})")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from benchmarks.ingest import bench_settings, generate_events, wipe
+from benchmarks.ingest import bench_neo4j, generate_events, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -74,11 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.runs = 250
-    settings = bench_settings()
-    if settings.managed:
-        from lineage_graph.neo4j_server import ManagedNeo4j
-
-        ManagedNeo4j(settings).up()
+    settings = bench_neo4j()
     events = generate_events(args.runs)
     batches = [events[i:i + args.batch_size] for i in range(0, len(events), args.batch_size)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "

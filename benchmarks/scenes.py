@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import bench_settings, wipe
+from benchmarks.ingest import bench_neo4j, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -168,11 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.prims = 20_000
-    settings = bench_settings()
-    if settings.managed:
-        from lineage_graph.neo4j_server import ManagedNeo4j
-
-        ManagedNeo4j(settings).up()
+    settings = bench_neo4j()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
     with tempfile.TemporaryDirectory() as tmp:

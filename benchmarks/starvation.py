@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from benchmarks.ingest import bench_settings, wipe
+from benchmarks.ingest import bench_neo4j, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.ingest.service import IngestService
@@ -95,11 +95,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=3)
     args = parser.parse_args()
 
-    settings = bench_settings()
-    if settings.managed:
-        from lineage_graph.neo4j_server import ManagedNeo4j
-
-        ManagedNeo4j(settings).up()
+    settings = bench_neo4j()
     with Database(settings) as db:
         migrate(db)
         wipe(db)
