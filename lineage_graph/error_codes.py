@@ -12,8 +12,10 @@ from lineage_graph.errors import (
     InvalidDocumentError,
     InvalidEventError,
     InvalidRequestError,
+    KafkaConsumeError,
     LengthRequiredError,
     LineageGraphError,
+    ManagedKafkaError,
     ManagedNeo4jError,
     MisdirectedRequestError,
     Neo4jUnavailableError,
@@ -55,6 +57,9 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode(QueryTimeoutError, 503, "query_timeout", "TIMEOUT"),
     ErrorCode(SpoolWriteError, 503, "spool_unavailable", "UNAVAILABLE"),
     ErrorCode(ManagedNeo4jError, 503, "neo4j_unavailable", "UNAVAILABLE"),
+    # Command-line only (`kafka up`, `consume`); rows so that the table covers every error.
+    ErrorCode(ManagedKafkaError, 503, "kafka_unavailable", "UNAVAILABLE"),
+    ErrorCode(KafkaConsumeError, 503, "kafka_unavailable", "UNAVAILABLE"),
     ErrorCode(RemoteApiError, 502, "remote_api_error", "UNAVAILABLE"),
 )
 

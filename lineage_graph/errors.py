@@ -106,3 +106,13 @@ class RemoteApiError(LineageGraphError):
 
 class ManagedNeo4jError(LineageGraphError):
     """The managed local Neo4j could not be provisioned, started or stopped."""
+
+
+class ManagedKafkaError(LineageGraphError):
+    """The managed local Kafka broker could not be provisioned, started or stopped."""
+
+
+class KafkaConsumeError(LineageGraphError):
+    """Consuming from Kafka cannot go on safely (the broker refused the consumer's settings, or
+    a message could not be put on the dead-letter topic): the consumer stops without committing
+    what it has not finished, so those messages are read again at the next start."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NEO4J_VERSION = "5.26.30"  # latest 5.26 LTS patch on Maven Central; runs on Java 17
+KAFKA_VERSION = "4.1.1"  # Apache Kafka 4.1 (KRaft only); its broker runs on Java 17
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -80,6 +81,12 @@ class Settings:
     # None: no budget. Exceeded budgets are gauges on /metrics and warnings on /healthz.
     budget_records_per_day: int | None = None
     budget_store_bytes: int | None = None
+    # The managed local Kafka broker (`lineage-graph kafka up`: development and tests; a team
+    # points `consume --bootstrap-servers` at its own Kafka).
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    kafka_version: str = KAFKA_VERSION
 
     @property
     def managed(self) -> bool:
@@ -88,6 +95,10 @@ class Settings:
     @property
     def instance_dir(self) -> Path:
         return self.home / "instances" / self.instance
+
+    @property
+    def kafka_instance_dir(self) -> Path:
+        return self.home / "kafka" / "instances" / self.instance
 
     @property
     def loopback(self) -> bool:
@@ -159,6 +170,11 @@ class Settings:
                                     defaults.graphql_max_tokens),
             graphql_max_bytes=_int(e, "LINEAGE_GRAPH_GRAPHQL_MAX_BYTES",
                                    defaults.graphql_max_bytes),
+            kafka_port=_int(e, "LINEAGE_GRAPH_KAFKA_PORT", defaults.kafka_port),
+            kafka_controller_port=_int(e, "LINEAGE_GRAPH_KAFKA_CONTROLLER_PORT",
+                                       defaults.kafka_controller_port),
+            kafka_heap=e.get("LINEAGE_GRAPH_KAFKA_HEAP") or defaults.kafka_heap,
+            kafka_version=e.get("LINEAGE_GRAPH_KAFKA_VERSION") or defaults.kafka_version,
             allowed_hosts=tuple(h.strip().lower() for h in
                                 (e.get("LINEAGE_GRAPH_ALLOWED_HOSTS") or "").split(",")
                                 if h.strip()),

@@ -24,9 +24,11 @@ from lineage_graph.cli.common import (
     out,
     progress_bar,
 )
+from lineage_graph.cli.consume import consume
 from lineage_graph.cli.contract import api_app
 from lineage_graph.cli.database import db_app
 from lineage_graph.cli.importers import import_app
+from lineage_graph.cli.kafka_broker import kafka_app
 from lineage_graph.cli.ledger import ledger_app
 from lineage_graph.cli.models import model_app
 from lineage_graph.cli.neo4j_server import neo4j_app
@@ -50,7 +52,9 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(import_app, name="import")
 app.add_typer(retention_app, name="retention")
+app.add_typer(kafka_app, name="kafka")
 app.command()(stats)
+app.command()(consume)
 
 # -- serve ---------------------------------------------------------------------------------------
 

@@ -22,29 +22,31 @@ only when that process is still this instance's Neo4j (a pid is reused after a r
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from lineage_graph.errors import ManagedNeo4jError
+from lineage_graph.local_server import (
+    PRIVATE_UMASK,
+    ServerProcess,
+    jar_dir,
+    last_error_line,
+    packaged_pom,
+    port_open,
+    require_java,
+    resolve_jars,
+    write_private,
+)
 from lineage_graph.settings import Settings
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
-MIN_JAVA = 17
+FALLBACK = "set NEO4J_URI to an existing Neo4j"
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
-PRIVATE_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -67,30 +69,31 @@ class ManagedNeo4j:
                 "unset NEO4J_URI to use the managed local server"
             )
         self.settings = settings
-        template = resources.files("lineage_graph.neo4j_server").joinpath("pom.xml").read_text()
-        self.pom_text = template.replace("NEO4J_VERSION", settings.neo4j_version)
-        digest = hashlib.sha256(self.pom_text.encode("utf-8")).hexdigest()[:12]
-        self.lib_dir = settings.home / "neo4j" / settings.neo4j_version / f"lib-{digest}"
+        self.pom_text = packaged_pom("lineage_graph.neo4j_server", "NEO4J_VERSION",
+                                     settings.neo4j_version)
+        self.lib_dir = jar_dir(settings.home / "neo4j" / settings.neo4j_version, self.pom_text)
         self.dir = settings.instance_dir
         self.conf_dir = self.dir / "conf"
         self.pid_file = self.dir / "neo4j.pid"
         self.console_log = self.dir / "console.log"
         self.password_file = self.dir / "password"
+        self.process = ServerProcess("Neo4j", self.pid_file, self.console_log, ENTRY_POINT,
+                                     f"--home-dir={self.dir}", ManagedNeo4jError)
 
     # -- public operations -------------------------------------------------------------------
 
     def up(self, progress: bool = True) -> ServerStatus:
         """Make sure the server runs and answers Bolt; idempotent."""
         current = self.status()
-        if current.running and _port_open(self.settings.bolt_port):
+        if current.running and port_open(self.settings.bolt_port):
             return current
-        java = _require_java()
+        java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
         self.ensure_jars(progress=progress)
         self._write_conf()
         password_is_new = self._ensure_password_file()
         if password_is_new or not (self.dir / "data" / "dbms" / "auth.ini").exists():
             self._set_initial_password(java)
-        if _port_open(self.settings.bolt_port):
+        if port_open(self.settings.bolt_port):
             raise ManagedNeo4jError(
                 f"port {self.settings.bolt_port} is taken by another process; set "
                 "LINEAGE_GRAPH_NEO4J_BOLT_PORT to a free port or NEO4J_URI to that server"
@@ -100,25 +103,13 @@ class ManagedNeo4j:
 
     def down(self) -> bool:
         """Stop the server cleanly (SIGTERM, then SIGKILL after a timeout). True if it ran."""
-        pid = self._read_pid()
-        if pid is None or not self._is_ours(pid):
-            self.pid_file.unlink(missing_ok=True)  # stale: never signal someone else's process
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.2)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return self.process.stop(STOP_TIMEOUT_S)
 
     def status(self) -> ServerStatus:
-        pid = self._read_pid()
-        running = pid is not None and self._is_ours(pid)
+        pid = self.process.running_pid()
         return ServerStatus(
-            running=running,
-            pid=pid if running else None,
+            running=pid is not None,
+            pid=pid,
             uri=self.settings.bolt_uri,
             instance_dir=self.dir,
             log=self.console_log,
@@ -135,51 +126,10 @@ class ManagedNeo4j:
 
     def ensure_jars(self, progress: bool = True) -> Path:
         """Resolve the server jars from Maven Central into the shared cache, once."""
-        marker = self.lib_dir / ".complete"
-        if marker.exists():
-            return self.lib_dir
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise ManagedNeo4jError(
-                "Maven (mvn) is not installed: install Maven 3.6+ to let lineage-graph fetch "
-                "Neo4j, or set NEO4J_URI to an existing Neo4j"
-            )
-        self.lib_dir.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.lib_dir.parent) as tmp:
-            pom = Path(tmp) / "pom.xml"
-            pom.write_text(self.pom_text)
-            out = Path(tmp) / "lib"
-            if progress:
-                print(f"Fetching Neo4j {self.settings.neo4j_version} jars with Maven (once)...")
-            proc = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={out}", "-DincludeScope=runtime"],
-                capture_output=True, text=True, check=False,
-            )
-            if proc.returncode != 0 or not out.is_dir():
-                raise ManagedNeo4jError(
-                    f"downloading Neo4j {self.settings.neo4j_version} with Maven failed "
-                    f"({_last_error_line(proc.stdout + proc.stderr)}); check that Maven Central "
-                    "is reachable, or set NEO4J_URI to an existing Neo4j"
-                )
-            (out / ".complete").write_text(self.settings.neo4j_version)
-            shutil.rmtree(self.lib_dir, ignore_errors=True)
-            out.rename(self.lib_dir)
-        return self.lib_dir
+        return resolve_jars(self.pom_text, self.lib_dir, f"Neo4j {self.settings.neo4j_version}",
+                            ManagedNeo4jError, FALLBACK, progress)
 
     # -- internals ---------------------------------------------------------------------------
-
-    def _is_ours(self, pid: int) -> bool:
-        """Is ``pid`` alive and this instance's Neo4j (its command line names the entry point
-        and this instance's home)?"""
-        if not _alive(pid):
-            return False
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                argv = fh.read().decode("utf-8", "replace").split("\0")
-        except OSError:
-            return False
-        return ENTRY_POINT in argv and f"--home-dir={self.dir}" in argv
 
     def _make_private_dirs(self) -> None:
         for directory in (self.dir, self.conf_dir, self.dir / "logs", self.dir / "data"):
@@ -222,7 +172,7 @@ class ManagedNeo4j:
             "db.transaction.timeout=120s",
             "dbms.usage_report.enabled=false",
         ]
-        _write_private(self.conf_dir / "neo4j.conf", "\n".join(lines) + "\n")
+        write_private(self.conf_dir / "neo4j.conf", "\n".join(lines) + "\n")
 
     def _ensure_password_file(self) -> bool:
         if self.password_file.exists():
@@ -259,7 +209,7 @@ class ManagedNeo4j:
         if proc.returncode != 0:
             raise ManagedNeo4jError(
                 f"setting the managed Neo4j's password failed: "
-                f"{_last_error_line(proc.stdout + proc.stderr)}"
+                f"{last_error_line(proc.stdout + proc.stderr)}"
             )
 
     def _start(self, java: str) -> None:
@@ -269,96 +219,5 @@ class ManagedNeo4j:
             "-Dfile.encoding=UTF-8", "-cp", f"{self.lib_dir}/*", ENTRY_POINT,
             f"--home-dir={self.dir}", f"--config-dir={self.conf_dir}",
         ]
-        fd = os.open(self.console_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self._java_env(), start_new_session=True, umask=PRIVATE_UMASK,
-            )
-        _write_private(self.pid_file, str(proc.pid))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
-                raise ManagedNeo4jError(
-                    f"Neo4j exited during start-up (code {proc.returncode}): "
-                    f"{_last_error_line(_tail(self.console_log))}; see {self.console_log}"
-                )
-            if _port_open(s.bolt_port):
-                return
-            time.sleep(0.5)
-        raise ManagedNeo4jError(
-            f"Neo4j did not open Bolt on port {s.bolt_port} within {START_TIMEOUT_S:.0f}s; "
-            f"see {self.console_log}"
-        )
+        self.process.launch(cmd, s.bolt_port, "Bolt", START_TIMEOUT_S, env=self._java_env())
 
-    def _read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read (whatever the process's umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def _require_java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise ManagedNeo4jError(
-            f"Java is not installed: install a JDK {MIN_JAVA} (e.g. openjdk-17-jre-headless) "
-            "or set NEO4J_URI to an existing Neo4j"
-        )
-    proc = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(\d+)', proc.stderr + proc.stdout)
-    major = int(match.group(1)) if match else 0
-    if major < MIN_JAVA:
-        raise ManagedNeo4jError(
-            f"Neo4j 5.26 needs Java {MIN_JAVA}+, found {major or 'an unknown version'} at {java}; "
-            "install a JDK 17 or set NEO4J_URI to an existing Neo4j"
-        )
-    return java
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still "exists"; treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _tail(path: Path, size: int = 8192) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - size))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _last_error_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for line in reversed(lines):
-        if "ERROR" in line or "Exception" in line or "error" in line:
-            return line[:300]
-    return lines[-1][:300] if lines else "no output"

@@ -1,0 +1,197 @@
+"""`lineage-graph consume` against a real Kafka broker (KRaft, from Maven Central's jars):
+events produced by openlineage-python's Kafka transport go through the HTTP path's validation
+and record, offsets are committed only after Neo4j committed, invalid messages go to a
+dead-letter topic, and consumers of one group survive one of them being killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lineage_graph.db.connection import Database, resolve_password
+from lineage_graph.errors import KafkaConsumeError
+from lineage_graph.ingest.kafka_source import (
+    ERROR_HEADER,
+    FIELD_HEADER,
+    SOURCE_HEADER,
+    ConsumeOptions,
+    KafkaEventConsumer,
+)
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.ledger.verify import verify_ledger
+from lineage_graph.settings import Settings
+from tests.conftest import query
+from tests.events import pipeline
+from tests.kafka_support import (
+    caught_up,
+    committed_offsets,
+    emit,
+    headers_of,
+    managed_kafka,
+    new_topic,
+    produce_raw,
+    read_topic,
+    training_runs,
+)
+from tests.serving import free_port
+
+# The broker's smallest session timeout: a killed consumer's partitions move within seconds.
+FAST_FAILOVER = ("--config", "session.timeout.ms=6000", "--config", "heartbeat.interval.ms=1000")
+
+
+@pytest.fixture(scope="module")
+def kafka(neo4j_server: Settings) -> Iterator[str]:
+    with managed_kafka(neo4j_server) as servers:
+        yield servers
+
+
+def _recorded(db: Database) -> dict[str, int]:
+    [row] = query(db, "MATCH (e:Event {recordType: 'openlineage'}) RETURN count(e) AS n, "
+                      "count(DISTINCT e.sha256) AS distinct, min(e.seq) AS first, "
+                      "max(e.seq) AS last")
+    return row
+
+
+def _consumer_process(settings: Settings, servers: str, topic: str, group: str,
+                      log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, NEO4J_URI=settings.bolt_uri, NEO4J_USER=settings.neo4j_user,
+               NEO4J_PASSWORD=resolve_password(settings), NEO4J_DATABASE=settings.neo4j_database)
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "lineage_graph", "consume", "--bootstrap-servers", servers,
+             "--topic", topic, "--group", group, *FAST_FAILOVER, "--json"],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_for(condition: str, check: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {condition}")
+        time.sleep(0.25)
+
+
+def test_two_consumers_one_killed_mid_stream_record_every_event_exactly_once(
+        db: Database, neo4j_server: Settings, kafka: str, tmp_path: Path) -> None:
+    """5,000 events from openlineage-python's Kafka transport, two `consume` processes of one
+    group, one killed with SIGKILL mid-stream: its partitions move to the other, which replays
+    what the killed one wrote but had not committed. Every event is recorded exactly once, the
+    sequence has no gap, the ledger verifies, each run's events keep their order, and the
+    group's offsets reach the topic's end."""
+    topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
+    events = training_runs(2500)
+    emit(kafka, topic, events)
+    first = _consumer_process(neo4j_server, kafka, topic, group, tmp_path / "first.log")
+    second = _consumer_process(neo4j_server, kafka, topic, group, tmp_path / "second.log")
+    try:
+        _wait_for("the first 1,000 events", lambda: _recorded(db)["n"] >= 1000, 120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        at_kill = _recorded(db)["n"]
+        _wait_for("all 5,000 events", lambda: _recorded(db)["n"] >= len(events), 240)
+        _wait_for("the group's offsets at the topic's end",
+                  lambda: caught_up(kafka, topic, group), 60)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0, (tmp_path / "second.log").read_text()
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+    assert at_kill < len(events), "the consumer was killed after the stream ended"
+    assert _recorded(db) == {"n": 5000, "distinct": 5000, "first": 1, "last": 5000}
+    sent = {(e.run.runId, e.eventType.value if e.eventType else None) for e in events}
+    stored = query(db, "MATCH (e:Event {recordType: 'openlineage'}) "
+                       "RETURN e.runId AS run, e.eventType AS type, e.seq AS seq")
+    assert {(r["run"], r["type"]) for r in stored} == sent
+    seqs = {(r["run"], r["type"]): r["seq"] for r in stored}
+    assert all(seqs[(run, "START")] < seqs[(run, "COMPLETE")] for run, _ in sent)
+    assert verify_ledger(db).ok
+    totals = json.loads((tmp_path / "second.log").read_text().strip().splitlines()[-1])
+    assert 0 < totals["accepted"] < 5000 and totals["deadLettered"] == 0
+
+
+def test_invalid_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
+        db: Database, kafka: str) -> None:
+    """Not JSON, not UTF-8, an invalid event, an empty message: each goes to the dead-letter
+    topic with the reason and its origin in headers, and the valid events around them are
+    recorded; every offset is committed."""
+    topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
+    valid = pipeline(n_runs=1)
+    missing_time = dict(valid[0])
+    del missing_time["eventTime"]
+    bad = [b"{not json", b"\xff\xfe{}", json.dumps(missing_time).encode(), None]
+    produce_raw(kafka, topic, [json.dumps(valid[0]).encode(), *bad,
+                               *(json.dumps(e).encode() for e in valid[1:])])
+    options = ConsumeOptions(kafka, topic, group, stop_when_idle_s=3)
+    totals = KafkaEventConsumer(IngestService(db), options).run(threading.Event())
+    assert (totals.accepted, totals.dead_lettered) == (len(valid), len(bad))
+    assert _recorded(db)["n"] == len(valid)
+    letters = read_topic(kafka, options.dead_letters, expected=len(bad))
+    assert sorted((m.value() or b"") for m in letters) == sorted(v or b"" for v in bad)
+    by_value = {m.value(): headers_of(m) for m in letters}
+    assert "not valid JSON" in by_value[b"{not json"][ERROR_HEADER]
+    assert "UTF-8" in by_value[b"\xff\xfe{}"][ERROR_HEADER]
+    assert by_value[json.dumps(missing_time).encode()][FIELD_HEADER] == "eventTime"
+    assert "no value" in by_value[None][ERROR_HEADER]
+    assert all(h[SOURCE_HEADER].startswith(f"{topic}/") for h in by_value.values())
+    assert caught_up(kafka, topic, group)
+
+
+def test_nothing_is_committed_while_neo4j_is_unreachable(
+        db: Database, neo4j_server: Settings, kafka: str) -> None:
+    """A consumer whose Neo4j does not answer writes nothing and commits nothing: it rewinds
+    and retries. Once a consumer of the group reaches Neo4j, every event arrives."""
+    topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
+    events = pipeline(n_runs=2)
+    produce_raw(kafka, topic, [json.dumps(e).encode() for e in events])
+    down = replace(neo4j_server, neo4j_uri=f"bolt://127.0.0.1:{free_port()}",
+                   neo4j_password="unused", neo4j_retry_seconds=1)
+    stop = threading.Event()
+    with Database(down) as unreachable:
+        consumer = KafkaEventConsumer(IngestService(unreachable),
+                                      ConsumeOptions(kafka, topic, group))
+        worker = threading.Thread(target=consumer.run, args=(stop,))
+        worker.start()
+        _wait_for("a failed write", lambda: consumer.totals.neo4j_retries >= 2, 60)
+        stop.set()
+        worker.join(60)
+    assert consumer.totals.consumed == 0
+    assert all(offset < 0 for offset in committed_offsets(kafka, topic, group))
+    assert _recorded(db)["n"] == 0
+    totals = KafkaEventConsumer(IngestService(db), ConsumeOptions(
+        kafka, topic, group, stop_when_idle_s=3)).run(threading.Event())
+    assert totals.accepted == len(events)
+    assert _recorded(db)["n"] == len(events)
+
+
+def test_the_managed_broker_reports_itself_and_up_is_idempotent(
+        neo4j_server: Settings, kafka: str) -> None:
+    env = dict(os.environ, LINEAGE_GRAPH_HOME=str(neo4j_server.home),
+               LINEAGE_GRAPH_NEO4J_INSTANCE=neo4j_server.instance,
+               LINEAGE_GRAPH_KAFKA_PORT=kafka.rsplit(":", 1)[1])
+    status = subprocess.run([sys.executable, "-m", "lineage_graph", "kafka", "status"],
+                            env=env, capture_output=True, text=True, check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"running  bootstrap-servers={kafka}" in status.stdout
+    again = subprocess.run([sys.executable, "-m", "lineage_graph", "kafka", "up"],
+                           env=env, capture_output=True, text=True, check=False)
+    assert (again.returncode, again.stdout.strip()) == (0, kafka)
+    assert subprocess.run([sys.executable, "-m", "lineage_graph", "kafka", "status"], env=env,
+                          capture_output=True, text=True, check=False).stdout == status.stdout
+
+
+def test_an_unreachable_kafka_is_one_clear_error(db: Database) -> None:
+    options = ConsumeOptions(f"127.0.0.1:{free_port()}", "openlineage", connect_timeout_s=2)
+    with pytest.raises(KafkaConsumeError, match=r"cannot reach Kafka at 127\.0\.0\.1:\d+"):
+        KafkaEventConsumer(IngestService(db), options).run(threading.Event())
