@@ -15,7 +15,8 @@ lineage, parent and sql facets).
   events are produced (keyed by job, as openlineage-python's transport keys them) and the clock
   runs until the last event is recorded in Neo4j. Producing takes well under a second.
 
-The last line printed is one JSON object:
+A warm-up of each kind first (not counted), then each setting twice, alternating; the figure
+is the mean. The last line printed is one JSON object:
 ``{"benchmark": "kafka", "batch_endpoint": ..., "one_consumer": ..., "two_consumers": ...}``.
 """
 
@@ -132,15 +133,27 @@ def main() -> None:
           f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}, "
           f"Kafka {kafka_settings.kafka_version} at {servers}")
     print(f"workload: {len(events)} events; batches and polls of {args.batch_size}")
+    runs: dict[str, list[float]] = {"batch": [], "one": [], "two": []}
     with Database(settings) as db:
         migrate(db)
-        consumers(settings, servers, db, events[:400], 1, args.batch_size)  # warm-up
-        batch = batch_endpoint(settings, db, events, args.batch_size)
-        one = consumers(settings, servers, db, events, 1, args.batch_size)
-        two = consumers(settings, servers, db, events, 2, args.batch_size)
-    print(f"  batch endpoint:  {batch:8.1f} events/s")
-    print(f"  1 consumer:      {one:8.1f} events/s  ({one / batch:.2f} of the batch endpoint)")
-    print(f"  2 consumers:     {two:8.1f} events/s  ({two / batch:.2f} of the batch endpoint)")
+        # Warm-up (JIT, page cache), not counted; then each setting twice, alternating, so
+        # none profits from running later.
+        consumers(settings, servers, db, events[:400], 1, args.batch_size)
+        batch_endpoint(settings, db, events[:400], args.batch_size)
+        for _ in range(2):
+            runs["batch"].append(batch_endpoint(settings, db, events, args.batch_size))
+            runs["one"].append(consumers(settings, servers, db, events, 1, args.batch_size))
+            runs["two"].append(consumers(settings, servers, db, events, 2, args.batch_size))
+    batch, one, two = (sum(runs[k]) / len(runs[k]) for k in ("batch", "one", "two"))
+
+    def each(key: str) -> str:
+        return ", ".join(f"{x:.1f}" for x in runs[key])
+
+    print(f"  batch endpoint:  {batch:8.1f} events/s  (runs: {each('batch')})")
+    print(f"  1 consumer:      {one:8.1f} events/s  (runs: {each('one')}; "
+          f"{one / batch:.2f} of the batch endpoint)")
+    print(f"  2 consumers:     {two:8.1f} events/s  (runs: {each('two')}; "
+          f"{two / batch:.2f} of the batch endpoint)")
     print(json.dumps({"benchmark": "kafka", "batch_endpoint": round(batch, 1),
                       "one_consumer": round(one, 1), "two_consumers": round(two, 1)}))
 

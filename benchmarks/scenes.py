@@ -14,10 +14,13 @@ is WIPED):
   reach if it did nothing but write;
 - storage: `store_scene` (validation, content hash, the record, staged chunks, publication),
   stored prims per second, and its ratio to the raw ceiling;
-- store size: growth of the database folder on disk per stored prim (managed instance only).
+- store size: growth of the database folder on disk per stored prim (managed instance only);
+- granularity: the same scene stored with ``--prims summary`` (counts per variant, no prims)
+  next to the full store: time, growth on disk, the record's size, nodes and relationships.
 
 ``--quick`` runs a 20,000-prim scene (about a minute). The last line printed is one JSON object:
-``{"benchmark": "scenes", "store_ratio": ...}``.
+``{"benchmark": "scenes", "store_ratio": ..., "summary_time_ratio": ...,
+"summary_disk_ratio": ...}`` (the ratios: summary over full).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ from lineage_graph.settings import Settings
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.staging import DEFAULT_CHUNK_PRIMS
 from lineage_graph.usd.store import scene_parameters, store_scene
+from lineage_graph.usd.summary import summarize
+
+
+def footprint(db: Database) -> dict[str, int]:
+    """What a stored scene costs in the database: the scene records' text, nodes, edges."""
+    [row] = db.read(lambda tx: tx.run(
+        "MATCH (e:Event {recordType: 'scene'}) WITH sum(size(e.raw)) AS record "
+        "RETURN record, COUNT { MATCH (n) WHERE NOT n:Event AND NOT n:Sequence } AS nodes, "
+        "COUNT { ()-[]->() } AS relationships").data())
+    return {k: int(v or 0) for k, v in row.items()}
 
 # The raw ceiling: the nodes and edges a scene version is, CREATEd with no checks at all.
 RAW_VERSION = """
@@ -219,12 +232,36 @@ def main() -> None:
             store_scene(db, data)
             print(f"re-ingest of the unchanged scene: {time.perf_counter() - again:.1f} s")
             ratio = store_rate / raw_rate
+            full = footprint(db)
+        grown = 0
         if settings.managed:
             grown = flushed_size(settings) - before
             print(f"store size: the database grew {grown / 1e6:.1f} MB on disk = "
                   f"{grown / max(1, stored.prims):,.0f} bytes per stored prim (everything the "
                   "scene wrote: prims, edges, variants, layers, arcs, indexes)")
-    print(json.dumps({"benchmark": "scenes", "store_ratio": round(ratio, 3)}))
+
+        # Granularity: the same scene as a summary (counts per variant, no prims).
+        before = fresh_database_size(settings) if settings.managed else 0
+        with Database(settings) as db:
+            migrate(db)
+            wipe(db)
+            started = time.perf_counter()
+            store_scene(db, summarize(data))
+            summary_s = time.perf_counter() - started
+            summary = footprint(db)
+        summary_grown = flushed_size(settings) - before if settings.managed else 0
+    print("granularity, the same scene and variants (--prims full | summary):")
+    for name, seconds, disk, cost in (("full", store_s, grown, full),
+                                      ("summary", summary_s, summary_grown, summary)):
+        print(f"  {name:8} store {seconds:6.2f} s, disk {disk / 1e6:6.1f} MB, record "
+              f"{cost['record'] / 1e6:6.2f} MB, {cost['nodes']:,} nodes, "
+              f"{cost['relationships']:,} relationships")
+    print("  summary keeps layers, arcs, variant sets, variants and per composition the prim "
+          "count, counts by type and prims added/removed; it loses which prims (paths, kinds, "
+          "instancing), so prim-level queries have no answer")
+    print(json.dumps({"benchmark": "scenes", "store_ratio": round(ratio, 3),
+                      "summary_time_ratio": round(summary_s / store_s, 4),
+                      "summary_disk_ratio": round(summary_grown / grown, 4) if grown else None}))
 
 
 if __name__ == "__main__":

@@ -280,6 +280,9 @@ class SceneVersion(LineageNode):
     defaultSelections = StringProperty()  # JSON map
     ingestedAt = DateTimeProperty()
     documentSha256 = StringProperty()  # the recorded scene document it was projected from
+    primDetail = StringProperty()  # 'full' (prims stored) or 'summary' (counted); null: full
+    primCount = IntegerProperty()  # prims of the default composition
+    primTypeCounts = StringProperty()  # JSON map {prim type: count}, default composition
     layers = RelationshipTo("Layer", "USES_LAYER", model=LayerUse)
     arcs = RelationshipTo("CompositionArc", "HAS_ARC")
     prims = RelationshipTo("Prim", "HAS_PRIM", model=PrimMembership)
@@ -299,6 +302,10 @@ class SceneVariant(LineageNode):
     contentHash = StringProperty()
     selections = StringProperty(required=True)  # JSON map {set: option}
     primCount = IntegerProperty()
+    primDetail = StringProperty()  # as its scene version's
+    primsAdded = IntegerProperty()  # prims its selections add to the default composition
+    primsRemoved = IntegerProperty()  # and remove from it
+    primTypeCounts = StringProperty()  # JSON map {prim type: count}
     placeholder = BooleanProperty()
     selects = RelationshipTo("VariantOption", "SELECTS")
     adds = RelationshipTo("Prim", "ADDS_PRIM")

@@ -17,11 +17,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from lineage_graph.errors import LineageGraphError
+from lineage_graph.private_files import exclusive_lock, write_private
 
 MIN_JAVA = 17
 PRIVATE_UMASK = 0o077
@@ -39,6 +42,11 @@ class ServerProcess:
     main_class: str
     marker: str
     error: type[LineageGraphError]
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """One start at a time per instance: a second ``up`` waits here, then finds the
+        first one's server running instead of starting another on the same files."""
+        return exclusive_lock(self.pid_file.with_suffix(".lock"))
 
     def running_pid(self) -> int | None:
         pid = read_pid(self.pid_file)
@@ -68,12 +76,19 @@ class ServerProcess:
                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True,
                                     umask=PRIVATE_UMASK)
         write_private(self.pid_file, str(proc.pid))
+        self.await_port(lambda: proc.poll() is None, port, port_name, timeout_s,
+                        lambda: self.pid_file.unlink(missing_ok=True))
+
+    def await_port(self, running: Callable[[], bool], port: int, port_name: str,
+                   timeout_s: float, on_exit: Callable[[], None] = lambda: None) -> None:
+        """Wait until ``port`` accepts connections while the process still runs (one that an
+        earlier ``up`` started may still be starting: waiting beats starting a second)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
+            if not running():
+                on_exit()
                 raise self.error(
-                    f"{self.product} exited during start-up (code {proc.returncode}): "
+                    f"{self.product} exited during start-up: "
                     f"{last_error_line(tail(self.console_log))}; see {self.console_log}")
             if port_open(port):
                 return
@@ -145,14 +160,6 @@ def require_java(product: str, error: type[LineageGraphError], fallback: str) ->
         raise error(f"{product} needs Java {MIN_JAVA}+, found {major or 'an unknown version'} "
                     f"at {java}; install a JDK 17 or {fallback}")
     return java
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read (whatever the process's umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def read_pid(pid_file: Path) -> int | None:

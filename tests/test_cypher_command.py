@@ -146,6 +146,9 @@ def test_neo4j_browser_logs_in_and_draws_the_graph_in_the_documented_style(
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         base = f"http://127.0.0.1:{neo4j_server.http_port}/browser/"
         page.goto(base)
+        # The Browser saves its state (its default style included) to localStorage while it
+        # starts: write the style sheet once it has started, or that save can overwrite it.
+        page.wait_for_selector("[data-testid=username]", timeout=60_000)
         page.evaluate("grass => localStorage.setItem('neo4j.grass', JSON.stringify(grass))",
                       style)
         page.goto(base + f"?dbms=bolt://127.0.0.1:{neo4j_server.bolt_port}")

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from lineage_graph.db.connection import Database
-from lineage_graph.ingest.local_files import exclusive_lock
 from lineage_graph.ledger.verify import verify_ledger
+from lineage_graph.private_files import exclusive_lock
 from lineage_graph.settings import Settings
 from tests.conftest import query, require_managed
 from tests.events import T0, ds, new_run_id, run_event
@@ -226,3 +226,25 @@ def test_spool_cli_shows_and_drains(db: Database, neo4j_server: Settings,
     assert "drained: 5 applied, 0 already present, 0 refused; 0 waiting" in drained.stdout
     assert query(db, "MATCH (e:Event) RETURN count(e) AS n") == [{"n": 5}]
     assert not spool.has_pending()
+
+
+def test_a_refusal_that_is_not_the_events_fault_is_an_outage_never_a_rejection(
+        neo4j_server: Settings) -> None:
+    """Neo4j refusing the work itself (here a database it does not have; in production a role
+    without write access, or a full disk) must not read as "these events are invalid": that
+    would answer them as rejected, and the Kafka consumer would dead-letter and commit them.
+    It is an outage: the HTTP path spools, the consumer retries."""
+    from dataclasses import replace
+
+    import pytest
+
+    from lineage_graph.db.connection import resolve_password
+    from lineage_graph.errors import Neo4jUnavailableError
+    from lineage_graph.ingest.service import IngestService
+    from tests.events import pipeline
+
+    elsewhere = replace(neo4j_server, neo4j_uri=neo4j_server.bolt_uri,
+                        neo4j_password=resolve_password(neo4j_server),
+                        neo4j_database="nosuchdatabase", neo4j_retry_seconds=1)
+    with Database(elsewhere) as db, pytest.raises(Neo4jUnavailableError, match="refused"):
+        IngestService(db).ingest_raw([(e, None) for e in pipeline(n_runs=1)])

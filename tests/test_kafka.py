@@ -5,6 +5,7 @@ dead-letter topic, and consumers of one group survive one of them being killed."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -20,16 +21,21 @@ from pathlib import Path
 import pytest
 
 from lineage_graph.db.connection import Database, resolve_password
-from lineage_graph.errors import KafkaConsumeError
+from lineage_graph.errors import KafkaConsumeError, TransactionTooLargeError
 from lineage_graph.ingest.kafka_source import (
     ERROR_HEADER,
     FIELD_HEADER,
     SOURCE_HEADER,
+    VALUE_BYTES_HEADER,
+    VALUE_SHA256_HEADER,
     ConsumeOptions,
     KafkaEventConsumer,
 )
-from lineage_graph.ingest.service import IngestService
+from lineage_graph.ingest.service import EventOutcome, IngestService
+from lineage_graph.kafka_broker import ManagedKafka
+from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.ledger.verify import verify_ledger
+from lineage_graph.openlineage.parse import ParsedEvent
 from lineage_graph.settings import Settings
 from tests.conftest import query
 from tests.events import pipeline
@@ -195,3 +201,85 @@ def test_an_unreachable_kafka_is_one_clear_error(db: Database) -> None:
     options = ConsumeOptions(f"127.0.0.1:{free_port()}", "openlineage", connect_timeout_s=2)
     with pytest.raises(KafkaConsumeError, match=r"cannot reach Kafka at 127\.0\.0\.1:\d+"):
         KafkaEventConsumer(IngestService(db), options).run(threading.Event())
+
+
+def test_a_message_too_large_to_copy_is_dead_lettered_by_size_and_digest(
+        db: Database, kafka: str) -> None:
+    """A bad message over what a dead-letter topic takes (~1 MB by default) must not stop the
+    consumer: its letter carries the reason, size and sha256 instead of the value."""
+    topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
+    big = b"[" + b" " * 950_000 + b"not an event"
+    produce_raw(kafka, topic, [big, json.dumps(pipeline(n_runs=1)[0]).encode()])
+    options = ConsumeOptions(kafka, topic, group, stop_when_idle_s=3)
+    totals = KafkaEventConsumer(IngestService(db), options).run(threading.Event())
+    assert (totals.accepted, totals.dead_lettered) == (1, 1)
+    [letter] = read_topic(kafka, options.dead_letters, expected=1)
+    headers = headers_of(letter)
+    assert letter.value() is None
+    assert headers[VALUE_BYTES_HEADER] == str(len(big))
+    assert headers[VALUE_SHA256_HEADER] == hashlib.sha256(big).hexdigest()
+    assert "not valid JSON" in headers[ERROR_HEADER]
+    assert caught_up(kafka, topic, group)
+
+
+def test_the_dead_letter_topic_cannot_be_the_topic_consumed(db: Database, kafka: str) -> None:
+    options = ConsumeOptions(kafka, "openlineage", dead_letter_topic="openlineage")
+    with pytest.raises(KafkaConsumeError, match="must not be the topic consumed"):
+        KafkaEventConsumer(IngestService(db), options).run(threading.Event())
+
+
+class _TooLargeTogether(IngestService):
+    """Neo4j refusing any write of more than two events as too large for one transaction
+    (as it does past dbms.memory.transaction.total.max), and one event on its own."""
+
+    def __init__(self, db: Database, culprit: str) -> None:
+        super().__init__(db)
+        self.culprit = culprit
+
+    def write_parsed(self, events: list[tuple[int, ParsedEvent]],  # type: ignore[override]
+                     receipts: list[Receipt]) -> list[EventOutcome]:
+        if len(events) > 2 or any(p.event.run.runId == self.culprit  # type: ignore[union-attr]
+                                  for _, p in events):
+            raise TransactionTooLargeError("the write needs more memory than one transaction")
+        return super().write_parsed(events, receipts)
+
+
+def test_a_write_too_large_for_one_transaction_is_split_and_only_its_culprit_refused(
+        db: Database, kafka: str) -> None:
+    topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
+    events = pipeline(n_runs=2)
+    culprit = events[1]["run"]["runId"]
+    produce_raw(kafka, topic, [json.dumps(e).encode() for e in events])
+    options = ConsumeOptions(kafka, topic, group, stop_when_idle_s=3)
+    totals = KafkaEventConsumer(_TooLargeTogether(db, culprit), options).run(threading.Event())
+    refused = [e for e in events if e["run"]["runId"] == culprit]
+    assert (totals.accepted, totals.dead_lettered) == (len(events) - len(refused), len(refused))
+    letters = read_topic(kafka, options.dead_letters, expected=len(refused))
+    assert all("more memory" in headers_of(m)[ERROR_HEADER] for m in letters)
+    assert caught_up(kafka, topic, group)
+
+
+def test_two_ups_at_once_start_one_broker(neo4j_server: Settings, kafka: str,
+                                          tmp_path: Path) -> None:
+    """A second `kafka up` while the first still starts waits for it instead of starting a
+    second broker on the same files (which would leave the first without a pid file)."""
+    settings = replace(neo4j_server, home=tmp_path, kafka_port=free_port(),
+                       kafka_controller_port=free_port())
+    # The jars of the shared cache: this instance lives elsewhere, its jars need not.
+    shared = ManagedKafka(replace(neo4j_server, kafka_port=settings.kafka_port))
+    manager = ManagedKafka(settings)
+    manager.lib_dir = shared.lib_dir
+    answers: list[int | None] = []
+    ups = [threading.Thread(target=lambda: answers.append(manager.up(progress=False).pid))
+           for _ in range(2)]
+    try:
+        for up in ups:
+            up.start()
+        for up in ups:
+            up.join(180)
+        assert len(answers) == 2 and answers[0] == answers[1] is not None
+        brokers = subprocess.run(["pgrep", "-f", str(manager.properties)], capture_output=True,
+                                 text=True, check=False).stdout.split()
+        assert brokers == [str(answers[0])]
+    finally:
+        manager.down()

@@ -13,6 +13,7 @@ import typer
 from lineage_graph.cli.common import console, ensure_neo4j, fail, load_settings, open_database, out
 
 PROGRESS_EVERY_S = 10.0
+MAX_BATCH = 10_000  # messages per poll: one write transaction (librdkafka takes up to 1M)
 
 
 def consume(
@@ -46,8 +47,8 @@ def consume(
     from lineage_graph.ingest.service import IngestService
 
     settings = load_settings()
-    if batch < 0 or (stop_when_idle is not None and stop_when_idle <= 0):
-        raise fail("--batch and --stop-when-idle must be positive")
+    if not 0 <= batch <= MAX_BATCH or (stop_when_idle is not None and stop_when_idle <= 0):
+        raise fail(f"--batch must be 1 to {MAX_BATCH} and --stop-when-idle positive")
     options = ConsumeOptions(
         bootstrap_servers=bootstrap_servers, topic=topic, group=group,
         dead_letter_topic=dead_letter_topic, batch_size=batch or settings.write_chunk_events,

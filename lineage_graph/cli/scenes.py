@@ -11,6 +11,7 @@ import typer
 from lineage_graph.cli.common import (
     console,
     ensure_neo4j,
+    fail,
     load_settings,
     open_database,
     out,
@@ -46,6 +47,10 @@ def scene_ingest(
     api: Annotated[str | None, typer.Option(
         help="Send the scene document to this lineage-graph API (e.g. http://host:5000) "
              "instead of writing to Neo4j directly.")] = None,
+    prims: Annotated[str, typer.Option(
+        help="full: store every prim; summary: store per-variant prim counts (by type, added, "
+             "removed) and no prims (docs/usd.md#granularity). Fixed per scene version.")
+    ] = "full",
 ) -> None:
     """Read a USD scene (layers, arcs, variant sets, prims per scene variant) and store it.
 
@@ -56,7 +61,10 @@ def scene_ingest(
     from lineage_graph.usd.diagnostics import pxr_diagnostics_to_debug_log
     from lineage_graph.usd.extract import read_scene
     from lineage_graph.usd.store import store_scene
+    from lineage_graph.usd.summary import PRIM_DETAILS, SUMMARY, summarize
 
+    if prims not in PRIM_DETAILS:
+        raise fail(f"--prims {prims!r}: expected one of {', '.join(PRIM_DETAILS)}")
     settings = load_settings()
     selections = [_parse_selection(v) for v in variant or []]
     with progress_bar(transient=True) as progress, pxr_diagnostics_to_debug_log():
@@ -67,24 +75,33 @@ def scene_ingest(
             on_progress=lambda done, total: progress.update(task, completed=done,
                                                             total=total),
         )
+    document = doc.as_dict()
+    if prims == SUMMARY:
+        document = summarize(document)
     if api is not None:
-        stored = _post_scene(api, doc.as_dict())
+        stored = _post_scene(api, document)
     else:
         ensure_neo4j(settings)
         with open_database(settings) as db, progress_bar(transient=True) as progress:
             migrate(db)
             task = progress.add_task("storing prims", total=None)
-            scene = store_scene(db, doc.as_dict(), on_progress=lambda done, total:
+            scene = store_scene(db, document, on_progress=lambda done, total:
                                 progress.update(task, completed=done, total=total))
             stored = {**asdict(scene), "warnings": scene.warnings()}
     out.print(f"scene {stored['scene_id']} version {stored['version']} "
               f"(content {stored['content_hash'][:16]}): {stored['layers']} layers, "
-              f"{stored['prims']} prims, {stored['variants']} scene variants", highlight=False)
+              f"{_prims_line(stored)}, {stored['variants']} scene variants", highlight=False)
     for missing in stored["missing_assets"]:
         console.print(f"[yellow]warning[/yellow] missing asset: {missing}", highlight=False,
                       soft_wrap=True)
     for warning in stored["warnings"]:
         console.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
+def _prims_line(stored: dict[str, Any]) -> str:
+    if stored["prim_detail"] == "summary":
+        return "prims counted, not stored (summary)"
+    return f"{stored['prims']} prims"
 
 
 def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -96,5 +113,6 @@ def _post_scene(api: str, doc: dict[str, Any]) -> dict[str, Any]:
         body = client.post_scene(doc)
     return {"scene_id": body["sceneId"], "version": body["version"],
             "content_hash": body["contentHash"], "layers": body["layers"],
-            "prims": body["prims"], "variants": body["variants"],
+            "prims": body["prims"], "prim_detail": body.get("primDetail", "full"),
+            "variants": body["variants"],
             "missing_assets": body["missingAssets"], "warnings": body.get("warnings", [])}

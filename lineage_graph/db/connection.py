@@ -9,6 +9,7 @@ import neo4j
 from neo4j.exceptions import (
     AuthError,
     ClientError,
+    DatabaseError,
     ServiceUnavailable,
     SessionExpired,
     TransientError,
@@ -108,15 +109,28 @@ class Database:
             raise Neo4jUnavailableError(
                 f"Neo4j at {self.settings.bolt_uri} is not taking work: {exc.message}"
             ) from exc
+        except AuthError as exc:  # a ClientError: before the ClientError branch
+            raise Neo4jUnavailableError(
+                f"Neo4j at {self.settings.bolt_uri} refused the credentials"
+            ) from exc
         except ClientError as exc:
-            if "TransactionTimedOut" in (exc.code or ""):
+            code = exc.code or ""
+            if "TransactionTimedOut" in code:
                 raise QueryTimeoutError(
                     f"the query ran longer than {self.settings.query_timeout_seconds:g} s and "
                     "was stopped (setting LINEAGE_GRAPH_QUERY_TIMEOUT_SECONDS)") from exc
+            if code.startswith(("Neo.ClientError.Security.", "Neo.ClientError.Database.")):
+                # Not the statement's fault (a role without write access, a database that is
+                # not there): the server cannot take this work now. Callers that read a
+                # ClientError as "this event is refused" must never see these.
+                raise Neo4jUnavailableError(
+                    f"Neo4j at {self.settings.bolt_uri} refused the work: {exc.message}"
+                ) from exc
             raise
-        except AuthError as exc:
+        except DatabaseError as exc:
+            # Neo4j failed itself (a full disk, a corrupt store): nothing the request did.
             raise Neo4jUnavailableError(
-                f"Neo4j at {self.settings.bolt_uri} refused the credentials"
+                f"Neo4j at {self.settings.bolt_uri} failed: {exc.message}"
             ) from exc
 
     def ping(self) -> bool:

@@ -280,7 +280,8 @@ def input_row_counts(tx: neo4j.ManagedTransaction, run_id: str) -> list[Row]:
 SCENE_VARIANT: LiteralString = """
 MATCH (v:SceneVariant {nodeId: $nodeId})
 OPTIONAL MATCH (sv:SceneVersion)-[:HAS_VARIANT]->(v)
-RETURN v {.nodeId, .sceneId, .selections, .placeholder, .primCount,
+RETURN v {.nodeId, .sceneId, .selections, .placeholder, .primCount, .primDetail,
+          .primsAdded, .primsRemoved, .primTypeCounts,
           versionNodeId: sv.nodeId, sceneVersion: sv.version} AS variant
 """
 

@@ -21,7 +21,9 @@ ON CREATE SET sv.sceneId = $version.sceneId, sv.version = $version.version,
               sv.contentHash = $version.contentHash, sv.rootLayer = $version.rootLayer,
               sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
               sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
-              sv.namespace = 'usd', sv.ingestedAt = datetime({epochMillis: $version.ingestedAtMs})
+              sv.namespace = 'usd', sv.ingestedAt = datetime({epochMillis: $version.ingestedAtMs}),
+              sv.primDetail = $version.primDetail, sv.primCount = $version.primCount,
+              sv.primTypeCounts = $version.primTypeCounts
 // Versions stored before documents were recorded adopt the first document recorded for them.
 SET sv.documentSha256 = coalesce(sv.documentSha256, $version.documentSha256)
 MERGE (scene)-[:HAS_VERSION]->(sv)
@@ -74,7 +76,9 @@ UNWIND $variants AS row
 MERGE (v:SceneVariant:LineageNode {nodeId: row.nodeId})
 SET v.sceneId = $version.sceneId, v.version = $version.version,
     v.contentHash = $version.contentHash, v.selections = row.selections,
-    v.primCount = row.primCount, v.name = row.name, v.namespace = 'usd', v.placeholder = false
+    v.primCount = row.primCount, v.name = row.name, v.namespace = 'usd', v.placeholder = false,
+    v.primDetail = row.primDetail, v.primsAdded = row.primsAdded,
+    v.primsRemoved = row.primsRemoved, v.primTypeCounts = row.primTypeCounts
 MERGE (sv)-[:HAS_VARIANT]->(v)
 WITH sv, v, row
 CALL (sv, v, row) {
@@ -205,7 +209,8 @@ SET sv:SceneVersion:LineageNode,
     sv.rootPrim = $version.rootPrim, sv.missingAssets = $version.missingAssets,
     sv.defaultSelections = $version.defaultSelections, sv.name = $version.name,
     sv.namespace = 'usd', sv.ingestedAt = datetime({epochMillis: $version.ingestedAtMs}),
-    sv.documentSha256 = $version.documentSha256
+    sv.documentSha256 = $version.documentSha256, sv.primDetail = $version.primDetail,
+    sv.primCount = $version.primCount, sv.primTypeCounts = $version.primTypeCounts
 MERGE (scene:Scene {sceneId: $version.sceneId})
 MERGE (scene)-[:HAS_VERSION]->(sv)
 RETURN count(sv) AS published

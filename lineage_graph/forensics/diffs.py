@@ -12,6 +12,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.errors import NotFoundError
 from lineage_graph.forensics.provenance import walk_provenance
 from lineage_graph.lineage.service import LineageService
+from lineage_graph.usd.summary import SUMMARY
 
 
 @dataclass
@@ -37,6 +38,9 @@ class SceneVariantDiff:
     prims_only_in_a: list[str]
     prims_only_in_b: list[str]
     common_prims: int
+    # False when either variant has no stored prims (a placeholder, or a scene stored with
+    # --prims summary): the prim lists are then empty, not a finding.
+    prims_compared: bool = True
 
 
 class DiffService:
@@ -78,8 +82,8 @@ class DiffService:
         sel_b = json.loads(vb.get("selections") or "{}")
         changes = [SelectionChange(k, sel_a.get(k), sel_b.get(k))
                    for k in sorted(set(sel_a) | set(sel_b)) if sel_a.get(k) != sel_b.get(k)]
-        if va.get("placeholder") or vb.get("placeholder"):
-            return SceneVariantDiff(va, vb, changes, [], [], 0)  # no prims until stored
+        if any(v.get("placeholder") or v.get("primDetail") == SUMMARY for v in variants):
+            return SceneVariantDiff(va, vb, changes, [], [], 0, prims_compared=False)
         prims = self.db.read(lambda tx: q.prim_diff(tx, a, b))
         return SceneVariantDiff(va, vb, changes, sorted(prims["onlyInA"]),
                                 sorted(prims["onlyInB"]), prims["common"])

@@ -141,6 +141,9 @@ class SceneVariantDiff:
     prims_only_in_a: list[str]
     prims_only_in_b: list[str]
     common_prims: int
+    prims_compared: bool = strawberry.field(description=(
+        "False when either variant has no stored prims (a placeholder, or a scene stored "
+        "with --prims summary): the prim lists are then empty, not a finding."))
 
     @classmethod
     def from_result(cls, d: SceneVariantDiffResult) -> SceneVariantDiff:
@@ -148,7 +151,7 @@ class SceneVariantDiff:
                    selection_changes=[SelectionChange(variant_set=c.variant_set, a=c.a, b=c.b)
                                       for c in d.selection_changes],
                    prims_only_in_a=d.prims_only_in_a, prims_only_in_b=d.prims_only_in_b,
-                   common_prims=d.common_prims)
+                   common_prims=d.common_prims, prims_compared=d.prims_compared)
 
 
 @strawberry.type(description="The result of recomputing the event record's hash chain.")

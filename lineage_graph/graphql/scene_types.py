@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
 
 from lineage_graph.graphql.context import ListLimit, off_loop, services
 from lineage_graph.graphql.types import Dataset, to_datetime
+
+
+@strawberry.enum(description="How a scene version's prims are stored.")
+class PrimDetail(Enum):
+    FULL = "full"
+    SUMMARY = "summary"
+
+
+@strawberry.type(description="How many prims of one type a composition has.")
+class PrimTypeCount:
+    type: str
+    count: int
+
+
+def _prim_detail(row: dict[str, Any]) -> PrimDetail:
+    return PrimDetail(row.get("primDetail") or "full")  # stored before summaries: full
+
+
+def _prim_types(row: dict[str, Any]) -> list[PrimTypeCount] | None:
+    """None for what was stored before prim types were counted (re-stored or rebuilt, it
+    has them), and for a variant no scene has stored yet."""
+    if row.get("primTypeCounts") is None:
+        return None
+    counts = json.loads(row["primTypeCounts"])
+    return [PrimTypeCount(type=t, count=n) for t, n in sorted(counts.items())]
 
 
 @strawberry.type
@@ -78,6 +104,13 @@ class Scene:
     root_layer: str
     root_prim: str
     missing_assets: list[str]
+    prim_detail: PrimDetail = strawberry.field(description=(
+        "FULL: every prim is stored; SUMMARY: prims are counted (primCount, primTypes), and "
+        "prims answers an error."))
+    prim_count: int | None = strawberry.field(description="Prims of the default composition.")
+    prim_types: list[PrimTypeCount] | None = strawberry.field(
+        description="Prims of the default composition by type (null: stored before types "
+                    "were counted; `db rebuild` fills it in).")
 
     @strawberry.field(description="Every ingested version of this scene, newest first. A "
                                   "version string declared for two contents is listed twice, "
@@ -111,7 +144,7 @@ class Scene:
     async def prims(self, info: strawberry.Info, path_prefix: str = "/",
                     limit: int = 100) -> list[ScenePrim]:
         found = await off_loop(services(info).scenes.default_prims, str(self.id), path_prefix,
-                               limit)
+                               limit, self.prim_detail.value)
         return [ScenePrim.from_row(r) for r in found]
 
     @classmethod
@@ -119,13 +152,23 @@ class Scene:
         return cls(id=strawberry.ID(row["nodeId"]), scene_id=row["sceneId"],
                    version=row["version"], content_hash=row["contentHash"],
                    root_layer=row["rootLayer"], root_prim=row["rootPrim"],
-                   missing_assets=list(row.get("missingAssets") or []))
+                   missing_assets=list(row.get("missingAssets") or []),
+                   prim_detail=_prim_detail(row), prim_count=row.get("primCount"),
+                   prim_types=_prim_types(row))
 
 
 @strawberry.type(description="A scene version under a full map of variant selections.")
 class SceneVariant:
     id: strawberry.ID
     prim_count: int | None
+    prims_added: int | None = strawberry.field(
+        description="Prims its selections add to the default composition.")
+    prims_removed: int | None = strawberry.field(
+        description="Prims its selections remove from the default composition.")
+    prim_types: list[PrimTypeCount] | None = strawberry.field(
+        description="Its prims by type (null: a placeholder, or stored before types were "
+                    "counted).")
+    prim_detail: PrimDetail
     selections: list[VariantSelection]
     version_node_id: strawberry.Private[str | None]
 
@@ -140,7 +183,7 @@ class SceneVariant:
     async def prims(self, info: strawberry.Info, path_prefix: str = "/",
                     limit: int = 100) -> list[ScenePrim]:
         found = await off_loop(services(info).scenes.variant_prims, str(self.id), path_prefix,
-                               limit)
+                               limit, self.prim_detail.value)
         return [ScenePrim.from_row(r) for r in found]
 
     @strawberry.field(description="Datasets rendered from this scene variant (usdScene facet).")
@@ -151,5 +194,7 @@ class SceneVariant:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SceneVariant:
         return cls(id=strawberry.ID(row["nodeId"]), prim_count=row.get("primCount"),
+                   prims_added=row.get("primsAdded"), prims_removed=row.get("primsRemoved"),
+                   prim_types=_prim_types(row), prim_detail=_prim_detail(row),
                    selections=_selections(json.loads(row.get("selections") or "{}")),
                    version_node_id=row.get("versionNodeId"))

@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lineage_graph.errors import NotFoundError
-from lineage_graph.ingest.local_files import append_durably, exclusive_lock, replace_durably
+from lineage_graph.ingest.local_files import append_durably, replace_durably
 from lineage_graph.ingest.spool import Spool
 from lineage_graph.ledger.receipt import Receipt
+from lineage_graph.private_files import exclusive_lock
 
 _FILE = "dead-letters.ndjson"
 _DISCARDED = "discarded.ndjson"

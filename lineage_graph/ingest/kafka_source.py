@@ -16,6 +16,7 @@ the first message not written and retries with a growing pause, so the topic is 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -23,8 +24,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lineage_graph.errors import InvalidEventError, KafkaConsumeError, Neo4jUnavailableError
-from lineage_graph.ingest.service import IngestService
+from lineage_graph.errors import (
+    InvalidEventError,
+    KafkaConsumeError,
+    Neo4jUnavailableError,
+    QueryTimeoutError,
+    TransactionTooLargeError,
+)
+from lineage_graph.ingest.service import EventOutcome, IngestService
 from lineage_graph.ledger.receipt import Receipt
 from lineage_graph.openlineage.parse import ParsedEvent, parse_event_text
 
@@ -37,6 +44,12 @@ log = logging.getLogger(__name__)
 ERROR_HEADER = "lineage-graph.error"
 FIELD_HEADER = "lineage-graph.field"
 SOURCE_HEADER = "lineage-graph.source"  # topic/partition/offset of the original message
+# A value too large for the dead-letter topic (Kafka refuses messages over ~1 MB by default) is
+# not copied: the letter carries its size and sha256 instead, and the original stays in the
+# source topic at the offset the source header names, for as long as that topic keeps it.
+VALUE_BYTES_HEADER = "lineage-graph.value-bytes"
+VALUE_SHA256_HEADER = "lineage-graph.value-sha256"
+MAX_DEAD_LETTER_VALUE_BYTES = 900_000
 
 MAX_BACKOFF_S = 30.0
 
@@ -100,6 +113,9 @@ class KafkaEventConsumer:
     def run(self, stop: threading.Event) -> ConsumeTotals:
         """Consume until ``stop`` is set (or the topic stays idle ``stop_when_idle_s``); then
         commit what was written and leave the group cleanly."""
+        if self.options.dead_letters == self.options.topic:
+            raise KafkaConsumeError(f"the dead-letter topic must not be the topic consumed "
+                                    f"({self.options.topic}): a bad message would come back")
         consumer, producer = _clients(self.options)
         try:
             _check_reachable(consumer, self.options)
@@ -138,8 +154,7 @@ class KafkaEventConsumer:
             else:
                 valid.append((index, parsed))
         try:
-            outcomes = self.ingest.write_parsed(valid, [receipt] * len(messages)) if valid \
-                else []
+            outcomes = self._write(valid, [receipt] * len(messages))
         except Neo4jUnavailableError as exc:
             self.totals.neo4j_retries += 1
             log.warning("Neo4j unreachable (%s): nothing committed; reading again from the "
@@ -160,6 +175,23 @@ class KafkaEventConsumer:
         self.totals.dead_lettered += len(letters)
         _commit(consumer, messages)
         return True
+
+
+    def _write(self, events: list[tuple[int, ParsedEvent]],
+               receipts: list[Receipt]) -> list[EventOutcome]:
+        """Write a poll's events; a write too large or too slow for one transaction is split
+        in halves, and an event that fails alone is refused (dead-lettered), so it can never
+        hold its partition up."""
+        if not events:
+            return []
+        try:
+            return self.ingest.write_parsed(events, receipts)
+        except (TransactionTooLargeError, QueryTimeoutError) as exc:
+            if len(events) == 1:
+                index, parsed = events[0]
+                return [EventOutcome(index, "rejected", sha256=parsed.sha256, error=str(exc))]
+            half = len(events) // 2
+            return self._write(events[:half], receipts) + self._write(events[half:], receipts)
 
 
 def _clients(options: ConsumeOptions) -> tuple[Consumer, Producer]:
@@ -230,6 +262,8 @@ def _parse(message: Message, max_bytes: int) -> ParsedEvent | DeadLetter:
 def _send_dead_letters(producer: Producer, topic: str, letters: Sequence[DeadLetter]) -> None:
     """Put each letter on the dead-letter topic and wait until Kafka has them all: an offset
     is committed only when its message is written or dead-lettered."""
+    from confluent_kafka import KafkaException
+
     if not letters:
         return
     failures: list[str] = []
@@ -245,10 +279,21 @@ def _send_dead_letters(producer: Producer, topic: str, letters: Sequence[DeadLet
             (ERROR_HEADER, letter.error.encode("utf-8")), (SOURCE_HEADER, place.encode())]
         if letter.field:
             headers.append((FIELD_HEADER, letter.field.encode("utf-8")))
-        log.warning("dead letter %s/%s/%s: %s", source.topic(), source.partition(),
-                    source.offset(), letter.error)
-        producer.produce(topic, value=source.value(), key=source.key(), headers=headers,
-                         on_delivery=delivered)
+        value = source.value()
+        if value is not None and len(value) > MAX_DEAD_LETTER_VALUE_BYTES:
+            headers += [(VALUE_BYTES_HEADER, str(len(value)).encode()),
+                        (VALUE_SHA256_HEADER, hashlib.sha256(value).hexdigest().encode())]
+            value = None
+        log.warning("dead letter %s: %s", place, letter.error)
+        try:
+            producer.produce(topic, value=value, key=source.key(), headers=headers,
+                             on_delivery=delivered)
+        except BufferError:  # the producer's queue is full: let it drain, then once more
+            producer.flush(30)
+            producer.produce(topic, value=value, key=source.key(), headers=headers,
+                             on_delivery=delivered)
+        except KafkaException as exc:
+            failures.append(str(exc.args[0] if exc.args else exc))
     left = producer.flush(30)
     if left or failures:
         raise KafkaConsumeError(

@@ -34,12 +34,12 @@ from pathlib import Path
 from lineage_graph.errors import SpoolWriteError
 from lineage_graph.ingest.local_files import (
     append_durably,
-    exclusive_lock,
     fsync_dir,
     replace_durably,
     write_all,
 )
 from lineage_graph.ledger.receipt import Receipt
+from lineage_graph.private_files import exclusive_lock
 
 _RECORDS = "events.ndjson"
 _OFFSET = "applied.offset"

@@ -26,14 +26,15 @@ from lineage_graph.errors import ManagedKafkaError
 from lineage_graph.local_server import (
     PRIVATE_UMASK,
     ServerProcess,
+    alive,
     jar_dir,
     last_error_line,
     packaged_pom,
     port_open,
     require_java,
     resolve_jars,
-    write_private,
 )
+from lineage_graph.private_files import write_private
 from lineage_graph.settings import Settings
 
 BROKER_MAIN = "kafka.Kafka"
@@ -90,8 +91,15 @@ class ManagedKafka:
 
     def up(self, progress: bool = True) -> BrokerStatus:
         """Make sure the broker runs and accepts connections; idempotent."""
+        with self.process.exclusive():
+            return self._up(progress)
+
+    def _up(self, progress: bool) -> BrokerStatus:
         current = self.status()
-        if current.running and port_open(self.settings.kafka_port):
+        if current.pid is not None:  # running, perhaps still starting
+            pid = current.pid
+            self.process.await_port(lambda: alive(pid), self.settings.kafka_port,
+                                    "its listener", START_TIMEOUT_S)
             return current
         java = require_java(f"Kafka {self.settings.kafka_version}", ManagedKafkaError, FALLBACK)
         resolve_jars(self.pom_text, self.lib_dir, f"Kafka {self.settings.kafka_version}",

@@ -32,14 +32,15 @@ from lineage_graph.errors import ManagedNeo4jError
 from lineage_graph.local_server import (
     PRIVATE_UMASK,
     ServerProcess,
+    alive,
     jar_dir,
     last_error_line,
     packaged_pom,
     port_open,
     require_java,
     resolve_jars,
-    write_private,
 )
+from lineage_graph.private_files import write_private
 from lineage_graph.settings import Settings
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
@@ -84,8 +85,15 @@ class ManagedNeo4j:
 
     def up(self, progress: bool = True) -> ServerStatus:
         """Make sure the server runs and answers Bolt; idempotent."""
+        with self.process.exclusive():
+            return self._up(progress)
+
+    def _up(self, progress: bool) -> ServerStatus:
         current = self.status()
-        if current.running and port_open(self.settings.bolt_port):
+        if current.pid is not None:  # running, perhaps still starting
+            pid = current.pid
+            self.process.await_port(lambda: alive(pid), self.settings.bolt_port, "Bolt",
+                                    START_TIMEOUT_S)
             return current
         java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
         self.ensure_jars(progress=progress)

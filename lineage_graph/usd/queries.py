@@ -8,6 +8,7 @@ from typing import Any
 from lineage_graph.db import scene_reads as q
 from lineage_graph.db.connection import Database
 from lineage_graph.limits import check_limit
+from lineage_graph.usd.summary import require_prims
 
 
 class SceneQueries:
@@ -42,7 +43,9 @@ class SceneQueries:
         limit = self._limit(limit)
         return self.db.read(lambda tx: q.variants_of_scene_version(tx, node_id, limit))
 
-    def default_prims(self, node_id: str, prefix: str, limit: int) -> list[dict[str, Any]]:
+    def default_prims(self, node_id: str, prefix: str, limit: int,
+                      prim_detail: str | None = None) -> list[dict[str, Any]]:
+        require_prims(prim_detail, f"scene version {node_id}")
         limit = self._limit(limit)
         return self.db.read(lambda tx: q.default_prims_of_scene_version(
             tx, node_id=node_id, path_prefix=prefix, limit=limit))
@@ -50,7 +53,9 @@ class SceneQueries:
     def scene_variant(self, node_id: str) -> dict[str, Any] | None:
         return self.db.read(lambda tx: q.scene_variant(tx, node_id))
 
-    def variant_prims(self, node_id: str, prefix: str, limit: int) -> list[dict[str, Any]]:
+    def variant_prims(self, node_id: str, prefix: str, limit: int,
+                      prim_detail: str | None = None) -> list[dict[str, Any]]:
+        require_prims(prim_detail, f"scene variant {node_id}")
         limit = self._limit(limit)
         return self.db.read(lambda tx: q.prims_of_scene_variant(
             tx, node_id=node_id, path_prefix=prefix, limit=limit))

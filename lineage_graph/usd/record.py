@@ -23,11 +23,14 @@ def compact(doc: dict[str, Any]) -> dict[str, Any]:
     for variant in doc["variants"]:
         prims = {_key(p): p for p in variant["prims"]}
         kept = {p["path"] for k, p in prims.items() if k in default_keys}
-        diffs.append({
+        diff = {
             "selections": variant["selections"],
             "adds": sorted((p for k, p in prims.items() if k not in default_keys), key=_path),
             "removes": sorted(p["path"] for p in default if p["path"] not in kept),
-        })
+        }
+        if "primSummary" in variant:  # a summary document: its prims are counted
+            diff["primSummary"] = variant["primSummary"]
+        diffs.append(diff)
     document = {k: v for k, v in doc.items() if k != "variants"}
     return {"format": FORMAT, "document": {**document, "defaultPrims": default},
             "variantDiffs": diffs}
@@ -40,7 +43,10 @@ def expand(record: dict[str, Any]) -> dict[str, Any]:
     for diff in record["variantDiffs"]:
         removed = set(diff["removes"])
         prims = [p for p in default if p["path"] not in removed] + diff["adds"]
-        variants.append({"selections": diff["selections"], "prims": sorted(prims, key=_path)})
+        variant = {"selections": diff["selections"], "prims": sorted(prims, key=_path)}
+        if "primSummary" in diff:
+            variant["primSummary"] = diff["primSummary"]
+        variants.append(variant)
     return {**document, "variants": variants}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from lineage_graph.usd.staging import (
     Progress,
     SceneStaging,
 )
+from lineage_graph.usd.summary import FULL, SUMMARY
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class StoredScene:
     prims: int
     variants: int
     missing_assets: list[str]
+    prim_detail: str = FULL  # summary: prims counted, none stored (``prims`` is then 0)
     seq: int | None = None  # the record's sequence number (the first one, for a repeat)
     duplicate: bool = False
     # Other stored contents declaring the same version string: the file's sceneVersion was
@@ -95,17 +98,33 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
             "options": [{"optionId": scene_part_id(set_id, "option", o), "name": o}
                         for o in vset["options"]],
         })
+    summary = doc.get("primDetail", FULL) == SUMMARY
+    default_type = {p["path"]: p["type"] for p in doc["defaultPrims"]}
+    default_types = (doc["defaultPrimSummary"]["byType"] if summary
+                     else Counter(default_type.values()))
     variants = []
     for diff in diffs:
         added = {p["path"] for p in diff["adds"]}
         paths = (default_paths - set(diff["removes"])) | added
         selections = diff["selections"]
+        if summary:
+            counted = diff["primSummary"]
+        else:  # the default's type counts, less what the variant removes, plus what it adds
+            types = Counter(default_types)
+            types.subtract(default_type[p] for p in diff["removes"])
+            types.update(p["type"] for p in diff["adds"])
+            counted = {"count": len(paths), "byType": +types,
+                       "added": len(paths - default_paths), "removed": len(default_paths - paths)}
         variants.append({
             "nodeId": scene_variant_id(doc["sceneId"], doc["contentHash"], selections),
             "name": f"{doc['sceneId']} "
                     + ",".join(f"{k}={v}" for k, v in sorted(selections.items())),
             "selections": json.dumps(selections, sort_keys=True),
-            "primCount": len(paths),
+            "primDetail": SUMMARY if summary else FULL,
+            "primCount": counted["count"],
+            "primsAdded": counted["added"],
+            "primsRemoved": counted["removed"],
+            "primTypeCounts": json.dumps(dict(counted["byType"]), sort_keys=True),
             "optionIds": [
                 scene_part_id(scene_part_id(version_id, "variantSet", k), "option", v)
                 for k, v in sorted(selections.items())
@@ -120,6 +139,10 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
             "rootPrim": doc["rootPrim"], "missingAssets": doc["missingAssets"],
             "defaultSelections": json.dumps(doc["defaultSelections"], sort_keys=True),
             "name": f"{doc['sceneId']}@{doc['version']}",
+            "primDetail": SUMMARY if summary else FULL,
+            "primCount": (doc["defaultPrimSummary"]["count"] if summary
+                          else len(doc["defaultPrims"])),
+            "primTypeCounts": json.dumps(dict(default_types), sort_keys=True),
         },
         "layers": [{"path": lyr["path"], "sha256": lyr["sha256"]} for lyr in doc["layers"]],
         "arcs": [
@@ -171,7 +194,8 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
             raise ConflictError(
                 f"scene {doc['sceneId']!r} version with contentHash {doc['contentHash']} is "
                 f"stored from another document (sha256 {recorded}); a scene version's content "
-                "is fixed by its layers: re-read the scene from its files")
+                "is fixed by its layers, and its prim detail (--prims full or summary) by its "
+                "first store: re-read the scene from its files, with the same --prims")
         if staged is not None and recorded is None:
             if not scene_writes.publish_pending_version(tx, params, staged):
                 raise ConflictError(
@@ -191,7 +215,8 @@ def store_scene(db: Database, doc: dict[str, Any], receipt: Receipt | None = Non
         scene_id=doc["sceneId"], version=doc["version"], content_hash=doc["contentHash"],
         node_id=node_id, layers=len(params["layers"]),
         prims=len(params["prims"]), variants=len(params["variants"]),
-        missing_assets=list(doc["missingAssets"]), seq=seq, duplicate=duplicate,
+        missing_assets=list(doc["missingAssets"]), prim_detail=params["version"]["primDetail"],
+        seq=seq, duplicate=duplicate,
         version_reused_by=reused,
     )
 

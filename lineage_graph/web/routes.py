@@ -159,7 +159,8 @@ async def post_scene(request: Request, state: State) -> JSONResponse:
     return JSONResponse({
         "id": stored.node_id, "sceneId": stored.scene_id, "version": stored.version,
         "contentHash": stored.content_hash, "layers": stored.layers, "prims": stored.prims,
-        "variants": stored.variants, "missingAssets": stored.missing_assets,
+        "primDetail": stored.prim_detail, "variants": stored.variants,
+        "missingAssets": stored.missing_assets,
         "seq": stored.seq, "duplicate": stored.duplicate,
         **({"warnings": stored.warnings()} if stored.version_reused_by else {}),
     }, status_code=201)

@@ -381,7 +381,7 @@ const SCENE = `query Scene($id: String!, $version: String, $hash: String) {
       datasets(limit: 20) { id namespace name } } } }`;
 
 const VARIANT_DIFF = `query Diff($a: ID!, $b: ID!) { sceneVariantDiff(a: $a, b: $b) {
-  selectionChanges { variantSet a b } primsOnlyInA primsOnlyInB commonPrims } }`;
+  selectionChanges { variantSet a b } primsOnlyInA primsOnlyInB commonPrims primsCompared } }`;
 
 function selectionText(selections) {
   return selections.map(s => `${s.set}=${s.option}`).join(",");
@@ -423,9 +423,12 @@ async function sceneView(sceneId, params) {
     section.append(el("h3", {}, `Compared: A ${name(a)} / B ${name(b)}`),
       el("div", {id: "variant-diff"},
         el("p", {}, "Selections that differ: ", diff.selectionChanges.map(c => `${c.variantSet}: ${c.a} -> ${c.b}`).join("; ") || "none"),
-        el("p", {}, `Prims only in A: ${diff.primsOnlyInA.join(", ") || "none"}`),
-        el("p", {}, `Prims only in B: ${diff.primsOnlyInB.join(", ") || "none"}`),
-        el("p", {class: "muted"}, `${diff.commonPrims} prims in common`)));
+        ...(diff.primsCompared ? [
+          el("p", {}, `Prims only in A: ${diff.primsOnlyInA.join(", ") || "none"}`),
+          el("p", {}, `Prims only in B: ${diff.primsOnlyInB.join(", ") || "none"}`),
+          el("p", {class: "muted"}, `${diff.commonPrims} prims in common`)]
+        : [el("p", {class: "muted", id: "prims-not-compared"},
+              "Prims not compared: a variant has no stored prims (a scene stored with --prims summary, or a variant no scene has stored yet)")])));
   }
   return section;
 }
