@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from benchmarks.ingest import bench_neo4j, generate_events, wipe
@@ -45,6 +45,7 @@ from lineage_graph.db.connection import Database, resolve_password
 from lineage_graph.db.migrations import migrate
 from lineage_graph.kafka_broker import ManagedKafka
 from lineage_graph.settings import Settings
+from tests.kafka_support import group_members
 from tests.serving import served_api
 
 
@@ -66,16 +67,6 @@ def batch_endpoint(settings: Settings, db: Database, events: list[dict[str, Any]
         return len(events) / (time.perf_counter() - started)
 
 
-def group_members(admin: AdminClient, group: str) -> int:
-    """Members of a stable group (0 while it forms: the coordinator may not know it yet)."""
-    [future] = admin.describe_consumer_groups([group]).values()
-    try:
-        found = future.result(10)
-    except KafkaException:
-        return 0
-    return len(found.members) if str(found.state).endswith("STABLE") else 0
-
-
 def consumers(settings: Settings, servers: str, db: Database, events: list[dict[str, Any]],
               n: int, batch_size: int) -> float:
     wipe(db)
@@ -91,7 +82,7 @@ def consumers(settings: Settings, servers: str, db: Database, events: list[dict[
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
     try:
         deadline = time.monotonic() + 120
-        while group_members(admin, group) < n:
+        while group_members(servers, group) < n:
             if time.monotonic() > deadline:
                 raise SystemExit("the consumers did not join their group")
             time.sleep(0.2)

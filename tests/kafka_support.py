@@ -142,6 +142,19 @@ def end_offsets(servers: str, topic: str) -> list[int]:
         consumer.close()
 
 
+def group_members(servers: str, group: str) -> int:
+    """Members of ``group`` once it is stable (0 while it forms)."""
+    from confluent_kafka import KafkaException
+
+    admin = AdminClient({"bootstrap.servers": servers})  # alive until the answer comes
+    [future] = admin.describe_consumer_groups([group]).values()
+    try:
+        found = future.result(10)
+    except (KafkaException, TimeoutError):  # the coordinator does not know the group yet
+        return 0
+    return len(found.members) if str(found.state).endswith("STABLE") else 0
+
+
 def caught_up(servers: str, topic: str, group: str) -> bool:
     """Has the group committed every partition to its end (a partition nobody wrote to needs
     no commit)?"""

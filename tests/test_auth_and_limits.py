@@ -249,9 +249,11 @@ def test_apikey_cli_creates_lists_and_revokes(db: Database, neo4j_server: Settin
 ])
 def test_graphql_limits_refuse_before_running(client: TestClient, graphql: str,
                                               problem: str) -> None:
-    body = client.post("/graphql", json={"query": graphql}).json()
-    assert problem in body["errors"][0]["message"], body["errors"][0]["message"]
-    assert body.get("data") is None
+    # Twice: the second time the parsed and validated document comes from the caches.
+    for _ in range(2):
+        body = client.post("/graphql", json={"query": graphql}).json()
+        assert problem in body["errors"][0]["message"], body["errors"][0]["message"]
+        assert body.get("data") is None
 
 
 def test_a_query_over_the_timeout_is_stopped(db: Database, neo4j_server: Settings) -> None:

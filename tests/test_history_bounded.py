@@ -95,9 +95,9 @@ def test_the_history_is_there(history: Database) -> None:
                    {"id": TRAIN, "up": True}, {"id": TRAIN, "up": False}], "asOf": None,
       "perHop": 11}),
     ("the readers a new hub version can change, in order", RESOLVE_READ_VERSIONS,
-     {"versionedDatasets": [{"datasetId": dataset_id(*HUB), "versionIds": ["late"],
-                             "since": (T0 + timedelta(days=2)).isoformat()}],
-      "touchedRunIds": []}),
+     {"batch": {"versionedDatasets": [{"datasetId": dataset_id(*HUB), "versionIds": ["late"],
+                                       "since": (T0 + timedelta(days=2)).isoformat()}],
+                "touchedRunIds": []}}),
 ])
 def test_reads_do_not_grow_with_the_history(history: Database, name: str,
                                             cypher: LiteralString, params: dict[str, Any]

@@ -43,6 +43,7 @@ from tests.kafka_support import (
     caught_up,
     committed_offsets,
     emit,
+    group_members,
     headers_of,
     managed_kafka,
     new_topic,
@@ -97,10 +98,12 @@ def test_two_consumers_one_killed_mid_stream_record_every_event_exactly_once(
     group's offsets reach the topic's end."""
     topic, group = new_topic(kafka), f"lineage-{uuid.uuid4().hex[:8]}"
     events = training_runs(2500)
-    emit(kafka, topic, events)
     first = _consumer_process(neo4j_server, kafka, topic, group, tmp_path / "first.log")
     second = _consumer_process(neo4j_server, kafka, topic, group, tmp_path / "second.log")
     try:
+        # Both members own partitions before anything is sent, so the one killed has work.
+        _wait_for("both consumers in the group", lambda: group_members(kafka, group) == 2, 120)
+        emit(kafka, topic, events)
         _wait_for("the first 1,000 events", lambda: _recorded(db)["n"] >= 1000, 120)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -283,3 +286,15 @@ def test_two_ups_at_once_start_one_broker(neo4j_server: Settings, kafka: str,
         assert brokers == [str(answers[0])]
     finally:
         manager.down()
+
+
+def test_a_cluster_id_never_reads_as_an_option() -> None:
+    """A base64 id starting with '-' made Kafka's storage tool refuse it (1 start in 64)."""
+    import base64
+
+    from lineage_graph.kafka_broker.manager import _cluster_id
+
+    for _ in range(2000):
+        found = _cluster_id()
+        assert not found.startswith("-")
+        assert len(base64.urlsafe_b64decode(found + "==")) == 16

@@ -62,7 +62,7 @@ def _keys(row_type: type) -> set[str]:
 def test_a_statement_reads_exactly_the_declared_keys(
         statement: str, parameter: str, row_type: type, nested: dict[str, type]) -> None:
     cypher = getattr(w, statement)
-    assert f"UNWIND ${parameter} AS row" in cypher
+    assert f"UNWIND $batch.{parameter} AS row" in cypher
     read = _read(cypher, "row")
     if "row AS ref" in cypher:  # the row is itself a scene variant reference (_VARIANT_OF_REF)
         read |= _read(cypher, "ref")
@@ -82,7 +82,7 @@ def test_every_row_list_of_the_plan_is_applied() -> None:
     unwound = {parameter for _, parameter, _, _ in STATEMENTS} | {"touchedRunIds"}
     assert set(rows.PLAN_KEYS) == unwound
     for key in rows.PLAN_KEYS:
-        assert f"${key}" in w.APPLY_PLAN, key
+        assert f"$batch.{key}" in w.APPLY_PLAN, key
 
 
 def test_the_plan_sends_the_declared_keys() -> None:
@@ -102,6 +102,6 @@ def test_the_plan_sends_the_declared_keys() -> None:
 
 def test_the_check_sees_an_undeclared_key() -> None:
     """The comparison above can fail: a statement reading row.colour is caught."""
-    assert _read("UNWIND $jobs AS row MERGE (j {c: row.colour, n: row.nodeId})", "row") == {
+    assert _read("UNWIND $batch.jobs AS row MERGE (j {c: row.colour, n: row.nodeId})", "row") == {
         "colour", "nodeId"}
     assert _read("WITH known.row.x, $row.y", "row") == set()

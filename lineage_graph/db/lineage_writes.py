@@ -3,6 +3,12 @@
 Each statement takes one list of rows and applies it with ``UNWIND``: a batch of events costs a
 fixed number of round trips, whatever its size. The merge rules (max by sort key, set union)
 are the ones of :mod:`lineage_graph.ingest.plan`, so applying rows is order-independent.
+
+Every row list travels inside one map parameter, ``$batch``. Neo4j caches a plan per statement
+and per parameter *types and sizes*: as separate lists, each new combination of empty and
+non-empty lists, or of list sizes, made Neo4j plan the whole write statement again (about a
+second on a 2-core machine, under the sequence lock, so every writer waited). One map
+parameter has one type, so the statement is planned once.
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ RETURN existing, s.value AS base, s.head AS head
 # lineage_graph.ledger.chain): each record carries the previous record's chain hash and its own.
 RECORD_EVENTS: LiteralString = """
 MATCH (s:Sequence {name: 'event'})
-SET s.value = $lastSeq, s.head = $head
+SET s.value = $batch.lastSeq, s.head = $batch.head
 WITH s
-UNWIND $events AS e
+UNWIND $batch.events AS e
 CREATE (ev:Event {
   seq: e.seq, sha256: e.sha256, raw: e.raw, kind: e.kind, eventType: e.eventType,
   eventTime: datetime(e.eventTime), runId: e.runId, warnings: e.warnings,
@@ -47,7 +53,7 @@ RETURN ev.sha256 AS sha256, ev.seq AS seq
 """
 
 MERGE_NAMESPACES: LiteralString = """
-UNWIND $namespaces AS row
+UNWIND $batch.namespaces AS row
 MERGE (n:Namespace {key: row.key})
 ON CREATE SET n.name = row.name
 """
@@ -57,7 +63,7 @@ def _merge_named_nodes(rows: LiteralString, label: LiteralString,
                        in_namespace: LiteralString) -> LiteralString:
     """Jobs or datasets (NamedNodeRow), each linked from its namespace."""
     return ("""
-UNWIND $""" + rows + """ AS row
+UNWIND $batch.""" + rows + """ AS row
 MERGE (node:""" + label + """:LineageNode {nodeId: row.nodeId})
 ON CREATE SET node.namespace = row.namespace, node.name = row.name
 WITH node, row
@@ -87,7 +93,7 @@ def _latest(prop: LiteralString, value: LiteralString) -> LiteralString:
 # Times travel as ISO-8601 strings and become DateTime here: much cheaper for the driver than
 # packing Python datetimes.
 MERGE_RUNS: LiteralString = """
-UNWIND $runs AS row
+UNWIND $batch.runs AS row
 MERGE (r:Run:LineageNode {runId: row.runId})
 ON CREATE SET r.nodeId = row.nodeId
 WITH r, row, datetime(row.firstEventTime) AS first, datetime(row.lastEventTime) AS last,
@@ -106,7 +112,7 @@ FOREACH (_ IN CASE WHEN row.codeKey IS NOT NULL
 """
 
 MERGE_RUN_JOBS: LiteralString = """
-UNWIND $runJobs AS row
+UNWIND $batch.runJobs AS row
 MATCH (j:Job {nodeId: row.jobId}), (r:Run {runId: row.runId})
 MERGE (j)-[:HAS_RUN]->(r)
 """
@@ -118,7 +124,7 @@ MERGE (j)-[:HAS_RUN]->(r)
 # MERGE_RUNS and MERGE_RUN_JOBS: the run's times and jobs are current, so the result does not
 # depend on how events were batched.
 SPAN_JOBS_OF_RUNS: LiteralString = """
-UNWIND $runs AS row
+UNWIND $batch.runs AS row
 MATCH (r:Run {runId: row.runId})<-[:HAS_RUN]-(j:Job)
 WITH r, j ORDER BY j.nodeId
 WITH r, collect(j) AS jobs
@@ -130,7 +136,7 @@ SET """ + _earliest("j.firstRunEventTime", "r.firstEventTime") + """,
 """
 
 MERGE_PARENTS: LiteralString = """
-UNWIND $parents AS row
+UNWIND $batch.parents AS row
 MATCH (child:Run {runId: row.child}), (parent:Run {runId: row.parent})
 MERGE (child)-[:CHILD_OF]->(parent)
 """
@@ -149,19 +155,19 @@ def _keep_earliest_since(edge: LiteralString) -> LiteralString:
 _KEEP_LATEST_UNTIL: LiteralString = "\nSET " + _latest("e.until", "datetime(row.until)") + "\n"
 
 MERGE_JOB_READS: LiteralString = """
-UNWIND $jobReads AS row
+UNWIND $batch.jobReads AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:READS]->(d)
 """ + _keep_earliest_since("e") + _KEEP_LATEST_UNTIL
 
 MERGE_JOB_WRITES: LiteralString = """
-UNWIND $jobWrites AS row
+UNWIND $batch.jobWrites AS row
 MATCH (j:Job {nodeId: row.jobId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (j)-[e:WRITES]->(d)
 """ + _keep_earliest_since("e") + _KEEP_LATEST_UNTIL
 
 MERGE_VERSIONS: LiteralString = """
-UNWIND $versions AS row
+UNWIND $batch.versions AS row
 MERGE (v:DatasetVersion {nodeId: row.nodeId})
 ON CREATE SET v.version = row.version, v.datasetId = row.datasetId
 WITH v, row, datetime(row.createdAt) AS createdAt
@@ -172,7 +178,7 @@ MERGE (v)-[:VERSION_OF]->(d)
 """
 
 MERGE_RUN_READS: LiteralString = """
-UNWIND $runReads AS row
+UNWIND $batch.runReads AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId})
 MERGE (r)-[rd:READ]->(d)
 """ + _keep_earliest_since("rd") + """
@@ -187,7 +193,7 @@ SET rd.pinnedVersion = CASE
 """
 
 MERGE_RUN_WRITES: LiteralString = """
-UNWIND $runWrites AS row
+UNWIND $batch.runWrites AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId}),
       (v:DatasetVersion {nodeId: row.versionId})
 MERGE (r)-[e:WROTE]->(d)
@@ -196,7 +202,7 @@ MERGE (r)-[:WROTE_VERSION]->(v)
 """
 
 MERGE_FACETS: LiteralString = """
-UNWIND $facets AS row
+UNWIND $batch.facets AS row
 MATCH (o:LineageNode {nodeId: row.ownerId})
 MERGE (f:Facet {facetId: row.facetId})
 ON CREATE SET f.name = row.name, f.place = row.place, f.sortKey = ''
@@ -215,7 +221,7 @@ FOREACH (_ IN CASE WHEN row.malformed OR key IN coalesce(o.malformedFacets, [])
 """
 
 MERGE_FIELDS: LiteralString = """
-UNWIND $fields AS row
+UNWIND $batch.fields AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
 MERGE (f:Field {fieldId: row.fieldId})
 ON CREATE SET f.name = row.name, f.datasetId = row.datasetId, f.sortKey = ''
@@ -228,7 +234,7 @@ SET f.type = row.type, f.description = row.description, f.ordinal = row.ordinal,
 
 # Both fields exist already: the plan adds column-lineage fields to the field rows.
 MERGE_COLUMN_LINEAGE: LiteralString = """
-UNWIND $columnLineage AS row
+UNWIND $batch.columnLineage AS row
 MATCH (outputField:Field {fieldId: row.outFieldId}), (inputField:Field {fieldId: row.inFieldId})
 MERGE (outputField)-[c:DERIVED_FROM]->(inputField)
 SET c.transformations = CASE
@@ -267,7 +273,7 @@ CALL (ref, stored) {
 # Another name of a dataset (symlinks facet): an alias node keyed like a dataset id, so a
 # lookup by dataset:NS:NAME can fall back to it. A union: aliases are never removed.
 MERGE_ALIASES: LiteralString = """
-UNWIND $aliases AS row
+UNWIND $batch.aliases AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
 MERGE (a:DatasetAlias {aliasId: row.aliasId})
 ON CREATE SET a.namespace = row.namespace, a.name = row.name, a.type = row.type
@@ -298,7 +304,7 @@ def _unlink(owner: LiteralString, rel: LiteralString, label: LiteralString) -> L
 # A dataset carrying a usdScene facet points at its scene variant (stored or placeholder, see
 # _VARIANT_OF_REF). The latest facet by eventTime wins. Either arrival order gives the same graph.
 LINK_SCENE_VARIANTS: LiteralString = """
-UNWIND $sceneLinks AS row
+UNWIND $batch.sceneLinks AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
 """ + _latest_facet_wins("d", "sceneLinkKey") + _unlink(
     "d", "FROM_SCENE_VARIANT", "SceneVariant") + """WITH d, row, row AS ref
@@ -312,7 +318,7 @@ SET link.since = datetime(row.since)
 # The latest mlModel facet (by eventTime) sets the properties and the tensor set.
 # derivedFrom names base models by digest; links are made from whichever side arrives second.
 MERGE_MODELS: LiteralString = """
-UNWIND $models AS row
+UNWIND $batch.models AS row
 MERGE (m:ModelVersion:LineageNode {nodeId: row.nodeId})
 ON CREATE SET m.name = row.name, m.version = row.version, m.namespace = 'models'
 SET m.placeholder = false
@@ -341,7 +347,7 @@ CALL (m) {
 """
 
 MERGE_MODEL_LINKS: LiteralString = """
-UNWIND $modelLinks AS row
+UNWIND $batch.modelLinks AS row
 MATCH (m:ModelVersion {nodeId: row.modelId}), (d:Dataset {nodeId: row.datasetId}),
       (r:Run {runId: row.runId})
 MERGE (r)-[:TRAINED]->(m)
@@ -353,7 +359,7 @@ MERGE (m)-[stored:STORED_IN]->(d)
 # not created yet is a placeholder that createLabelingSchema fills when it makes that version
 # (same nodeId). The latest facet (by eventTime) decides the set.
 LINK_LABELING_SCHEMAS: LiteralString = """
-UNWIND $schemaLinks AS row
+UNWIND $batch.schemaLinks AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
 """ + _latest_facet_wins("d", "labelingSchemaKey") + _unlink(
     "d", "LABELED_WITH", "LabelingSchemaVersion") + """CALL (d, row) {
@@ -372,7 +378,7 @@ MATCH (d:Dataset {nodeId: row.datasetId})
 # from anything (an older facet named them) are deleted, here and in the other link statements,
 # so the graph does not depend on arrival order.
 MERGE_EVALUATIONS: LiteralString = """
-UNWIND $evaluations AS row
+UNWIND $batch.evaluations AS row
 MATCH (r:Run {runId: row.runId})
 """ + _latest_facet_wins("r", "evaluationKey") + """CALL (r) {
   OPTIONAL MATCH (r)-[:MEASURED]->(old:Metric)
@@ -414,7 +420,7 @@ CALL (r, row, m) {
 # every run this batch touched and every reader a new version can change (below), so
 # late-arriving events re-link earlier runs.
 RESOLVE_READ_VERSIONS: LiteralString = """
-UNWIND $versionedDatasets AS row
+UNWIND $batch.versionedDatasets AS row
 MATCH (d:Dataset {nodeId: row.datasetId})
 CALL (d, row) {
   // Unpinned readers that started at or after the earliest new version: only they can now
@@ -439,7 +445,7 @@ CALL (d, row) {
   RETURN reader
 }
 WITH collect(DISTINCT reader.runId) AS readers
-UNWIND readers + $touchedRunIds AS rid
+UNWIND readers + $batch.touchedRunIds AS rid
 WITH DISTINCT rid
 MATCH (r:Run {runId: rid})-[rd:READ]->(d:Dataset)
 OPTIONAL MATCH (r)-[old:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(d)
@@ -516,17 +522,17 @@ def write_records_and_plan(tx: neo4j.ManagedTransaction, plan: PlanRows,
     one round trip. Returns each record's sequence number by sha256."""
     values: dict[str, Any] = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
     values.update(events=records, head=head, lastSeq=records[-1]["seq"])
-    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, values)}
+    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, batch=values)}
 
 
 def write_records(tx: neo4j.ManagedTransaction, records: list[ChainedRecordRow],
                   head: str) -> dict[str, int]:
     """Append chained records whose writes the caller made in the same transaction."""
     return {r["sha256"]: r["seq"] for r in tx.run(
-        RECORD_EVENTS, events=records, head=head, lastSeq=records[-1]["seq"])}
+        RECORD_EVENTS, batch={"events": records, "head": head, "lastSeq": records[-1]["seq"]})}
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     """Write every row list of a plan, in one round trip."""
     values = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
-    tx.run(APPLY_PLAN, values).consume()
+    tx.run(APPLY_PLAN, batch=values).consume()

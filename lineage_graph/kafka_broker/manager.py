@@ -163,12 +163,11 @@ class ManagedKafka:
         """Format the data directory for a one-node KRaft cluster (once per instance)."""
         id_file = self.dir / "cluster-id"
         if not id_file.exists():
-            write_private(id_file, base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()
-                          .rstrip("="))
+            write_private(id_file, _cluster_id())
         proc = subprocess.run(
             [java, "-cp", f"{self.lib_dir}/*", f"-Dlog4j2.configurationFile={self.log_config}",
              STORAGE_TOOL, "format", "--standalone", "--ignore-formatted",
-             "-t", id_file.read_text().strip(), "-c", str(self.properties)],
+             f"--cluster-id={id_file.read_text().strip()}", "-c", str(self.properties)],
             capture_output=True, text=True, check=False, umask=PRIVATE_UMASK,
         )
         if proc.returncode != 0:
@@ -182,3 +181,13 @@ class ManagedKafka:
              "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.log_config}",
              "-cp", f"{self.lib_dir}/*", BROKER_MAIN, str(self.properties)],
             s.kafka_port, "its listener", START_TIMEOUT_S)
+
+
+def _cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64, as Kafka makes them, never
+    starting with '-' (Kafka's tools would read it as an option; Kafka's own generator skips
+    those too)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
