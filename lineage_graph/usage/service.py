@@ -12,6 +12,7 @@ from typing import Any
 
 from lineage_graph.db import usage as q
 from lineage_graph.db.connection import Database
+from lineage_graph.db.usage import GraphCounts
 from lineage_graph.neo4j_server import managed_disk_usage
 from lineage_graph.settings import Settings
 
@@ -22,10 +23,7 @@ GAUGE_SECONDS = 30.0  # how long /metrics and /healthz reuse one reading
 class Gauges:
     """The cheap readings, and which budgets they exceed."""
 
-    nodes: int
-    relationships: int
-    by_label: dict[str, int]
-    by_type: dict[str, int]
+    counts: GraphCounts  # nodes and relationships, by label and type (the count store)
     records_last_day: int
     store_bytes: int | None  # None: not a managed instance (its files are not ours to read)
     transaction_log_bytes: int | None
@@ -42,12 +40,12 @@ class UsageStats:
     records_per_day: list[dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
-        g = self.gauges
-        prims, labels = g.by_label.get("Prim", 0), g.by_label.get("Label", 0)
+        g, counts = self.gauges, self.gauges.counts
+        prims, labels = counts.by_label.get("Prim", 0), counts.by_label.get("Label", 0)
         return {
-            "nodes": g.nodes, "relationships": g.relationships,
-            "nodesByLabel": {k: v for k, v in sorted(g.by_label.items()) if v},
-            "relationshipsByType": {k: v for k, v in sorted(g.by_type.items()) if v},
+            "nodes": counts.nodes, "relationships": counts.relationships,
+            "nodesByLabel": {k: v for k, v in sorted(counts.by_label.items()) if v},
+            "relationshipsByType": {k: v for k, v in sorted(counts.by_type.items()) if v},
             "records": self.records, "recordBytes": self.record_bytes,
             "recordsByType": self.records_by_type,
             "storeBytes": g.store_bytes, "transactionLogBytes": g.transaction_log_bytes,
@@ -94,9 +92,7 @@ class UsageService:
             exceeded["storeBytes"] = (
                 f"the store holds {store} bytes, over the budget of {budgets['storeBytes']} "
                 "(LINEAGE_GRAPH_BUDGET_STORE_BYTES)")
-        gauges = Gauges(nodes=counts.nodes, relationships=counts.relationships,
-                        by_label=counts.by_label, by_type=counts.by_type,
-                        records_last_day=last_day, store_bytes=store,
+        gauges = Gauges(counts=counts, records_last_day=last_day, store_bytes=store,
                         transaction_log_bytes=None if disk is None else disk.transaction_log_bytes,
                         budgets=budgets, exceeded=exceeded)
         with self._lock:

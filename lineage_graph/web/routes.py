@@ -208,9 +208,9 @@ def _usage_gauges(state: AppState) -> Gauges | None:
 
 
 def _set_usage_metrics(gauges: Gauges) -> None:
-    for label, count in gauges.by_label.items():
+    for label, count in gauges.counts.by_label.items():
         METRICS.nodes.labels(label=label).set(count)
-    for kind, count in gauges.by_type.items():
+    for kind, count in gauges.counts.by_type.items():
         METRICS.relationships.labels(type=kind).set(count)
     METRICS.records_last_day.set(gauges.records_last_day)
     if gauges.store_bytes is not None:
