@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -43,10 +42,18 @@ class ServerProcess:
     marker: str
     error: type[LineageGraphError]
 
-    def exclusive(self) -> AbstractContextManager[None]:
-        """One start at a time per instance: a second ``up`` waits here, then finds the
-        first one's server running instead of starting another on the same files."""
-        return exclusive_lock(self.pid_file.with_suffix(".lock"))
+    def ensure_running(self, port: int, port_name: str, timeout_s: float,
+                       start: Callable[[], None]) -> None:
+        """Call ``start`` unless this instance's server runs; either way return once ``port``
+        accepts connections. One start at a time per instance (a lock file): a second caller
+        waits, then finds the first one's server, perhaps still starting, and waits for its
+        port instead of starting another on the same files."""
+        with exclusive_lock(self.pid_file.with_suffix(".lock")):
+            pid = self.running_pid()
+            if pid is None:
+                start()
+            else:
+                self.await_port(lambda: alive(pid), port, port_name, timeout_s)
 
     def running_pid(self) -> int | None:
         pid = read_pid(self.pid_file)

@@ -26,7 +26,6 @@ from lineage_graph.errors import ManagedKafkaError
 from lineage_graph.local_server import (
     PRIVATE_UMASK,
     ServerProcess,
-    alive,
     jar_dir,
     last_error_line,
     packaged_pom,
@@ -91,16 +90,11 @@ class ManagedKafka:
 
     def up(self, progress: bool = True) -> BrokerStatus:
         """Make sure the broker runs and accepts connections; idempotent."""
-        with self.process.exclusive():
-            return self._up(progress)
+        self.process.ensure_running(self.settings.kafka_port, "its listener", START_TIMEOUT_S,
+                                    lambda: self._start_new(progress))
+        return self.status()
 
-    def _up(self, progress: bool) -> BrokerStatus:
-        current = self.status()
-        if current.pid is not None:  # running, perhaps still starting
-            pid = current.pid
-            self.process.await_port(lambda: alive(pid), self.settings.kafka_port,
-                                    "its listener", START_TIMEOUT_S)
-            return current
+    def _start_new(self, progress: bool) -> None:
         java = require_java(f"Kafka {self.settings.kafka_version}", ManagedKafkaError, FALLBACK)
         resolve_jars(self.pom_text, self.lib_dir, f"Kafka {self.settings.kafka_version}",
                      ManagedKafkaError, FALLBACK, progress)
@@ -113,7 +107,6 @@ class ManagedKafka:
                     f"port {port} is taken by another process; set LINEAGE_GRAPH_KAFKA_PORT "
                     "and LINEAGE_GRAPH_KAFKA_CONTROLLER_PORT to free ports")
         self._start(java)
-        return self.status()
 
     def down(self) -> bool:
         """Stop the broker cleanly (SIGTERM, then SIGKILL after a timeout). True if it ran."""

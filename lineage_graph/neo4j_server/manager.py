@@ -32,7 +32,6 @@ from lineage_graph.errors import ManagedNeo4jError
 from lineage_graph.local_server import (
     PRIVATE_UMASK,
     ServerProcess,
-    alive,
     jar_dir,
     last_error_line,
     packaged_pom,
@@ -85,16 +84,11 @@ class ManagedNeo4j:
 
     def up(self, progress: bool = True) -> ServerStatus:
         """Make sure the server runs and answers Bolt; idempotent."""
-        with self.process.exclusive():
-            return self._up(progress)
+        self.process.ensure_running(self.settings.bolt_port, "Bolt", START_TIMEOUT_S,
+                                    lambda: self._start_new(progress))
+        return self.status()
 
-    def _up(self, progress: bool) -> ServerStatus:
-        current = self.status()
-        if current.pid is not None:  # running, perhaps still starting
-            pid = current.pid
-            self.process.await_port(lambda: alive(pid), self.settings.bolt_port, "Bolt",
-                                    START_TIMEOUT_S)
-            return current
+    def _start_new(self, progress: bool) -> None:
         java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
         self.ensure_jars(progress=progress)
         self._write_conf()
@@ -107,7 +101,6 @@ class ManagedNeo4j:
                 "LINEAGE_GRAPH_NEO4J_BOLT_PORT to a free port or NEO4J_URI to that server"
             )
         self._start(java)
-        return self.status()
 
     def down(self) -> bool:
         """Stop the server cleanly (SIGTERM, then SIGKILL after a timeout). True if it ran."""
