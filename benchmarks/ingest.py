@@ -165,6 +165,28 @@ def bench_neo4j() -> Settings:
     return settings
 
 
+def machine_line(settings: Settings) -> str:
+    """The first line every benchmark prints: where its figures come from."""
+    return (f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, Neo4j {settings.neo4j_version} at "
+            f"{settings.bolt_uri}")
+
+
+def alternate(measures: dict[str, Callable[[], float]], rounds: int = 2
+              ) -> dict[str, list[float]]:
+    """Each measure ``rounds`` times, taking turns, so none profits from running later (JIT,
+    page cache, background work in the JVM). Warm up before calling."""
+    found: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            found[name].append(measure())
+    return found
+
+
+def runs_text(values: list[float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in values)
+
+
 def tail(latencies: list[float]) -> str:
     """p50, p99 and max of per-request latencies after warm-up (the first 10%)."""
     steady = sorted(latencies[len(latencies) // 10:]) or sorted(latencies)
@@ -263,8 +285,7 @@ def main() -> None:
     events = generate_events(args.runs)
     single_events = events[: args.single]
     chunks = [events[i:i + args.batch_size] for i in range(0, len(events), args.batch_size)]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    print(machine_line(settings))
     print(f"workload: {len(events)} events ({args.runs} runs x START+COMPLETE, 3 inputs, "
           f"2 outputs, schema + columnLineage + parent + sql facets); single POSTs on the first "
           f"{len(single_events)}; batches of {args.batch_size}")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ import httpx
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks.ingest import bench_neo4j, generate_events, wipe
+from benchmarks.ingest import alternate, bench_neo4j, generate_events, machine_line, runs_text, wipe
 from lineage_graph.db.connection import Database, resolve_password
 from lineage_graph.db.migrations import migrate
 from lineage_graph.kafka_broker import ManagedKafka
@@ -120,30 +119,22 @@ def main() -> None:
         kafka_controller_port=int(os.environ.get("LINEAGE_GRAPH_KAFKA_CONTROLLER_PORT", "9293")))
     servers = ManagedKafka(kafka_settings).up().bootstrap_servers
     events = generate_events(args.runs)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}, "
-          f"Kafka {kafka_settings.kafka_version} at {servers}")
+    print(f"{machine_line(settings)}, Kafka {kafka_settings.kafka_version} at {servers}")
     print(f"workload: {len(events)} events; batches and polls of {args.batch_size}")
-    runs: dict[str, list[float]] = {"batch": [], "one": [], "two": []}
     with Database(settings) as db:
         migrate(db)
-        # Warm-up (JIT, page cache), not counted; then each setting twice, alternating, so
-        # none profits from running later.
+        # Warm-up (JIT, page cache), not counted.
         consumers(settings, servers, db, events[:400], 1, args.batch_size)
         batch_endpoint(settings, db, events[:400], args.batch_size)
-        for _ in range(2):
-            runs["batch"].append(batch_endpoint(settings, db, events, args.batch_size))
-            runs["one"].append(consumers(settings, servers, db, events, 1, args.batch_size))
-            runs["two"].append(consumers(settings, servers, db, events, 2, args.batch_size))
+        runs = alternate({
+            "batch": lambda: batch_endpoint(settings, db, events, args.batch_size),
+            "one": lambda: consumers(settings, servers, db, events, 1, args.batch_size),
+            "two": lambda: consumers(settings, servers, db, events, 2, args.batch_size)})
     batch, one, two = (sum(runs[k]) / len(runs[k]) for k in ("batch", "one", "two"))
-
-    def each(key: str) -> str:
-        return ", ".join(f"{x:.1f}" for x in runs[key])
-
-    print(f"  batch endpoint:  {batch:8.1f} events/s  (runs: {each('batch')})")
-    print(f"  1 consumer:      {one:8.1f} events/s  (runs: {each('one')}; "
+    print(f"  batch endpoint:  {batch:8.1f} events/s  (runs: {runs_text(runs['batch'])})")
+    print(f"  1 consumer:      {one:8.1f} events/s  (runs: {runs_text(runs['one'])}; "
           f"{one / batch:.2f} of the batch endpoint)")
-    print(f"  2 consumers:     {two:8.1f} events/s  (runs: {each('two')}; "
+    print(f"  2 consumers:     {two:8.1f} events/s  (runs: {runs_text(runs['two'])}; "
           f"{two / batch:.2f} of the batch endpoint)")
     print(json.dumps({"benchmark": "kafka", "batch_endpoint": round(batch, 1),
                       "one_consumer": round(one, 1), "two_consumers": round(two, 1)}))

@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -64,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from benchmarks import hub_shapes
-from benchmarks.ingest import bench_neo4j, wipe
+from benchmarks.ingest import bench_neo4j, machine_line, wipe
 from lineage_graph.db import marquez_reads
 from lineage_graph.db.connection import Database
 from lineage_graph.db.lineage_reads import JOB_LEVEL
@@ -428,8 +427,7 @@ def main() -> None:
     os.environ.setdefault("LINEAGE_GRAPH_NEO4J_HEAP", "2g")
     os.environ.setdefault("LINEAGE_GRAPH_NEO4J_PAGECACHE", "4g")
     settings = bench_neo4j()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri} "
+    print(f"{machine_line(settings)} "
           f"(heap {settings.heap_size}, page cache {settings.pagecache_size})")
     with Database(settings) as db, served_api(settings) as url:
         migrate(db)

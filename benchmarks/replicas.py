@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import threading
 import time
@@ -30,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from benchmarks.ingest import bench_neo4j, generate_events, wipe
+from benchmarks.ingest import alternate, bench_neo4j, generate_events, machine_line, runs_text, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -77,21 +75,17 @@ def main() -> None:
     settings = bench_neo4j()
     events = generate_events(args.runs)
     batches = [events[i:i + args.batch_size] for i in range(0, len(events), args.batch_size)]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    print(machine_line(settings))
     print(f"workload: {len(events)} events in batches of {args.batch_size}, two senders")
     with Database(settings) as db:
         migrate(db)
-        # Warm-up (JIT, page cache), not counted; then each setting twice, alternating, so
-        # neither profits from running later.
+        # Warm-up (JIT, page cache), not counted.
         events_per_second(settings, db, 1, batches[: max(1, len(batches) // 4)])
-        ones, twos = [], []
-        for _ in range(2):
-            ones.append(events_per_second(settings, db, 1, batches))
-            twos.append(events_per_second(settings, db, 2, batches))
-    one, two = sum(ones) / len(ones), sum(twos) / len(twos)
-    print(f"  one API:  {one:8.1f} events/s  (runs: {', '.join(f'{x:.1f}' for x in ones)})")
-    print(f" two APIs:  {two:8.1f} events/s  (runs: {', '.join(f'{x:.1f}' for x in twos)})")
+        runs = alternate({"one": lambda: events_per_second(settings, db, 1, batches),
+                          "two": lambda: events_per_second(settings, db, 2, batches)})
+    one, two = (sum(runs[k]) / len(runs[k]) for k in ("one", "two"))
+    print(f"  one API:  {one:8.1f} events/s  (runs: {runs_text(runs['one'])})")
+    print(f" two APIs:  {two:8.1f} events/s  (runs: {runs_text(runs['two'])})")
     print(f"    ratio:  {two / one:8.2f} (two replicas over one)")
     print(json.dumps({"benchmark": "replicas", "one_api": round(one, 1),
                       "two_apis": round(two, 1), "ratio": round(two / one, 2)}))

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -36,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import bench_neo4j, wipe
+from benchmarks.ingest import bench_neo4j, machine_line, wipe
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
 from lineage_graph.settings import Settings
@@ -182,8 +180,7 @@ def main() -> None:
     if args.quick:
         args.prims = 20_000
     settings = bench_neo4j()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    print(machine_line(settings))
     with tempfile.TemporaryDirectory() as tmp:
         scene = Path(tmp) / "bench_city.usda"
         started = time.perf_counter()

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import sys
 import time
@@ -30,7 +28,7 @@ from typing import Any, LiteralString, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import bench_neo4j, generate_events
+from benchmarks.ingest import bench_neo4j, generate_events, machine_line
 from lineage_graph.db import lineage_writes as w
 from lineage_graph.db.connection import Database
 from lineage_graph.db.migrations import migrate
@@ -72,8 +70,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the same: it takes ~30 s")
     parser.parse_args()
     settings = bench_neo4j()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, Neo4j {settings.neo4j_version} at {settings.bolt_uri}")
+    print(machine_line(settings))
     batches = [("1 event", rows(generate_events(1)[:1])),
                ("1 event again", rows(generate_events(1)[:1])),
                ("1 event, other shape", rows(pipeline(1)[:1])),
