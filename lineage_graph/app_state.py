@@ -11,6 +11,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.forensics.diffs import DiffService
 from lineage_graph.forensics.regression import RegressionService
 from lineage_graph.ingest.durable import DurableIngest, SpoolDrainer
+from lineage_graph.ingest.plan_refresh import WritePlanRefresher
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.ingest.spool import Spool
 from lineage_graph.labeling.labels import LabelingSessionService
@@ -32,6 +33,7 @@ class AppState:
     ingest: IngestService
     durable: DurableIngest
     drainer: SpoolDrainer
+    plan_refresher: WritePlanRefresher
     lineage: LineageService
     scenes: SceneQueries
     labeling: LabelingSchemaService
@@ -60,6 +62,7 @@ class AppState:
             ingest=ingest,
             durable=durable,
             drainer=SpoolDrainer(durable),
+            plan_refresher=WritePlanRefresher(db),
             lineage=lineage,
             scenes=SceneQueries(db, settings.max_list_limit),
             labeling=LabelingSchemaService(db),

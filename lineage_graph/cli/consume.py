@@ -44,6 +44,7 @@ def consume(
     leaves the group."""
     from lineage_graph.db.migrations import migrate
     from lineage_graph.ingest.kafka_source import ConsumeOptions, ConsumeTotals, KafkaEventConsumer
+    from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
 
     settings = load_settings()
@@ -71,8 +72,9 @@ def consume(
         migrate(db)
         console.print(f"consuming {topic} from {bootstrap_servers} as group {group} "
                       f"(dead letters: {options.dead_letters})", highlight=False)
-        totals = KafkaEventConsumer(IngestService(db, options.batch_size), options,
-                                    on_batch=report).run(stop)
+        with WritePlanRefresher(db):
+            totals = KafkaEventConsumer(IngestService(db, options.batch_size), options,
+                                        on_batch=report).run(stop)
     if as_json:
         out.print(json.dumps(totals.as_dict()), highlight=False, markup=False, soft_wrap=True)
     else:

@@ -496,7 +496,17 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + RESOLVE_READ_VERSIONS + "}\n"
 )
 APPLY_PLAN: LiteralString = _APPLY_BLOCKS + "RETURN 1 AS applied"
-RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD_EVENTS
+_RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECORD_EVENTS
+
+# Planning the write statement takes Neo4j about a second on a 2-core machine, and a writer
+# runs it holding the sequence lock, so every other writer waits that long. Neo4j replans a
+# cached plan when its statistics drift (the graph grows), at the next use: under the lock. So
+# writers never replan (``replan=skip`` uses the cached plan, even stale), and
+# ``refresh_write_plan`` replans it (``replan=force``, shared with writers' cache entry) with
+# EXPLAIN, which executes nothing and takes no lock: ingest.plan_refresh calls it at start and
+# every minute. Without a cached plan (Neo4j restarted, cache cleared) a writer plans once.
+RECORD_AND_APPLY: LiteralString = "CYPHER replan=skip\n" + _RECORD_AND_APPLY
+_REPLAN_RECORD_AND_APPLY: LiteralString = "CYPHER replan=force EXPLAIN\n" + _RECORD_AND_APPLY
 
 
 @dataclass(frozen=True)
@@ -536,3 +546,12 @@ def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     """Write every row list of a plan, in one round trip."""
     values = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
     tx.run(APPLY_PLAN, batch=values).consume()
+
+
+def refresh_write_plan(tx: neo4j.ManagedTransaction) -> None:
+    """Plan the write statement again on current statistics, outside the sequence lock (EXPLAIN
+    executes nothing): writers then run the fresh plan. Parameter *types* key Neo4j's plan
+    cache, so one map with empty lists stands for every batch."""
+    batch: dict[str, Any] = {key: [] for key in PLAN_KEYS}
+    batch.update(events=[], head=None, lastSeq=None)
+    tx.run(_REPLAN_RECORD_AND_APPLY, batch=batch).consume()

@@ -56,9 +56,11 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
             log.warning("authentication OFF: the API binds %s (loopback) and "
                         "LINEAGE_GRAPH_AUTH is %s", settings.api_host, settings.auth)
         state.drainer.start()
+        state.plan_refresher.start()
         try:
             yield
         finally:
+            state.plan_refresher.stop()
             state.drainer.stop()
             state.ingest_pool.shutdown(wait=True)  # requests in flight finish their writes
             state.db.close()

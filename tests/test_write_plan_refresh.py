@@ -1,0 +1,88 @@
+"""Writers never plan the write statement under the sequence lock; a background thread replans
+it on current statistics instead (a replan took about a second, and every writer waited)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import neo4j
+import pytest
+
+from lineage_graph.db.connection import Database
+from lineage_graph.ingest.plan_refresh import WritePlanRefresher
+from lineage_graph.ingest.service import IngestService
+from lineage_graph.openlineage.parse import parse_event
+from lineage_graph.settings import Settings
+from tests.conftest import query
+from tests.events import pipeline
+from tests.serving import free_port
+
+PRE_PARSER_OPTIONS = ("CYPHER replan=skip\n", "CYPHER replan=force EXPLAIN\n")
+
+
+@pytest.fixture()
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement sent in a managed transaction, in order."""
+    sent: list[str] = []
+    run = neo4j.ManagedTransaction.run
+
+    def recording_run(self: neo4j.ManagedTransaction, query: Any, *args: Any, **kwargs: Any
+                      ) -> neo4j.Result:
+        sent.append(str(query))
+        return run(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)
+    yield sent
+
+
+def _body(statement: str) -> str:
+    for option in PRE_PARSER_OPTIONS:
+        statement = statement.removeprefix(option)
+    return statement
+
+
+def test_writers_run_the_cached_plan_and_the_refresh_replans_that_same_statement(
+        db: Database, statements: list[str]) -> None:
+    """The event write never replans (replan=skip: Neo4j would otherwise replan a drifted plan
+    at its next use, under the lock), and the refresh replans exactly that statement (Neo4j
+    caches plans by statement text without its pre-parser options)."""
+    IngestService(db).ingest_one(parse_event(pipeline(n_runs=1)[0]))
+    writes = [s for s in statements if "CREATE (ev:Event" in s]
+    assert len(writes) == 1 and writes[0].startswith("CYPHER replan=skip\n")
+    statements.clear()
+    assert WritePlanRefresher(db).refresh()
+    assert len(statements) == 1 and statements[0].startswith("CYPHER replan=force EXPLAIN\n")
+    assert _body(statements[0]) == _body(writes[0])
+
+
+def test_a_refresh_writes_nothing(db: Database) -> None:
+    IngestService(db).ingest_one(parse_event(pipeline(n_runs=1)[0]))
+    before = query(db, "MATCH (n) RETURN count(n) AS nodes, "
+                       "COUNT { ()-->() } AS rels")[0]
+    sequence = query(db, "MATCH (s:Sequence) RETURN properties(s) AS p")
+    assert WritePlanRefresher(db).refresh()
+    assert query(db, "MATCH (n) RETURN count(n) AS nodes, COUNT { ()-->() } AS rels")[0] == before
+    assert query(db, "MATCH (s:Sequence) RETURN properties(s) AS p") == sequence
+
+
+def test_the_refresher_replans_at_start_and_stops(db: Database) -> None:
+    """At start, before the first write needs the plan; stop() ends the thread."""
+    with WritePlanRefresher(db, interval=3600) as refresher:
+        deadline = time.monotonic() + 60
+        while refresher.refreshes == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert refresher.refreshes == 1
+    assert not refresher._thread.is_alive()
+
+
+def test_an_unreachable_neo4j_is_no_error(neo4j_server: Settings) -> None:
+    """Writers still plan once themselves when they must; the thread tries again sooner."""
+    down = replace(neo4j_server, neo4j_uri=f"bolt://127.0.0.1:{free_port()}",
+                   neo4j_password="unused", neo4j_retry_seconds=1)
+    with Database(down) as unreachable:
+        refresher = WritePlanRefresher(unreachable)
+        assert refresher.refresh() is False
+        assert refresher.refreshes == 0
