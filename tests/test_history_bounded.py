@@ -162,3 +162,30 @@ def test_migrate_fills_what_older_databases_lack(db: Database, ingest: IngestSer
     assert job == {"first": "2026-03-01T08:00:00Z", "last": "2026-03-01T10:00:00Z"}
     assert query(db, "MATCH ()-[io:READS]->() RETURN toString(io.until) AS until") == [
         {"until": "2026-03-01T10:00:00Z"}]
+
+
+
+def _fan(jobs: int) -> list[dict[str, Any]]:
+    """One source read by ``jobs`` jobs, each writing two datasets: an answer of 3 * jobs + 1
+    nodes at depth 2."""
+    return [run_event("COMPLETE", _run_id(i), ("fan", f"fan_{i:02d}"), T0 + timedelta(minutes=i),
+                      [ds("s3://fan", "source", ["id", "x"])],
+                      [ds("s3://fan", f"out/{i:02d}/a", ["id", "a"]),
+                       ds("s3://fan", f"out/{i:02d}/b", ["id", "b"])]) for i in range(jobs)]
+
+
+@pytest.mark.parametrize("statement", [lineage_reads.LINEAGE_EDGES_JOB_LEVEL,
+                                       lineage_reads.LINEAGE_EDGES_RUN_LEVEL])
+def test_an_answers_edges_are_read_from_its_nodes_whatever_the_statistics(
+        db: Database, ingest: IngestService, statement: LiteralString) -> None:
+    """Planned right after a bulk write into an emptied database (statistics not sampled yet:
+    the moment a scan of every lineage node, tested against each answer node, looked cheapest,
+    and the plan stayed cached), the edges between an answer's nodes still expand from those
+    nodes: no operator handles more rows than the answer has edges, plus one per node."""
+    db.write(lambda tx: tx.run("CALL db.clearQueryCaches()").consume())
+    jobs = 50
+    assert ingest.ingest_raw([(e, None) for e in _fan(jobs)]).count("accepted") == jobs
+    ids = [row["id"] for row in query(db, "MATCH (n:Job|Dataset) RETURN n.nodeId AS id")]
+    assert len(ids) == 3 * jobs + 1
+    rows, operator = _busiest_operator(db, statement, ids=ids, asOf=None)
+    assert rows <= 3 * jobs + len(ids), operator
