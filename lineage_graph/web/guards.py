@@ -14,9 +14,9 @@ capped at LINEAGE_GRAPH_GRAPHQL_MAX_BYTES (413) and checked like every other JSO
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage_graph.errors import (
     InvalidRequestError,
@@ -84,18 +84,20 @@ def host_problem(request: Request, allowed: frozenset[str]) -> MisdirectedReques
         "(allowed: loopback names and LINEAGE_GRAPH_ALLOWED_HOSTS)", field="Host")
 
 
-async def graphql_body_problem(request: Request, max_bytes: int) -> LineageGraphError | None:
-    """Check a GraphQL POST body before strawberry parses it. ``request.body()`` caches the
-    bytes, and Starlette hands the same bytes to the GraphQL view after this middleware."""
-    if request.method != "POST" or request.url.path.rstrip("/") != _GRAPHQL_PATH:
-        return None
+def graphql_length_problem(request: Request, max_bytes: int) -> LineageGraphError | None:
+    """For a GraphQL POST: the error for a missing or too large Content-Length, else None (the
+    body is then read and checked by ``graphql_body_problem``)."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():
         return LengthRequiredError("a GraphQL POST needs a Content-Length", field="Content-Length")
     if int(declared) > max_bytes:
         return PayloadTooLargeError(f"GraphQL body of {declared} bytes exceeds the limit of "
                                     f"{max_bytes} (setting LINEAGE_GRAPH_GRAPHQL_MAX_BYTES)")
-    body = await request.body()
+    return None
+
+
+def graphql_body_problem(body: bytes) -> LineageGraphError | None:
+    """Check a GraphQL POST body before strawberry parses it."""
     try:
         loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -121,15 +123,61 @@ def _host_without_port(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-def install_guards(app: FastAPI, settings: Settings, auth_enabled: bool) -> None:
-    allowed = frozenset(settings.allowed_hosts)
+class RequestGuards:
+    """The guards as plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` cost about a
+    millisecond per request here: a task and a response stream per request). A GraphQL body is
+    read here, checked, and handed on to strawberry unchanged (``_replay``)."""
 
-    @app.middleware("http")
-    async def guard(request: Request,
-                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        problem = ((None if auth_enabled else host_problem(request, allowed))
-                   or body_type_problem(request)
-                   or await graphql_body_problem(request, settings.graphql_max_bytes))
+    def __init__(self, app: ASGIApp, settings: Settings, auth_enabled: bool) -> None:
+        self.app = app
+        self.settings = settings
+        self.allowed = frozenset(settings.allowed_hosts)
+        self.auth_enabled = auth_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        problem: LineageGraphError | None = (
+            (None if self.auth_enabled else host_problem(request, self.allowed))
+            or body_type_problem(request))
+        if (problem is None and request.method == "POST"
+                and request.url.path.rstrip("/") == _GRAPHQL_PATH):
+            problem = graphql_length_problem(request, self.settings.graphql_max_bytes)
+            if problem is None:
+                body, receive = await _replay(receive)
+                problem = graphql_body_problem(body)
         if problem is not None:
-            return error_response(problem)
-        return await call_next(request)
+            await error_response(problem)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _replay(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole body (its Content-Length is within the limit, and the server does not
+    deliver more than it declares) and a ``receive`` that hands it on, then the client's own
+    messages (a disconnect)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks), receive
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+def install_guards(app: FastAPI, settings: Settings, auth_enabled: bool) -> None:
+    app.add_middleware(RequestGuards, settings=settings, auth_enabled=auth_enabled)
