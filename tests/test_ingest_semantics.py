@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.service import IngestService
-from tests.conftest import graph_snapshot, query
+from tests.conftest import graph_snapshot, query, wipe
 from tests.events import T0, ds, facet, new_run_id, pipeline, run_event
 
 JOB = ("spark", "train_features")
@@ -40,6 +40,21 @@ def test_exact_duplicates_and_retries_change_nothing(ingest: IngestService, db: 
     assert _ingest(ingest, events[3]) == ["duplicate"]
     assert graph_snapshot(db) == before
     assert query(db, "MATCH (e:Event) RETURN count(e) AS n, max(e.seq) AS last") == record
+
+
+def test_a_batch_of_recorded_and_new_events_writes_the_new_ones_once(
+        ingest: IngestService, db: Database) -> None:
+    """The batch's write plan is built before the transaction, for every event; the events the
+    record already holds, found under the lock, are left out of it again."""
+    events = pipeline(n_runs=2)
+    assert set(_ingest(ingest, *events[:3])) == {"accepted"}
+    assert _ingest(ingest, *events) == ["duplicate"] * 3 + ["accepted"] * (len(events) - 3)
+    assert query(db, "MATCH (e:Event) RETURN count(e) AS n, max(e.seq) AS last") == [
+        {"n": len(events), "last": len(events)}]
+    mixed = graph_snapshot(db)
+    wipe(db)
+    assert set(_ingest(ingest, *events)) == {"accepted"}
+    assert graph_snapshot(db) == mixed
 
 
 def test_duplicate_within_one_batch_is_recorded_once(ingest: IngestService, db: Database) -> None:

@@ -9,7 +9,7 @@ way an event is all-or-nothing: its record and its graph changes commit together
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -20,6 +20,7 @@ from neo4j.exceptions import Neo4jError
 
 from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
+from lineage_graph.db.lineage_rows import PlanRows
 from lineage_graph.errors import InvalidEventError, Neo4jUnavailableError
 from lineage_graph.ingest.plan import WritePlan
 from lineage_graph.ledger import append
@@ -103,11 +104,14 @@ class IngestService:
                     except InvalidEventError as exc:
                         outcomes[index] = EventOutcome(index, "rejected", field=exc.field,
                                                        error=str(exc))
+                # The chunk's write plan is built here too, while the previous chunk is
+                # being written, not by the writer holding the sequence lock.
+                prepared = PreparedWrite.of(valid, receipts) if valid else None
                 if pending is not None:
                     outcomes.update((o.index, o) for o in pending.result())
                 if on_progress is not None and start:
                     on_progress(previous_size)  # the previous chunk is written (or refused)
-                pending = (writer.submit(self.write_parsed, valid, receipts) if valid
+                pending = (writer.submit(self.write_prepared, prepared) if prepared is not None
                            else None)
                 previous_size = min(self.chunk_size, len(raws) - start)
             if pending is not None:
@@ -119,34 +123,63 @@ class IngestService:
     def write_parsed(self, events: Sequence[tuple[int, ParsedEvent]],
                      receipts: Sequence[Receipt]) -> list[EventOutcome]:
         """Write parsed events; ``receipts[index]`` is the receipt of the event at ``index``."""
+        return self.write_prepared(PreparedWrite.of(events, receipts))
+
+    def write_prepared(self, prepared: PreparedWrite) -> list[EventOutcome]:
         try:
-            return self.db.write(lambda tx: _write_batch(tx, events, receipts))
+            return self.db.write(lambda tx: _write_batch(tx, prepared))
         except Neo4jUnavailableError:
             raise
         except Neo4jError as exc:
+            events = prepared.events
             if len(events) == 1:
                 index, parsed = events[0]
                 log.warning("event %s refused by Neo4j: %s", parsed.sha256, exc)
                 return [EventOutcome(index, "rejected", sha256=parsed.sha256,
                                      error=f"the database refused this event: {exc.message}")]
             log.info("batch of %d failed (%s); writing events one by one", len(events), exc)
-            return [o for item in events for o in self.write_parsed([item], receipts)]
+            return [o for item in events
+                    for o in self.write_parsed([item], prepared.receipts)]
 
 
-def _write_batch(
-    tx: neo4j.ManagedTransaction, events: Sequence[tuple[int, ParsedEvent]],
-    receipts: Sequence[Receipt],
-) -> list[EventOutcome]:
+@dataclass(frozen=True)
+class PreparedWrite:
+    """Parsed events with the write plan of each distinct one, built before the transaction:
+    a writer holds the sequence lock only for Neo4j's work, not for Python's."""
+
+    events: Sequence[tuple[int, ParsedEvent]]
+    receipts: Sequence[Receipt]
+    plan: PlanRows  # every distinct event (the first of each sha256)
+
+    @classmethod
+    def of(cls, events: Sequence[tuple[int, ParsedEvent]],
+           receipts: Sequence[Receipt]) -> PreparedWrite:
+        return cls(events, receipts, _plan(events, receipts, frozenset()))
+
+    def plan_without(self, recorded: Set[str]) -> PlanRows:
+        """The plan, less events the record already holds (none, almost always)."""
+        if not recorded:
+            return self.plan
+        return _plan(self.events, self.receipts, recorded)
+
+
+def _plan(events: Sequence[tuple[int, ParsedEvent]], receipts: Sequence[Receipt],
+          skip: Set[str]) -> PlanRows:
+    plan = WritePlan()
+    planned: set[str] = set()
+    for index, parsed in events:
+        if parsed.sha256 in skip or parsed.sha256 in planned:
+            continue
+        planned.add(parsed.sha256)
+        plan.add(parsed, receipts[index])
+    return plan.parameters()
+
+
+def _write_batch(tx: neo4j.ManagedTransaction, prepared: PreparedWrite) -> list[EventOutcome]:
+    events = prepared.events
     state = lineage_writes.lock_and_find_existing(tx, sorted({p.sha256 for _, p in events}))
     existing = state.existing
-    plan = WritePlan()
-    fresh: dict[str, ParsedEvent] = {}
-    for index, parsed in events:
-        if parsed.sha256 in existing or parsed.sha256 in fresh:
-            continue
-        fresh[parsed.sha256] = parsed
-        plan.add(parsed, receipts[index])
-    seqs = append.record_and_apply(tx, plan.parameters(), state)
+    seqs = append.record_and_apply(tx, prepared.plan_without(existing.keys()), state)
     outcomes: list[EventOutcome] = []
     first_index: dict[str, int] = {}
     for index, parsed in events:
@@ -160,4 +193,3 @@ def _write_batch(
             outcomes.append(EventOutcome(index, "duplicate", sha256=sha, seq=seq,
                                          warnings=parsed.warnings()))
     return outcomes
-
