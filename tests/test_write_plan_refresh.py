@@ -54,8 +54,8 @@ def test_writers_run_the_cached_plan_and_the_refresh_replans_that_same_statement
     assert len(writes) == 1 and writes[0].startswith("CYPHER replan=skip\n")
     statements.clear()
     assert WritePlanRefresher(db).refresh()
-    assert len(statements) == 1 and statements[0].startswith("CYPHER replan=force EXPLAIN\n")
-    assert _body(statements[0]) == _body(writes[0])
+    [replan] = [s for s in statements if s.startswith("CYPHER replan=force EXPLAIN\n")]
+    assert _body(replan) == _body(writes[0])
 
 
 def test_a_refresh_writes_nothing(db: Database) -> None:
@@ -78,6 +78,21 @@ def test_the_refresher_replans_at_start_and_stops(db: Database) -> None:
     assert not refresher._thread.is_alive()
 
 
+def test_the_refresher_replans_only_once_the_record_has_grown(db: Database) -> None:
+    """A replan costs Neo4j about a second of CPU: a graph that does not grow is not replanned
+    again, one that grew by a quarter (and at least min_new_records) is."""
+    ingest = IngestService(db)
+    refresher = WritePlanRefresher(db, min_new_records=4)
+    assert refresher.refresh_if_grown()  # never planned yet
+    assert not refresher.refresh_if_grown()
+    events = pipeline(n_runs=3)
+    ingest.ingest_raw([(e, None) for e in events[:3]])
+    assert not refresher.refresh_if_grown()  # 3 new records: fewer than 4
+    ingest.ingest_raw([(e, None) for e in events[3:]])
+    assert refresher.refresh_if_grown()
+    assert refresher.refreshes == 2
+
+
 def test_an_unreachable_neo4j_is_no_error(neo4j_server: Settings) -> None:
     """Writers still plan once themselves when they must; the thread tries again sooner."""
     down = replace(neo4j_server, neo4j_uri=f"bolt://127.0.0.1:{free_port()}",
@@ -85,4 +100,5 @@ def test_an_unreachable_neo4j_is_no_error(neo4j_server: Settings) -> None:
     with Database(down) as unreachable:
         refresher = WritePlanRefresher(unreachable)
         assert refresher.refresh() is False
+        assert refresher.refresh_if_grown() is False
         assert refresher.refreshes == 0

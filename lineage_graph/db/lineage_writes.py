@@ -504,7 +504,7 @@ _RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECOR
 # writers never replan (``replan=skip`` uses the cached plan, even stale), and
 # ``refresh_write_plan`` replans it (``replan=force``, shared with writers' cache entry) with
 # EXPLAIN, which executes nothing and takes no lock: ingest.plan_refresh calls it at start and
-# every minute. Without a cached plan (Neo4j restarted, cache cleared) a writer plans once.
+# as the graph grows. Without a cached plan (Neo4j restarted, cache cleared) a writer plans once.
 RECORD_AND_APPLY: LiteralString = "CYPHER replan=skip\n" + _RECORD_AND_APPLY
 _REPLAN_RECORD_AND_APPLY: LiteralString = "CYPHER replan=force EXPLAIN\n" + _RECORD_AND_APPLY
 

@@ -2,9 +2,11 @@
 
 Writers run the write statement with the plan Neo4j cached (never replanning it under the
 sequence lock: see ``lineage_writes.RECORD_AND_APPLY``). This thread replans it on current
-statistics at start, before the first write needs it, and then every minute, so plans follow
-the graph as it grows while no writer ever pays for planning. A replan costs Neo4j about a
-second of one core.
+statistics at start, before the first write needs it, and then whenever the record has grown
+enough for the statistics to have drifted (checked every minute), so plans follow the graph
+while no writer ever pays for planning. A replan costs Neo4j about a second of one core, which
+on a small machine slows the reads running meanwhile: a graph that does not grow is not
+replanned at all.
 """
 
 from __future__ import annotations
@@ -13,36 +15,63 @@ import logging
 import threading
 from types import TracebackType
 
-from lineage_graph.db import lineage_writes
+from lineage_graph.db import event_records, lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.errors import Neo4jUnavailableError
 
 log = logging.getLogger(__name__)
 
-REFRESH_EVERY_S = 60.0
+CHECK_EVERY_S = 60.0
+# Replan once the record holds a quarter more records than at the last replan, and at least
+# this many more: Neo4j's own threshold (statistics 75 % off, decaying with time) replanned a
+# growing graph a few times a minute.
+GROWTH_FACTOR = 1.25
+MIN_NEW_RECORDS = 500
 
 
 class WritePlanRefresher:
-    """A daemon thread replanning the write statement at start and every ``interval`` seconds;
-    a context manager (start, stop)."""
+    """A daemon thread replanning the write statement at start and, checked every
+    ``interval`` seconds, once the record has grown by ``GROWTH_FACTOR`` and at least
+    ``min_new_records``; a context manager (start, stop)."""
 
-    def __init__(self, db: Database, interval: float = REFRESH_EVERY_S) -> None:
+    def __init__(self, db: Database, interval: float = CHECK_EVERY_S,
+                 min_new_records: int = MIN_NEW_RECORDS) -> None:
         self.db = db
         self.interval = interval
+        self.min_new_records = min_new_records
         self.refreshes = 0
+        self._planned_at: int | None = None  # records in the record at the last replan
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="write-plan-refresh",
-                                         daemon=True)
+                                        daemon=True)
 
     def refresh(self) -> bool:
         """Replan now; False when Neo4j does not answer (writers still have the cached plan,
         or plan once themselves)."""
         try:
+            records = self._records()
             self.db.write(lineage_writes.refresh_write_plan)
         except Neo4jUnavailableError:
             return False
+        self._planned_at = records
         self.refreshes += 1
         return True
+
+    def refresh_if_grown(self) -> bool:
+        """Replan if this never did, or the record grew enough since; whether it replanned."""
+        try:
+            records = self._records()
+        except Neo4jUnavailableError:
+            return False
+        last = self._planned_at
+        if last is not None and records < max(last * GROWTH_FACTOR,
+                                               last + self.min_new_records):
+            return False
+        return self.refresh()
+
+    def _records(self) -> int:
+        head = self.db.read(event_records.sequence_head) or {}
+        return int(head.get("value") or 0)
 
     def start(self) -> None:
         self._thread.start()
@@ -63,9 +92,9 @@ class WritePlanRefresher:
         wait = 0.0
         while not self._stop.wait(wait):
             try:
-                # Neo4j down: try again sooner, so the plan is ready when it answers again.
-                wait = self.interval if self.refresh() else min(self.interval, 5.0)
+                self.refresh_if_grown()
             except Exception as exc:  # never kill the thread: writers still work, only slower
                 # (e.g. the schema's indexes, which the statement's hints name, not made yet)
                 log.warning("the write statement could not be replanned: %s", exc)
-                wait = self.interval
+            # Never planned (Neo4j down at start): try again sooner.
+            wait = self.interval if self._planned_at is not None else min(self.interval, 5.0)
