@@ -218,6 +218,16 @@ RETURN n {.nodeId, .namespace, .name, kind: labels(n),
 """
 
 
+def settle(db: Database) -> None:
+    """After building a graph, before measuring it: Neo4j samples its indexes in the
+    background and replans a cached query at its next use once the statistics have drifted, so
+    queries measured right after a bulk write pay replans at random samples (about 100 Neo4j
+    logged in the minute after one hub size was built). Resample now and drop the cached plans
+    (``db.prepareForReplanning``): the warm-up plans on current statistics and the samples
+    measure the queries, as a graph that is not being bulk-loaded serves them."""
+    db.write(lambda tx: tx.run("CALL db.prepareForReplanning(300)").consume())
+
+
 def timed_fixed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
     """p50/p95 of one query repeated (20 warm-up calls first)."""
     return timed_each(lambda _: fn(), list(range(samples)))
@@ -270,6 +280,7 @@ def teams_section(db: Database, sizes: list[int], samples: int,
         build_seconds += time.perf_counter() - start
         print(f"\r{nodes:,} nodes ({teams:,} teams, {per_team:.0f} nodes each): built in "
               f"{build_seconds:.0f} s so far ({nodes / build_seconds:,.0f} nodes/s)")
+        settle(db)
         sample = random.Random(target).choices(range(teams), k=samples)
 
         def model_ds(t: int) -> str:
@@ -329,6 +340,7 @@ def hub_section(db: Database, hub_runs: list[int], samples: int, graphql: Callab
         ingest_all(ingest, hub_shapes.hub_training_events(done, runs))
         built = time.perf_counter() - start
         done = runs
+        settle(db)
         lineage = graphql(HUB_LINEAGE, id=hub)["lineage"]
         impact = graphql(HUB_IMPACT, id=variant)["impact"]
         impact_jobs = graphql(HUB_IMPACT_JOBS, id=variant)["impact"]
@@ -356,6 +368,7 @@ def hub_section(db: Database, hub_runs: list[int], samples: int, graphql: Callab
 def chain_section(db: Database, samples: int, graphql: Callable[..., Any],
                   rest: Callable[..., Any]) -> None:
     ingest_all(IngestService(db, chunk_size=500), hub_shapes.chain_events())
+    settle(db)
     end = dataset_id("s3://chain", f"d{hub_shapes.CHAIN_LENGTH:03d}")
     answer = graphql(CHAIN_LINEAGE, id=end)["lineage"]
     print(f"\nChain of {hub_shapes.CHAIN_LENGTH} jobs, depth 20 upstream from its end "
@@ -369,6 +382,7 @@ def chain_section(db: Database, samples: int, graphql: Callable[..., Any],
 def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any],
                          rest: Callable[..., Any]) -> float:
     ingest_all(IngestService(db, chunk_size=500), hub_shapes.fan_events())
+    settle(db)
     source = dataset_id("s3://fan", "source")
     answer = graphql(FAN_LINEAGE, id=source)["lineage"]
     raw = db.read(lambda tx: tx.run(FAN_RAW, id=source).data())
