@@ -179,6 +179,107 @@ def test_graphql_bodies_are_capped(db: Database, neo4j_server: Any) -> None:
         assert "LINEAGE_GRAPH_GRAPHQL_MAX_BYTES" in big.json()["message"]
 
 
+def _guarded(neo4j_server: Any, messages: list[dict[str, Any]], declared: int
+             ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run the request guards alone (limit 200 bytes) on a GraphQL POST whose body arrives
+    as ``messages`` under a declared Content-Length: what they sent, and whether the app
+    behind them was reached."""
+    import asyncio
+    from dataclasses import replace
+
+    from lineage_graph.web.guards import RequestGuards
+
+    reached: list[str] = []
+
+    async def downstream(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    guards = RequestGuards(downstream, replace(neo4j_server, graphql_max_bytes=200),
+                           auth_enabled=True)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql",
+             "query_string": b"", "root_path": "", "scheme": "http",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 1),
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(declared).encode()), (b"host", b"127.0.0.1")]}
+    asyncio.run(guards(scope, receive, send))
+    return sent, reached
+
+
+def test_a_graphql_body_longer_than_it_declared_is_capped_while_read(neo4j_server: Any) -> None:
+    """The guard reads a GraphQL body before strawberry does and stops at the limit, whatever
+    Content-Length said (h11 takes a chunked body under any Content-Length): 413, and nothing
+    downstream runs."""
+    body = b'{"query": "{ models(limit: 1) { id } }"' + b" " * 300 + b"}"
+    sent, reached = _guarded(neo4j_server, [
+        {"type": "http.request", "body": body[:150], "more_body": True},
+        {"type": "http.request", "body": body[150:], "more_body": False}], declared=150)
+    assert sent[0]["status"] == 413 and not reached
+    assert b"LINEAGE_GRAPH_GRAPHQL_MAX_BYTES" in sent[1]["body"]
+
+
+def test_a_client_gone_mid_body_reaches_nothing(neo4j_server: Any) -> None:
+    """Even when what arrived before the disconnect is valid JSON: no key lookup, no query."""
+    sent, reached = _guarded(neo4j_server, [
+        {"type": "http.request", "body": b'{"query": "{ models { id } }"}', "more_body": True},
+        {"type": "http.disconnect"}], declared=100)
+    assert sent == [] and reached == []
+
+
+def test_a_chunked_graphql_body_under_a_small_content_length_is_refused(api_url: str) -> None:
+    """Over a real socket to uvicorn: Content-Length 10 and Transfer-Encoding: chunked, then
+    more than LINEAGE_GRAPH_GRAPHQL_MAX_BYTES (1 MiB) of valid JSON."""
+    import socket
+    from urllib.parse import urlsplit
+
+    body = b'{"query": "{ models(limit: 1) { id } }", "x": "' + b"a" * (1 << 20) + b'"}'
+    where = urlsplit(api_url)
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 10\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for start in range(0, len(body), 65536):
+                chunk = body[start:start + 65536]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed before the whole body went out
+        answer = sock.recv(65536)
+    assert answer.split(b"\r\n", 1)[0].startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+def test_graphql_variables_sent_by_get_are_checked_like_a_body(client: TestClient) -> None:
+    query = "query($n: Int) { models(limit: $n) { id } }"
+    fine = client.get("/graphql", params={"query": query, "variables": '{"n": 1}'})
+    assert fine.status_code == 200, fine.text
+    for variables in ('{"n": NaN}', "[" * 5000 + "]" * 5000):
+        refused = client.get("/graphql", params={"query": query, "variables": variables})
+        assert refused.status_code == 400, refused.text
+        assert "GraphQL variables parameter" in refused.json()["message"]
+
+
+def test_body_guards_hold_behind_a_root_path(db: Database, neo4j_server: Any) -> None:
+    """The router strips the app's root path; the guards compare the same path, so a
+    text/plain POST (a page's CSRF) is still 415 behind one."""
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(neo4j_server), base_url="http://127.0.0.1",
+                    root_path="/lineage") as client:
+        for path in ("/lineage/api/v1/lineage", "/lineage/graphql"):
+            answer = client.post(path, content=json.dumps(_event()),
+                                 headers={"Content-Type": "text/plain"})
+            assert answer.status_code == 415, (path, answer.status_code, answer.text)
+    assert _stored(db) == 0
+
+
 # -- gzip ---------------------------------------------------------------------------------------
 
 

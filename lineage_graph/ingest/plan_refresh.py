@@ -30,14 +30,17 @@ MIN_NEW_RECORDS = 500
 
 
 class WritePlanRefresher:
-    """A daemon thread replanning the write statement at start and, checked every
-    ``interval`` seconds, once the record has grown by ``GROWTH_FACTOR`` and at least
-    ``min_new_records``; a context manager (start, stop)."""
+    """A daemon thread replanning the write statement at start (after ``first_check_after``
+    seconds) and, checked every ``interval`` seconds, once the record has grown by
+    ``GROWTH_FACTOR`` and at least ``min_new_records``; a context manager (start, stop)."""
 
     def __init__(self, db: Database, interval: float = CHECK_EVERY_S,
-                 min_new_records: int = MIN_NEW_RECORDS) -> None:
+                 min_new_records: int = MIN_NEW_RECORDS, first_check_after: float = 0.0) -> None:
         self.db = db
         self.interval = interval
+        # A server replans at once (its first writes should find a plan); a command-line
+        # import first checks after an interval, so a short one costs no replan at all.
+        self.first_check_after = first_check_after
         self.min_new_records = min_new_records
         self.refreshes = 0
         self._planned_at: int | None = None  # records in the record at the last replan
@@ -58,14 +61,16 @@ class WritePlanRefresher:
         return True
 
     def refresh_if_grown(self) -> bool:
-        """Replan if this never did, or the record grew enough since; whether it replanned."""
+        """Replan if this never did, or the record grew enough since (or shrank: emptied or
+    restored); whether it replanned."""
         try:
             records = self._records()
         except Neo4jUnavailableError:
             return False
         last = self._planned_at
-        if last is not None and records < max(last * GROWTH_FACTOR,
-                                               last + self.min_new_records):
+        # A record smaller than at the last replan was emptied or restored: a new graph.
+        if last is not None and last <= records < max(last * GROWTH_FACTOR,
+                                                      last + self.min_new_records):
             return False
         return self.refresh()
 
@@ -89,7 +94,7 @@ class WritePlanRefresher:
         self.stop()
 
     def _loop(self) -> None:
-        wait = 0.0
+        wait = self.first_check_after
         while not self._stop.wait(wait):
             try:
                 self.refresh_if_grown()

@@ -41,9 +41,20 @@ _GRAPHQL_PATH = "/graphql"
 _BODY_PATHS = frozenset({"/api/v1/lineage", _BATCH_PATH, "/api/v1/scenes", _GRAPHQL_PATH})
 
 
+def route_path(request: Request) -> str:
+    """The path routing matches (without the app's root path, as the router strips it; the
+    URL's path keeps it, and a guard comparing that would miss every route behind a root
+    path), without a trailing slash."""
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return path.rstrip("/")
+
+
 def body_type_problem(request: Request) -> UnsupportedMediaTypeError | None:
     """The error for a POST whose Content-Type is not one this route reads, else None."""
-    path = request.url.path.rstrip("/")
+    path = route_path(request)
     if request.method != "POST" or path not in _BODY_PATHS:
         return None
     declared = request.headers.get("content-type", "")
@@ -96,15 +107,16 @@ def graphql_length_problem(request: Request, max_bytes: int) -> LineageGraphErro
     return None
 
 
-def graphql_body_problem(body: bytes) -> LineageGraphError | None:
-    """Check a GraphQL POST body before strawberry parses it."""
+def graphql_body_problem(body: bytes, what: str = "GraphQL body") -> LineageGraphError | None:
+    """Check a GraphQL POST body (or a GET query's JSON parameter) before strawberry parses
+    it."""
     try:
         loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        return InvalidRequestError(f"GraphQL body is not UTF-8 (byte {exc.start})")
+        return InvalidRequestError(f"{what} is not UTF-8 (byte {exc.start})")
     except JsonValueError as exc:
         where = f" at {exc.path}" if exc.path else ""
-        return InvalidRequestError(f"GraphQL body{where}: {exc.problem}", field=exc.path or None)
+        return InvalidRequestError(f"{what}{where}: {exc.problem}", field=exc.path or None)
     return None
 
 
@@ -142,28 +154,46 @@ class RequestGuards:
         problem: LineageGraphError | None = (
             (None if self.auth_enabled else host_problem(request, self.allowed))
             or body_type_problem(request))
-        if (problem is None and request.method == "POST"
-                and request.url.path.rstrip("/") == _GRAPHQL_PATH):
+        graphql = problem is None and route_path(request) == _GRAPHQL_PATH
+        if graphql and request.method == "GET":
+            # A query sent by GET carries its variables as JSON in the URL: checked alike.
+            problem = next(filter(None, (
+                graphql_body_problem(value.encode("utf-8"), f"GraphQL {key} parameter")
+                for key in ("variables", "extensions")
+                for value in request.query_params.getlist(key))), None)
+        elif graphql and request.method == "POST":
             problem = graphql_length_problem(request, self.settings.graphql_max_bytes)
             if problem is None:
-                body, receive = await _replay(receive)
-                problem = graphql_body_problem(body)
+                limit = self.settings.graphql_max_bytes
+                read = await _replay(receive, limit)
+                if read is None:
+                    return  # the client went away mid-body: nobody to answer
+                body, receive = read
+                problem = (graphql_body_problem(body) if body is not None else
+                           PayloadTooLargeError(f"GraphQL body exceeds the limit of {limit} "
+                                                "bytes (setting LINEAGE_GRAPH_GRAPHQL_MAX_BYTES)"))
         if problem is not None:
             await error_response(problem)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
 
-async def _replay(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole body (its Content-Length is within the limit, and the server does not
-    deliver more than it declares) and a ``receive`` that hands it on, then the client's own
-    messages (a disconnect)."""
+async def _replay(receive: Receive, max_bytes: int) -> tuple[bytes | None, Receive] | None:
+    """Read the whole body and a ``receive`` that hands it on, then the client's own messages.
+    The body is None when it passes ``max_bytes`` (its Content-Length was checked, but a server
+    need not hold a client to it: h11 takes a chunked body whatever Content-Length says):
+    reading stops there. None when the client disconnected before the end."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks), receive
-        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            return None, receive
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
