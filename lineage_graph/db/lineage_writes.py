@@ -507,6 +507,9 @@ _RECORD_AND_APPLY: LiteralString = _APPLY_BLOCKS + "WITH 1 AS applied\n" + RECOR
 # as the graph grows. Without a cached plan (Neo4j restarted, cache cleared) a writer plans once.
 RECORD_AND_APPLY: LiteralString = "CYPHER replan=skip\n" + _RECORD_AND_APPLY
 _REPLAN_RECORD_AND_APPLY: LiteralString = "CYPHER replan=force EXPLAIN\n" + _RECORD_AND_APPLY
+# Without replan=force: a cache hit when a plan is cached and fresh (a process started against a
+# running Neo4j), a plan made outside the lock when none is (Neo4j just started) or it is stale.
+_PLAN_RECORD_AND_APPLY: LiteralString = "EXPLAIN\n" + _RECORD_AND_APPLY
 
 
 @dataclass(frozen=True)
@@ -548,10 +551,12 @@ def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     tx.run(APPLY_PLAN, batch=values).consume()
 
 
-def refresh_write_plan(tx: neo4j.ManagedTransaction) -> None:
-    """Plan the write statement again on current statistics, outside the sequence lock (EXPLAIN
-    executes nothing): writers then run the fresh plan. Parameter *types* key Neo4j's plan
-    cache, so one map with empty lists stands for every batch."""
+def refresh_write_plan(tx: neo4j.ManagedTransaction, force: bool = True) -> None:
+    """Plan the write statement again on current statistics (``force``), or make sure a plan is
+    cached, outside the sequence lock (EXPLAIN executes nothing): writers then run that plan.
+    Parameter *types* key Neo4j's plan cache, so one map with empty lists stands for every
+    batch."""
     batch: dict[str, Any] = {key: [] for key in PLAN_KEYS}
     batch.update(events=[], head=None, lastSeq=None)
-    tx.run(_REPLAN_RECORD_AND_APPLY, batch=batch).consume()
+    statement = _REPLAN_RECORD_AND_APPLY if force else _PLAN_RECORD_AND_APPLY
+    tx.run(statement, batch=batch).consume()

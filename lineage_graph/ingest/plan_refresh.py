@@ -1,8 +1,9 @@
 """Keep the write statement's plan fresh without making writers wait.
 
 Writers run the write statement with the plan Neo4j cached (never replanning it under the
-sequence lock: see ``lineage_writes.RECORD_AND_APPLY``). This thread replans it on current
-statistics at start, before the first write needs it, and then whenever the record has grown
+sequence lock: see ``lineage_writes.RECORD_AND_APPLY``). This thread makes sure a plan is
+cached at start, before the first write needs it (planned outside the lock when Neo4j has none
+or deems it stale), and replans it on current statistics whenever the record has grown
 enough for the statistics to have drifted (checked every minute), so plans follow the graph
 while no writer ever pays for planning. A replan costs Neo4j about a second of one core, which
 on a small machine slows the reads running meanwhile: a graph that does not grow is not
@@ -48,12 +49,12 @@ class WritePlanRefresher:
         self._thread = threading.Thread(target=self._loop, name="write-plan-refresh",
                                         daemon=True)
 
-    def refresh(self) -> bool:
-        """Replan now; False when Neo4j does not answer (writers still have the cached plan,
-        or plan once themselves)."""
+    def refresh(self, force: bool = True) -> bool:
+        """Replan now (``force``), or only make sure a plan is cached; False when Neo4j does
+        not answer (writers still have the cached plan, or plan once themselves)."""
         try:
             records = self._records()
-            self.db.write(lineage_writes.refresh_write_plan)
+            self.db.write(lambda tx: lineage_writes.refresh_write_plan(tx, force))
         except Neo4jUnavailableError:
             return False
         self._planned_at = records
@@ -61,16 +62,19 @@ class WritePlanRefresher:
         return True
 
     def refresh_if_grown(self) -> bool:
-        """Replan if this never did, or the record grew enough since (or shrank: emptied or
-    restored); whether it replanned."""
+        """The first time, make sure a plan is cached (Neo4j plans it if it has none or deems
+        it stale; a cache hit otherwise: a server restarted against a running Neo4j costs no
+        replan); then replan once the record has grown enough (or shrunk: emptied or restored).
+        Whether it planned."""
         try:
             records = self._records()
         except Neo4jUnavailableError:
             return False
         last = self._planned_at
+        if last is None:
+            return self.refresh(force=False)
         # A record smaller than at the last replan was emptied or restored: a new graph.
-        if last is not None and last <= records < max(last * GROWTH_FACTOR,
-                                                      last + self.min_new_records):
+        if last <= records < max(last * GROWTH_FACTOR, last + self.min_new_records):
             return False
         return self.refresh()
 
@@ -82,8 +86,10 @@ class WritePlanRefresher:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop checking. A replan in flight is not waited for (it changes nothing that
+        shutting down needs); the daemon thread ends when it returns or its driver closes."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=1)
 
     def __enter__(self) -> WritePlanRefresher:
         self.start()
@@ -100,6 +106,7 @@ class WritePlanRefresher:
                 self.refresh_if_grown()
             except Exception as exc:  # never kill the thread: writers still work, only slower
                 # (e.g. the schema's indexes, which the statement's hints name, not made yet)
-                log.warning("the write statement could not be replanned: %s", exc)
+                if not self._stop.is_set():  # else: the driver closed under it at shutdown
+                    log.warning("the write statement could not be replanned: %s", exc)
             # Never planned (Neo4j down at start): try again sooner.
             wait = self.interval if self._planned_at is not None else min(self.interval, 5.0)
