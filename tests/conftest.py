@@ -171,6 +171,32 @@ def graphql_data(client: TestClient, text: str, **variables: Any) -> dict[str, A
     return data
 
 
+@dataclass(frozen=True)
+class SentStatement:
+    """A statement sent in a managed transaction, and the names of its parameters."""
+
+    text: str
+    parameters: frozenset[str]
+
+
+@pytest.fixture()
+def cypher_sent(monkeypatch: pytest.MonkeyPatch) -> list[SentStatement]:
+    """Every statement sent in a managed transaction from now on, in order (what a write sends
+    to Neo4j, and under which lock, is part of what some tests specify)."""
+    import neo4j
+
+    sent: list[SentStatement] = []
+    run = neo4j.ManagedTransaction.run
+
+    def recording_run(self: neo4j.ManagedTransaction, query: Any, parameters: Any = None,
+                      **kwargs: Any) -> neo4j.Result:
+        sent.append(SentStatement(str(query), frozenset(parameters or {}) | set(kwargs)))
+        return run(self, query, parameters, **kwargs)
+
+    monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)
+    return sent
+
+
 def query(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
     return db.read(lambda tx: [r.data() for r in tx.run(cypher, params)])  # type: ignore[arg-type]
 

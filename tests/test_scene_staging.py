@@ -16,7 +16,7 @@ from lineage_graph.db.connection import Database
 from lineage_graph.usd.extract import read_scene
 from lineage_graph.usd.staging import SceneStaging
 from lineage_graph.usd.store import apply_scene_record, scene_parameters, store_scene
-from tests.conftest import SHARED, graph_snapshot, query, wipe
+from tests.conftest import SHARED, SentStatement, graph_snapshot, query, wipe
 
 USD = SHARED / "conformance" / "usd"
 
@@ -238,25 +238,14 @@ def test_a_write_that_waited_on_a_publication_leaves_the_published_version_alone
 
 
 def test_the_prims_travel_once_in_chunks_not_again_under_the_lock(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, cypher_sent: list[SentStatement]) -> None:
     """The publishing transaction holds the sequence lock (every ingest writer waits): it is
     sent the document's versions, layers, arcs and variants, never the prims it staged."""
-    import neo4j
-
-    sent: list[tuple[str, set[str]]] = []
-    run = neo4j.ManagedTransaction.run
-
-    def recording_run(self: neo4j.ManagedTransaction, query: Any, parameters: Any = None,
-                      **kwargs: Any) -> neo4j.Result:
-        sent.append((str(query), set(parameters or {}) | set(kwargs)))
-        return run(self, query, parameters, **kwargs)
-
-    monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)
     stored = store_scene(db, _warehouse(), chunk_prims=7)
     _stored_once(db, stored.prims, stored.variants)
-    staging = [names for text, names in sent if text == scene_writes.STAGE_PRIMS]
+    staging = [s.parameters for s in cypher_sent if s.text == scene_writes.STAGE_PRIMS]
     assert len(staging) == -(-stored.prims // 7) and all("prims" in n for n in staging)
-    publishing = [names for text, names in sent
-                  if text in (scene_writes.PUBLISH_PENDING_VERSION,
-                              scene_writes.COMPLETE_PUBLISHED_VERSION)]
+    publishing = [s.parameters for s in cypher_sent
+                  if s.text in (scene_writes.PUBLISH_PENDING_VERSION,
+                                scene_writes.COMPLETE_PUBLISHED_VERSION)]
     assert len(publishing) == 2 and not any("prims" in n for n in publishing)

@@ -4,38 +4,18 @@ it on current statistics instead (a replan took about a second, and every writer
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
-
-import neo4j
-import pytest
 
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.plan_refresh import WritePlanRefresher
 from lineage_graph.ingest.service import IngestService
 from lineage_graph.openlineage.parse import parse_event
 from lineage_graph.settings import Settings
-from tests.conftest import query, wipe
+from tests.conftest import SentStatement, query, wipe
 from tests.events import pipeline
 from tests.serving import free_port
 
 PRE_PARSER_OPTIONS = ("CYPHER replan=skip\n", "CYPHER replan=force EXPLAIN\n", "EXPLAIN\n")
-
-
-@pytest.fixture()
-def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent in a managed transaction, in order."""
-    sent: list[str] = []
-    run = neo4j.ManagedTransaction.run
-
-    def recording_run(self: neo4j.ManagedTransaction, query: Any, *args: Any, **kwargs: Any
-                      ) -> neo4j.Result:
-        sent.append(str(query))
-        return run(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)
-    yield sent
 
 
 def _body(statement: str) -> str:
@@ -45,22 +25,23 @@ def _body(statement: str) -> str:
 
 
 def test_writers_run_the_cached_plan_and_the_refresh_replans_that_same_statement(
-        db: Database, statements: list[str]) -> None:
+        db: Database, cypher_sent: list[SentStatement]) -> None:
     """The event write never replans (replan=skip: Neo4j would otherwise replan a drifted plan
     at its next use, under the lock), and the refresh replans exactly that statement (Neo4j
     caches plans by statement text without its pre-parser options)."""
     IngestService(db).ingest_one(parse_event(pipeline(n_runs=1)[0]))
-    writes = [s for s in statements if "CREATE (ev:Event" in s]
+    writes = [s.text for s in cypher_sent if "CREATE (ev:Event" in s.text]
     assert len(writes) == 1 and writes[0].startswith("CYPHER replan=skip\n")
-    statements.clear()
+    cypher_sent.clear()
     assert WritePlanRefresher(db).refresh()
-    [replan] = [s for s in statements if s.startswith("CYPHER replan=force EXPLAIN\n")]
+    [replan] = [s.text for s in cypher_sent
+                if s.text.startswith("CYPHER replan=force EXPLAIN\n")]
     assert _body(replan) == _body(writes[0])
     # A process's first check only makes sure a plan is cached (no forced replan: a server
     # restarted against a running Neo4j costs a cache hit), for the same statement.
-    statements.clear()
+    cypher_sent.clear()
     assert WritePlanRefresher(db).refresh_if_grown()
-    [first] = [s for s in statements if "EXPLAIN" in s]
+    [first] = [s.text for s in cypher_sent if "EXPLAIN" in s.text]
     assert first.startswith("EXPLAIN\n") and _body(first) == _body(writes[0])
 
 

@@ -235,7 +235,7 @@ def ingest(
     Exits 1 when any event was rejected (each rejection is listed with its reason).
     """
     from lineage_graph.db.migrations import migrate
-    from lineage_graph.ingest.plan_refresh import CHECK_EVERY_S, WritePlanRefresher
+    from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.sources import events_from_text
 
@@ -249,7 +249,7 @@ def ingest(
         loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
                   for path in files]
         task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
-        with WritePlanRefresher(db, first_check_after=CHECK_EVERY_S):  # long imports replan
+        with WritePlanRefresher.for_command(db):  # long imports replan
             for path, raws in loaded:
                 # One call per file: the service chunks it and validates the next chunk while
                 # the last one is written.

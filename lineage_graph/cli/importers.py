@@ -129,13 +129,13 @@ def _send(events: list[dict[str, Any]], api: str | None, api_key: str | None,
         totals = send(ApiSink(api, key, settings.write_chunk_events))
     else:
         from lineage_graph.db.migrations import migrate
-        from lineage_graph.ingest.plan_refresh import CHECK_EVERY_S, WritePlanRefresher
+        from lineage_graph.ingest.plan_refresh import WritePlanRefresher
         from lineage_graph.ingest.service import IngestService
 
         ensure_neo4j(settings)
         with open_database(settings) as db:
             migrate(db)
-            with WritePlanRefresher(db, first_check_after=CHECK_EVERY_S):
+            with WritePlanRefresher.for_command(db):
                 totals = send(LocalSink(IngestService(db, settings.write_chunk_events)))
     for line in totals.rejections:
         console.print(f"[yellow]rejected[/yellow] {line}", highlight=False, soft_wrap=True)

@@ -86,7 +86,7 @@ def spool_drain() -> None:
     """Apply the spooled events to Neo4j now, in order (the API also drains on its own once
     Neo4j answers). Waits if the API is draining at the same moment."""
     from lineage_graph.ingest.durable import DurableIngest
-    from lineage_graph.ingest.plan_refresh import CHECK_EVERY_S, WritePlanRefresher
+    from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.spool import Spool
 
@@ -95,7 +95,7 @@ def spool_drain() -> None:
     ensure_neo4j(settings)
     with open_database(settings) as db:
         durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
-        with progress_bar() as progress, WritePlanRefresher(db, first_check_after=CHECK_EVERY_S):
+        with progress_bar() as progress, WritePlanRefresher.for_command(db):
             task = progress.add_task("draining", total=spool.depth())
             done = durable.drain(progress=lambda d: progress.update(
                 task, completed=d.applied + d.duplicates + d.rejected))

@@ -529,26 +529,34 @@ def lock_and_find_existing(tx: neo4j.ManagedTransaction, hashes: list[str]) -> S
                          base=int(record["base"]), head=record["head"])
 
 
+def _plan_batch(plan: PlanRows) -> dict[str, Any]:
+    """A plan's row lists, as ``$batch`` of APPLY_PLAN and RECORD_AND_APPLY names them."""
+    return {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
+
+
+def _record_batch(records: list[ChainedRecordRow], head: str | None) -> dict[str, Any]:
+    """Chained records and the new head, as ``$batch`` of RECORD_EVENTS names them."""
+    return {"events": records, "head": head, "lastSeq": records[-1]["seq"] if records else None}
+
+
 def write_records_and_plan(tx: neo4j.ManagedTransaction, plan: PlanRows,
                            records: list[ChainedRecordRow], head: str) -> dict[str, int]:
     """Append chained records (ledger.append numbers and chains them) and apply their plan:
     one round trip. Returns each record's sequence number by sha256."""
-    values: dict[str, Any] = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
-    values.update(events=records, head=head, lastSeq=records[-1]["seq"])
-    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, batch=values)}
+    batch = {**_plan_batch(plan), **_record_batch(records, head)}
+    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, batch=batch)}
 
 
 def write_records(tx: neo4j.ManagedTransaction, records: list[ChainedRecordRow],
                   head: str) -> dict[str, int]:
     """Append chained records whose writes the caller made in the same transaction."""
-    return {r["sha256"]: r["seq"] for r in tx.run(
-        RECORD_EVENTS, batch={"events": records, "head": head, "lastSeq": records[-1]["seq"]})}
+    return {r["sha256"]: r["seq"]
+            for r in tx.run(RECORD_EVENTS, batch=_record_batch(records, head))}
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     """Write every row list of a plan, in one round trip."""
-    values = {key: plan[key] for key in PLAN_KEYS}  # type: ignore[literal-required]
-    tx.run(APPLY_PLAN, batch=values).consume()
+    tx.run(APPLY_PLAN, batch=_plan_batch(plan)).consume()
 
 
 def refresh_write_plan(tx: neo4j.ManagedTransaction, force: bool = True) -> None:
@@ -556,7 +564,6 @@ def refresh_write_plan(tx: neo4j.ManagedTransaction, force: bool = True) -> None
     cached, outside the sequence lock (EXPLAIN executes nothing): writers then run that plan.
     Parameter *types* key Neo4j's plan cache, so one map with empty lists stands for every
     batch."""
-    batch: dict[str, Any] = {key: [] for key in PLAN_KEYS}
-    batch.update(events=[], head=None, lastSeq=None)
+    batch = {**{key: [] for key in PLAN_KEYS}, **_record_batch([], None)}
     statement = _REPLAN_RECORD_AND_APPLY if force else _PLAN_RECORD_AND_APPLY
     tx.run(statement, batch=batch).consume()

@@ -39,8 +39,7 @@ class WritePlanRefresher:
                  min_new_records: int = MIN_NEW_RECORDS, first_check_after: float = 0.0) -> None:
         self.db = db
         self.interval = interval
-        # A server replans at once (its first writes should find a plan); a command-line
-        # import first checks after an interval, so a short one costs no replan at all.
+        # A server checks at once (its first writes should find a plan); see for_command.
         self.first_check_after = first_check_after
         self.min_new_records = min_new_records
         self.refreshes = 0
@@ -48,6 +47,12 @@ class WritePlanRefresher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="write-plan-refresh",
                                         daemon=True)
+
+    @classmethod
+    def for_command(cls, db: Database) -> WritePlanRefresher:
+        """For a command-line writer (ingest, import, spool drain): first checks after an
+        interval, so a short run costs no replan and a long import still follows its graph."""
+        return cls(db, first_check_after=CHECK_EVERY_S)
 
     def refresh(self, force: bool = True) -> bool:
         """Replan now (``force``), or only make sure a plan is cached; False when Neo4j does

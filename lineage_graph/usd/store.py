@@ -98,7 +98,8 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
             "options": [{"optionId": scene_part_id(set_id, "option", o), "name": o}
                         for o in vset["options"]],
         })
-    summary = doc.get("primDetail", FULL) == SUMMARY
+    detail = doc.get("primDetail", FULL)
+    summary = detail == SUMMARY
     default_type = {p["path"]: p["type"] for p in doc["defaultPrims"]}
     default_types = (doc["defaultPrimSummary"]["byType"] if summary
                      else Counter(default_type.values()))
@@ -120,7 +121,7 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
             "name": f"{doc['sceneId']} "
                     + ",".join(f"{k}={v}" for k, v in sorted(selections.items())),
             "selections": json.dumps(selections, sort_keys=True),
-            "primDetail": SUMMARY if summary else FULL,
+            "primDetail": detail,
             "primCount": counted["count"],
             "primsAdded": counted["added"],
             "primsRemoved": counted["removed"],
@@ -139,7 +140,7 @@ def scene_parameters(scene_record: dict[str, Any]) -> dict[str, Any]:
             "rootPrim": doc["rootPrim"], "missingAssets": doc["missingAssets"],
             "defaultSelections": json.dumps(doc["defaultSelections"], sort_keys=True),
             "name": f"{doc['sceneId']}@{doc['version']}",
-            "primDetail": SUMMARY if summary else FULL,
+            "primDetail": detail,
             "primCount": (doc["defaultPrimSummary"]["count"] if summary
                           else len(doc["defaultPrims"])),
             "primTypeCounts": json.dumps(dict(default_types), sort_keys=True),
