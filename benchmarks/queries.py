@@ -189,33 +189,39 @@ FAN_LINEAGE = """query($id: ID!) { lineage(nodeId: $id, direction: BOTH, depth: 
   nodes { id kind namespace name runCount } edges { source target kind } truncated } }"""
 
 # The ceiling of the fan's GraphQL answer: the same nodes (id, kind, namespace, name, runCount)
-# and edges in one statement, no paging, no HTTP.
-FAN_RAW: LiteralString = """
+# and edges in one statement, no paging, no HTTP; as a record per node, and (the faster, the
+# ceiling: the Python driver reads each record apart) collected in one record.
+_FAN_REACHED: LiteralString = """
 MATCH (s:Dataset {nodeId: $id})
 MATCH (s)-[:READS|WRITES]-{1,2}(m:LineageNode)
 WITH s, collect(DISTINCT m) AS reached
+"""
+_FAN_NODES: LiteralString = """
 UNWIND reached + [s] AS n
 OPTIONAL MATCH (n)-[r:READS|WRITES]->(o) WHERE o IN reached OR o = s
 WITH n, collect([n.nodeId, o.nodeId, type(r)]) AS out
-RETURN n {.nodeId, .namespace, .name, kind: labels(n),
-          runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END} AS node, out
 """
+_FAN_NODE: LiteralString = """n {.nodeId, .namespace, .name, kind: labels(n),
+          runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END}"""
+FAN_RAW: LiteralString = _FAN_REACHED + _FAN_NODES + "RETURN " + _FAN_NODE + " AS node, out"
+FAN_RAW_ONE_RECORD: LiteralString = (_FAN_REACHED + _FAN_NODES + "RETURN collect({node: "
+                                     + _FAN_NODE + ", out: out}) AS rows")
 
 FAN_IMPACT = """query($id: ID!) { impact(nodeId: $id, depth: 2, level: JOB) {
   nodes { id kind namespace name runCount } edges { source target kind } truncated } }"""
 
 # The ceiling of the fan's impact answer (downstream, level JOB, depth 2): the jobs reading the
 # source and the datasets they write, with the same fields and edges, in one statement.
-FAN_IMPACT_RAW: LiteralString = """
+_FAN_IMPACT_REACHED: LiteralString = """
 MATCH (s:Dataset {nodeId: $id})<-[:READS]-(j:Job)
 OPTIONAL MATCH (j)-[:WRITES]->(d:Dataset)
 WITH s, collect(DISTINCT j) + collect(DISTINCT d) AS reached
-UNWIND reached + [s] AS n
-OPTIONAL MATCH (n)-[r:READS|WRITES]->(o) WHERE o IN reached OR o = s
-WITH n, collect([n.nodeId, o.nodeId, type(r)]) AS out
-RETURN n {.nodeId, .namespace, .name, kind: labels(n),
-          runCount: CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END} AS node, out
 """
+FAN_IMPACT_RAW: LiteralString = (_FAN_IMPACT_REACHED + _FAN_NODES + "RETURN " + _FAN_NODE
+                                 + " AS node, out")
+FAN_IMPACT_RAW_ONE_RECORD: LiteralString = (_FAN_IMPACT_REACHED + _FAN_NODES
+                                            + "RETURN collect({node: " + _FAN_NODE
+                                            + ", out: out}) AS rows")
 
 
 def settle(db: Database) -> None:
@@ -399,29 +405,45 @@ def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any]
     job_ids = sorted(n["id"] for n in graph if n["type"] == "JOB")
     dataset_ids = sorted(n["id"] for n in graph if n["type"] == "DATASET")
 
+    for one_record, many in ((FAN_RAW_ONE_RECORD, raw), (FAN_IMPACT_RAW_ONE_RECORD, impact_raw)):
+        collected = db.read(lambda tx, q=one_record: tx.run(q, id=source).single()["rows"])
+        assert len(collected) == len(many), (len(collected), len(many))
+
     def rest_raw() -> None:
         def read(tx: Any) -> None:
             tx.run(marquez_reads.JOBS_BY_ID, nodeIds=job_ids, latestRuns=1).data()
             tx.run(marquez_reads.DATASETS_BY_ID, nodeIds=dataset_ids).data()
         db.read(read)
 
-    rows = [
+    def statement(cypher: LiteralString) -> Callable[[], Any]:
+        return lambda: db.read(lambda tx: tx.run(cypher, id=source).data())
+
+    # (name, answer, endpoint, [(raw form, raw statement)]): the ceiling is the fastest form.
+    # The REST ceiling runs the DAO's own statements, which return one record each already.
+    rows: list[tuple[str, str, Callable[[], Any], list[tuple[str, Callable[[], Any]]]]] = [
         ("GraphQL lineage BOTH depth 2", f"{len(answer['nodes'])} nodes",
-         timed_fixed(lambda: graphql(FAN_LINEAGE, id=source), samples),
-         timed_fixed(lambda: db.read(lambda tx: tx.run(FAN_RAW, id=source).data()), samples)),
+         lambda: graphql(FAN_LINEAGE, id=source),
+         [("a record per node", statement(FAN_RAW)),
+          ("one record", statement(FAN_RAW_ONE_RECORD))]),
         ("GraphQL impact JOB depth 2", f"{len(impact['nodes'])} nodes",
-         timed_fixed(lambda: graphql(FAN_IMPACT, id=source), samples),
-         timed_fixed(lambda: db.read(lambda tx: tx.run(FAN_IMPACT_RAW, id=source).data()),
-                     samples)),
-        ("REST /api/v1/lineage depth 1", f"{len(graph)} nodes",
-         timed_fixed(lambda: rest(source, 1), samples), timed_fixed(rest_raw, samples)),
+         lambda: graphql(FAN_IMPACT, id=source),
+         [("a record per node", statement(FAN_IMPACT_RAW)),
+          ("one record", statement(FAN_IMPACT_RAW_ONE_RECORD))]),
+        ("REST /api/v1/lineage depth 1", f"{len(graph)} nodes", lambda: rest(source, 1),
+         [("one record per statement", rest_raw)]),
     ]
-    print("\nEqual answer size: the endpoint against raw Cypher returning the same data")
-    print(f"  {'query':<32} {'answer':>10} {'endpoint p50':>13} {'raw p50':>8} {'ratio':>6}")
+    print("\nEqual answer size: the endpoint against raw Cypher returning the same data (the "
+          "ceiling: its fastest form)")
+    print(f"  {'query':<32} {'answer':>10} {'endpoint p50':>13} {'raw p50':>8} {'ratio':>6}"
+          "  raw form")
     ratio = 1.0
-    for name, size, (p50, _), (raw_p50, _) in rows:
-        print(f"  {name:<32} {size:>10} {p50:13.1f} {raw_p50:8.1f} {raw_p50 / p50:6.0%}")
-        ratio = min(ratio, raw_p50 / p50)
+    for name, size, endpoint, forms in rows:
+        p50 = timed_fixed(endpoint, samples)[0]
+        for i, (form, raw_form) in enumerate(forms):
+            raw_p50 = timed_fixed(raw_form, samples)[0]
+            label = f"{name:<32} {size:>10} {p50:13.1f}" if i == 0 else " " * 57
+            print(f"  {label} {raw_p50:8.1f} {raw_p50 / p50:6.0%}  {form}")
+            ratio = min(ratio, raw_p50 / p50)
     return ratio
 
 

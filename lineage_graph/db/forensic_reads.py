@@ -18,7 +18,7 @@ from typing import LiteralString
 import neo4j
 
 from lineage_graph.db.kinds import kind_of
-from lineage_graph.db.results import Row, every_row, first, one_row
+from lineage_graph.db.results import Row, collected, every_row, first, one_row
 
 _KIND: LiteralString = kind_of("m")
 
@@ -77,8 +77,8 @@ def _version_hop(frontier_as: LiteralString, branches: LiteralString) -> Literal
     ``node``, bounded as _AT_MOST_PER_NODE and _AT_MOST_PER_HOP say."""
     return (_FRONTIER_NODES + "CALL (n) {\nCALL (n) {\n" + branches + "}\n" + _AT_MOST_PER_NODE
             + "\n}\n" + _AT_MOST_PER_HOP + "\n" + _WITH_CONTEXT
-            + "\nRETURN elementId(m) AS eid, n.nodeId AS " + frontier_as + ", via, " + _NODE_M
-            + " AS node\n")
+            + "\nRETURN collect({eid: elementId(m), " + frontier_as + ": n.nodeId, via: via, "
+            "node: " + _NODE_M + "}) AS rows\n")
 
 # A dataset version by id, described as the walk describes the nodes it reaches: a provenance
 # root that is not a lineage node (lineageDiff between two versions of a dataset).
@@ -146,7 +146,7 @@ def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop
     """One upstream hop from ``frontier``: rows of ``eid``, ``target`` (the frontier node),
     ``via`` and ``node`` (what it reached), at most ``per_hop`` reached nodes (None: every
     one), only those among ``within`` (None: any)."""
-    return every_row(tx, PROVENANCE_HOP, frontier=frontier,
+    return collected(tx, PROVENANCE_HOP, frontier=frontier,
                      perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
 
 
@@ -200,7 +200,7 @@ def impact_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: in
                within: list[str] | None) -> list[Row]:
     """One downstream hop from ``frontier``: rows of ``eid``, ``source`` (the frontier node),
     ``via`` and ``node`` (what it reached), bounded as :func:`provenance_hop`."""
-    return every_row(tx, IMPACT_HOP, frontier=frontier,
+    return collected(tx, IMPACT_HOP, frontier=frontier,
                      perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
 
 

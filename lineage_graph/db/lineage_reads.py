@@ -9,7 +9,7 @@ from typing import LiteralString, TypedDict
 import neo4j
 
 from lineage_graph.db.kinds import kind_of
-from lineage_graph.db.results import Row, column, every_row, first
+from lineage_graph.db.results import Row, collected, every_row, first
 
 
 class FrontierEntry(TypedDict):
@@ -83,44 +83,46 @@ VERSIONS_OF_DATASET: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
 OPTIONAL MATCH (r:Run)-[:WROTE_VERSION]->(v)
 WITH v, min(r.runId) AS runId
-RETURN v.nodeId AS nodeId, v.version AS version, v.createdAt AS createdAt, runId
-ORDER BY v.createdAt DESC, v.version DESC
+WITH {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt, runId: runId} AS row
+ORDER BY row.createdAt DESC, row.version DESC
 LIMIT $limit
+RETURN collect(row) AS rows
 """
 
 
 def versions_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """Rows of ``nodeId``, ``version``, ``createdAt``, ``runId`` (its writer), newest first."""
-    return every_row(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
+    return collected(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
 
 
 FIELDS_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)
-RETURN f.name AS name, f.type AS type, f.description AS description, f.ordinal AS ordinal
-ORDER BY coalesce(f.ordinal, 2147483647), f.name
+WITH f ORDER BY coalesce(f.ordinal, 2147483647), f.name
 LIMIT $limit
+RETURN collect(f {.name, .type, .description, .ordinal}) AS rows
 """
 
 
 def fields_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """Rows of ``name``, ``type``, ``description``, ``ordinal``, in schema order."""
-    return every_row(tx, FIELDS_OF_DATASET, nodeId=node_id, limit=limit)
+    return collected(tx, FIELDS_OF_DATASET, nodeId=node_id, limit=limit)
 
 
 COLUMN_LINEAGE_OF_DATASET: LiteralString = """
 MATCH (:Dataset {nodeId: $nodeId})-[:HAS_FIELD]->(f:Field)-[c:DERIVED_FROM]->(src:Field)
 MATCH (srcDs:Dataset)-[:HAS_FIELD]->(src)
-RETURN f.name AS field, srcDs.namespace AS namespace, srcDs.name AS name, src.name AS sourceField,
-       c.transformations AS transformations
-ORDER BY field, namespace, name, sourceField
+WITH {field: f.name, namespace: srcDs.namespace, name: srcDs.name, sourceField: src.name,
+      transformations: c.transformations} AS row
+ORDER BY row.field, row.namespace, row.name, row.sourceField
 LIMIT $limit
+RETURN collect(row) AS rows
 """
 
 
 def column_lineage_of_dataset(tx: neo4j.ManagedTransaction, node_id: str,
                               limit: int) -> list[Row]:
     """Rows of ``field``, ``namespace``, ``name``, ``sourceField``, ``transformations``."""
-    return every_row(tx, COLUMN_LINEAGE_OF_DATASET, nodeId=node_id, limit=limit)
+    return collected(tx, COLUMN_LINEAGE_OF_DATASET, nodeId=node_id, limit=limit)
 
 
 # A job's latest runs in (jobId, startedAt) index order (ORDER BY names both keys, so the
@@ -129,15 +131,15 @@ def column_lineage_of_dataset(tx: neo4j.ManagedTransaction, node_id: str,
 RUNS_OF_JOB: LiteralString = """
 MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
 WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
-RETURN r {.*, kind: 'RUN'} AS node
-ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
+WITH r ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 LIMIT $limit
+RETURN collect(r {.*, kind: 'RUN'}) AS rows
 """
 
 
 def runs_of_job(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """A job's latest runs, newest first."""
-    return column(tx, RUNS_OF_JOB, "node", nodeId=node_id, limit=limit)
+    return collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit)
 
 
 JOB_OF_RUN: LiteralString = """
@@ -166,14 +168,14 @@ def parent_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
 
 CHILDREN_OF_RUN: LiteralString = """
 MATCH (c:Run)-[:CHILD_OF]->(:Run {runId: $runId})
-RETURN c {.*, kind: 'RUN'} AS node
-ORDER BY c.startedAt, c.runId
+WITH c ORDER BY c.startedAt, c.runId
 LIMIT $limit
+RETURN collect(c {.*, kind: 'RUN'}) AS rows
 """
 
 
 def children_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
-    return column(tx, CHILDREN_OF_RUN, "node", runId=run_id, limit=limit)
+    return collected(tx, CHILDREN_OF_RUN, runId=run_id, limit=limit)
 
 
 
@@ -185,12 +187,12 @@ MATCH (r:Run {runId: $runId})-[:""" + dataset_rel + """]->(d:Dataset)
 OPTIONAL MATCH (r)-[:""" + version_rel + """]->(v:DatasetVersion)-[:VERSION_OF]->(d)
 OPTIONAL MATCH (writer:Run)-[:WROTE_VERSION]->(v)
 WITH d, v, min(writer.runId) AS writerId
-RETURN d {.*, kind: 'DATASET'} AS dataset,
-       CASE WHEN v IS NULL THEN null
-            ELSE {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt,
-                  runId: writerId} END AS version
 ORDER BY d.nodeId
 LIMIT $limit
+RETURN collect({dataset: d {.*, kind: 'DATASET'},
+                version: CASE WHEN v IS NULL THEN null
+                              ELSE {nodeId: v.nodeId, version: v.version,
+                                    createdAt: v.createdAt, runId: writerId} END}) AS rows
 """)
 
 
@@ -199,7 +201,7 @@ INPUTS_OF_RUN: LiteralString = _datasets_of_run("READ", "READ_VERSION")
 
 def inputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
     """Rows of ``dataset`` and the ``version`` the run read (None when unknown)."""
-    return every_row(tx, INPUTS_OF_RUN, runId=run_id, limit=limit)
+    return collected(tx, INPUTS_OF_RUN, runId=run_id, limit=limit)
 
 
 OUTPUTS_OF_RUN: LiteralString = _datasets_of_run("WROTE", "WROTE_VERSION")
@@ -207,7 +209,7 @@ OUTPUTS_OF_RUN: LiteralString = _datasets_of_run("WROTE", "WROTE_VERSION")
 
 def outputs_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
     """Rows of ``dataset`` and the ``version`` the run wrote (None when unknown)."""
-    return every_row(tx, OUTPUTS_OF_RUN, runId=run_id, limit=limit)
+    return collected(tx, OUTPUTS_OF_RUN, runId=run_id, limit=limit)
 
 
 # (input relationship types, output relationship types) in data-flow terms: an input rel points
@@ -280,9 +282,9 @@ CALL (n, f) {
 WITH m AS n, collect(DISTINCT f.up) AS ups
 ORDER BY elementId(n) LIMIT $perHop
 UNWIND ups AS up
-RETURN up, elementId(n) AS eid,
-       n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """,
-          runCount: """ + _RUN_COUNT_OF_N + """} AS node
+RETURN collect({up: up, eid: elementId(n),
+                node: n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """,
+                         runCount: """ + _RUN_COUNT_OF_N + """}}) AS rows
 """)
 
 
@@ -310,7 +312,7 @@ CALL (n) {
   MATCH (n)-[rel:""" + out + """]->(m) WHERE m.nodeId IN $ids AND """ + at + """
   RETURN n.nodeId AS source, m.nodeId AS target, 'OUTPUT' AS edgeKind
 }
-RETURN source, target, edgeKind
+RETURN collect([source, target, edgeKind]) AS rows
 """)
 
 
@@ -325,15 +327,15 @@ def lineage_hop(tx: neo4j.ManagedTransaction, *, run_level: bool,
     """One hop of a JOB- or RUN-level walk: rows of ``up`` (the way it went), ``eid`` (the
     reached node's elementId, the walk order) and ``node``."""
     hop = LINEAGE_HOP_RUN_LEVEL if run_level else LINEAGE_HOP_JOB_LEVEL
-    return every_row(tx, hop, frontier=frontier, asOf=as_of, perHop=per_hop)
+    return collected(tx, hop, frontier=frontier, asOf=as_of, perHop=per_hop)
 
 
 def lineage_edges(tx: neo4j.ManagedTransaction, *, run_level: bool, ids: list[str],
                   as_of: str | None) -> set[tuple[str, str, str]]:
     """The data-flow edges (source, target, INPUT or OUTPUT) of a level between ``ids``."""
     edges = LINEAGE_EDGES_RUN_LEVEL if run_level else LINEAGE_EDGES_JOB_LEVEL
-    return {(row["source"], row["target"], row["edgeKind"])
-            for row in every_row(tx, edges, ids=ids, asOf=as_of)}
+    return {(source, target, kind)
+            for source, target, kind in collected(tx, edges, ids=ids, asOf=as_of)}
 
 
 # Nodes by name, and datasets by any of their aliases (symlinks facet).
@@ -348,16 +350,16 @@ CALL () {
 }
 WITH n, max(score) AS score
 WHERE size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds
-RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
-ORDER BY score DESC, n.nodeId
+WITH n ORDER BY score DESC, n.nodeId
 LIMIT $limit
+RETURN collect(n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """}) AS rows
 """
 
 
 def search_nodes(tx: neo4j.ManagedTransaction, lucene_query: str, kinds: list[str],
                  limit: int) -> list[Row]:
     """Nodes matching a full-text query (names and dataset aliases), best first."""
-    return column(tx, SEARCH_NODES, "node", query=lucene_query, kinds=kinds, limit=limit)
+    return collected(tx, SEARCH_NODES, query=lucene_query, kinds=kinds, limit=limit)
 
 
 SEARCH_NODES_BY_SUBSTRING: LiteralString = """
@@ -370,12 +372,12 @@ CALL () {
   RETURN n
 }
 WITH n WHERE size($kinds) = 0 OR """ + _KIND_OF_N + """ IN $kinds
-RETURN n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """} AS node
-ORDER BY n.nodeId
+WITH n ORDER BY n.nodeId
 LIMIT $limit
+RETURN collect(n {.nodeId, .namespace, .name, .runId, kind: """ + _KIND_OF_N + """}) AS rows
 """
 
 
 def search_nodes_by_substring(tx: neo4j.ManagedTransaction, text: str, kinds: list[str],
                               limit: int) -> list[Row]:
-    return column(tx, SEARCH_NODES_BY_SUBSTRING, "node", query=text, kinds=kinds, limit=limit)
+    return collected(tx, SEARCH_NODES_BY_SUBSTRING, query=text, kinds=kinds, limit=limit)

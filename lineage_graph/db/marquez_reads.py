@@ -10,7 +10,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
-from lineage_graph.db.results import Row, column, every_row, first
+from lineage_graph.db.results import Row, collected, column, first
 
 # A page of some column's values and the total number of rows the question has.
 Page = tuple[list[Any], int]
@@ -25,8 +25,9 @@ def _own_facets(node: LiteralString) -> LiteralString:
             "  RETURN collect(x {.name, .payload}) AS facets\n}\n")
 
 
-# A dataset ``d`` with its fields, own facets, latest version (through the (datasetId,
-# createdAt) index, not by reading every version) and column lineage.
+# Every dataset ``d``, in the order they come, with its fields, own facets, latest version
+# (through the (datasetId, createdAt) index, not by reading every version) and column lineage,
+# collected in one record (results.collected).
 _DATASET: LiteralString = """
 CALL (d) {
   OPTIONAL MATCH (d)-[:HAS_FIELD]->(f:Field)
@@ -51,10 +52,11 @@ CALL (d) {
   WHERE out IS NOT NULL
   RETURN collect({name: out.name, inputFields: inputs}) AS columnLineage
 }
-RETURN d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
-          facets: facets, currentVersion: currentVersion, lastModifiedAt: lastModifiedAt,
-          createdAt: createdAt, updatedAt: coalesce(lastModifiedAt, touchedAt, createdAt),
-          columnLineage: columnLineage} AS dataset
+WITH d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
+        facets: facets, currentVersion: currentVersion, lastModifiedAt: lastModifiedAt,
+        createdAt: createdAt, updatedAt: coalesce(lastModifiedAt, touchedAt, createdAt),
+        columnLineage: columnLineage} AS dataset
+RETURN collect(dataset) AS rows
 """
 
 # A run ``r`` with its job, own facets and the dataset versions it read and wrote.
@@ -74,11 +76,12 @@ RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
           outputs: outputs} AS run
 """
 
-# A job ``j`` with its inputs, outputs, own facets, its $latestRuns latest runs (read in
-# (jobId, startedAt) index order: ORDER BY names both keys) and the span of its runs' events
-# (kept on the job): nothing here reads all of a job's runs, however many it has. The index
-# hints (here and wherever these two composite indexes serve) are needed: going by statistics,
-# the planner sometimes prefers scanning every run's startedAt (tests/test_history_bounded.py).
+# Every job ``j``, in the order they come, with its inputs, outputs, own facets, its
+# $latestRuns latest runs (read in (jobId, startedAt) index order: ORDER BY names both keys)
+# and the span of its runs' events (kept on the job), collected in one record: nothing here
+# reads all of a job's runs, however many it has. The index hints (here and wherever these two
+# composite indexes serve) are needed: going by statistics, the planner sometimes prefers
+# scanning every run's startedAt (tests/test_history_bounded.py).
 _JOB: LiteralString = """
 CALL (j) {
   OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
@@ -97,16 +100,18 @@ CALL (j) {
   """ + _RUN + """
 }
 WITH j, inputs, outputs, facets, [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
-RETURN j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
-          outputs: outputs, facets: facets, createdAt: j.firstRunEventTime,
-          updatedAt: j.lastRunEventTime, latestRuns: latestRuns} AS job
+WITH j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
+        outputs: outputs, facets: facets, createdAt: j.firstRunEventTime,
+        updatedAt: j.lastRunEventTime, latestRuns: latestRuns} AS job
+RETURN collect(job) AS rows
 """
 
 # -- namespaces ---------------------------------------------------------------------------------
 
 NAMESPACES: LiteralString = """
 MATCH (n:Namespace)
-RETURN n.name AS name ORDER BY name SKIP $offset LIMIT $limit
+WITH n.name AS name ORDER BY name SKIP $offset LIMIT $limit
+RETURN collect(name) AS rows
 """
 
 NAMESPACE: LiteralString = """
@@ -115,7 +120,7 @@ MATCH (n:Namespace {key: $key}) RETURN n.name AS name
 
 
 def namespace_names(tx: neo4j.ManagedTransaction, limit: int, offset: int) -> list[str]:
-    return column(tx, NAMESPACES, "name", limit=limit, offset=offset)
+    return collected(tx, NAMESPACES, limit=limit, offset=offset)
 
 
 def namespace_name(tx: neo4j.ManagedTransaction, key: str) -> str | None:
@@ -139,7 +144,7 @@ MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset) RETURN count(d) AS n
 def datasets_page(tx: neo4j.ManagedTransaction, key: str, limit: int,
                   offset: int) -> Page:
     """A namespace's datasets by name, and how many it has."""
-    return (column(tx, DATASETS, "dataset", key=key, limit=limit, offset=offset),
+    return (collected(tx, DATASETS, key=key, limit=limit, offset=offset),
             int(first(tx, DATASET_COUNT, "n", key=key)))
 
 
@@ -151,7 +156,7 @@ MATCH (d:Dataset {nodeId: id})
 
 
 def datasets_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str]) -> list[Row]:
-    return column(tx, DATASETS_BY_ID, "dataset", nodeIds=node_ids)
+    return collected(tx, DATASETS_BY_ID, nodeIds=node_ids)
 
 
 # A dataset version ``v`` with the run that wrote it.
@@ -167,7 +172,9 @@ RETURN v {.version, .createdAt, run: run} AS version
 DATASET_VERSIONS: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
 WITH v ORDER BY v.createdAt DESC, v.version SKIP $offset LIMIT $limit
-""" + _VERSION
+CALL (v) {""" + _VERSION + """}
+RETURN collect(version) AS rows
+"""
 
 DATASET_VERSION_COUNT: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN count(v) AS n
@@ -177,8 +184,7 @@ MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN coun
 def dataset_versions_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
                           offset: int) -> Page:
     """A dataset's versions, newest first, each with the run that wrote it; and their number."""
-    return (column(tx, DATASET_VERSIONS, "version", nodeId=node_id, limit=limit,
-                   offset=offset),
+    return (collected(tx, DATASET_VERSIONS, nodeId=node_id, limit=limit, offset=offset),
             int(first(tx, DATASET_VERSION_COUNT, "n", nodeId=node_id)))
 
 
@@ -211,8 +217,8 @@ MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job) RETURN count(j) AS n
 def jobs_page(tx: neo4j.ManagedTransaction, key: str, latest_runs: int, limit: int,
               offset: int) -> Page:
     """A namespace's jobs, most recently run first, and how many it has."""
-    return (column(tx, JOBS, "job", key=key, latestRuns=latest_runs, limit=limit,
-                   offset=offset),
+    return (collected(tx, JOBS, key=key, latestRuns=latest_runs, limit=limit,
+                      offset=offset),
             int(first(tx, JOB_COUNT, "n", key=key)))
 
 
@@ -225,7 +231,7 @@ MATCH (j:Job {nodeId: id})
 
 def jobs_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str],
                latest_runs: int) -> list[Row]:
-    return column(tx, JOBS_BY_ID, "job", nodeIds=node_ids, latestRuns=latest_runs)
+    return collected(tx, JOBS_BY_ID, nodeIds=node_ids, latestRuns=latest_runs)
 
 
 RUNS_OF_JOB: LiteralString = """
@@ -233,7 +239,9 @@ MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
 WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
 WITH r ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 SKIP $offset LIMIT $limit
-""" + _RUN
+CALL (r) {""" + _RUN + """}
+RETURN collect(run) AS rows
+"""
 
 # Counted as RUNS_OF_JOB lists them (a run an emitter showed under two jobs is listed under
 # the one with the smaller id, Run.jobId), through the same index.
@@ -247,7 +255,7 @@ RETURN count(r) AS n
 def runs_of_job_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
                      offset: int) -> Page:
     """A job's runs, latest first, and how many it has."""
-    return (column(tx, RUNS_OF_JOB, "run", nodeId=node_id, limit=limit, offset=offset),
+    return (collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit, offset=offset),
             int(first(tx, RUN_COUNT, "n", nodeId=node_id)))
 
 
@@ -322,13 +330,13 @@ UNWIND $frontier AS id
 MATCH (:Job {nodeId: id})-[:READS|WRITES]->(d:Dataset)
 WITH DISTINCT d
 MATCH (d)<-[:READS|WRITES]-(other:Job)
-WITH DISTINCT other.nodeId AS jobId
-RETURN jobId LIMIT $cap
+WITH DISTINCT other.nodeId AS jobId LIMIT $cap
+RETURN collect(jobId) AS rows
 """
 
 
 def neighbour_jobs(tx: neo4j.ManagedTransaction, frontier: list[str], cap: int) -> list[str]:
-    return column(tx, NEIGHBOUR_JOBS, "jobId", frontier=frontier, cap=cap)
+    return collected(tx, NEIGHBOUR_JOBS, frontier=frontier, cap=cap)
 
 
 # -- column lineage -----------------------------------------------------------------------------
@@ -375,13 +383,13 @@ CALL (f) {
 }
 MATCH (od:Dataset)-[:HAS_FIELD]->(out)
 MATCH (idd:Dataset)-[:HAS_FIELD]->(in)
-RETURN out.fieldId AS outId, in.fieldId AS inId, r.transformations AS transformations,
-       out {.name, .type, namespace: od.namespace, dataset: od.name} AS outField,
-       in {.name, .type, namespace: idd.namespace, dataset: idd.name} AS inField
+RETURN collect({outId: out.fieldId, inId: in.fieldId, transformations: r.transformations,
+                outField: out {.name, .type, namespace: od.namespace, dataset: od.name},
+                inField: in {.name, .type, namespace: idd.namespace, dataset: idd.name}}) AS rows
 """
 
 
 def column_lineage_hop(tx: neo4j.ManagedTransaction, frontier: list[str],
                        downstream: bool) -> list[Row]:
     """Rows of ``outId``, ``inId``, ``transformations``, ``outField``, ``inField``."""
-    return every_row(tx, COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream)
+    return collected(tx, COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream)
