@@ -32,8 +32,10 @@ the smallest (goal <= 2).
 lineage against one quantified-path Cypher statement returning the same nodes and edges,
 GraphQL impact (level JOB, depth 2: the 50 jobs and their 100 outputs) against one statement
 returning the same, and the REST lineage against the two statements that fetch its jobs and
-datasets with everything its answer shows, given their ids. ``equal_answer_ratio`` is the
-smallest of the three ceiling p50 over endpoint p50 (goal >= 0.5).
+datasets with everything its answer shows, given their ids. Each ceiling is its statements'
+fastest form: the GraphQL ones run as a record per node and as one record (the Python driver
+reads each record apart, docs/benchmarks.md#records-one-per-statement). ``equal_answer_ratio``
+is the smallest of the ceiling p50 over endpoint p50 (goal >= 0.5).
 
 ``--quick`` (about a minute): teams at 10,000 nodes, hubs of 100 / 1,000 / 5,000 runs, 30
 samples. The last line printed is one JSON object: ``{"benchmark": "queries",

@@ -2,9 +2,9 @@
 
 The Python driver reads every record with socket reads of its own: a 150-node answer as 150
 records cost about 3 ms more than the same answer collected in one record
-(docs/benchmarks.md#records). So each read statement of a lineage walk, its edges, the
-Marquez-compatible lineage and list pages sends its answer as one record, and the number of
-statements an answer takes does not grow with the answer."""
+(docs/benchmarks.md#records-one-per-statement). So each read statement of a lineage walk, its
+edges, the Marquez-compatible lineage and list pages sends its answer as one record, and the
+number of statements an answer takes does not grow with the answer."""
 
 from __future__ import annotations
 

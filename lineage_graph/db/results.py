@@ -17,8 +17,9 @@ Row = dict[str, Any]
 # item. The Python driver reads every record with socket reads of its own (chunk header, then
 # chunk), about 20 us a record on top of Neo4j's work: a 150-node lineage answer's edges took
 # 3.9 ms as 150 records and 1.4 ms as one, for the same 1 ms inside Neo4j
-# (docs/benchmarks.md#records). Lists stay bounded: every collected statement has a LIMIT or
-# a bounded input (ids of one answer). Streams that can be long (events) keep their records.
+# (docs/benchmarks.md#records-one-per-statement). Lists stay bounded: every collected statement
+# has a LIMIT or a bounded input (ids of one answer). Streams that can be long (events) keep a
+# record per row.
 ROWS: LiteralString = "rows"
 
 
