@@ -1,8 +1,9 @@
 """Prometheus metrics, served at ``/metrics``: ingestion outcomes, spool depth, Neo4j errors,
-request latency."""
+request latency, what the lineage costs to keep, the garbage collector's tuning."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -61,6 +62,17 @@ class Metrics:
         self.budget_exceeded = Gauge("lineage_graph_budget_exceeded",
                                      "1 when a budget is exceeded, else 0", ["budget"],
                                      registry=self.registry)
+        # Whether this process's garbage collector is tuned (gc_tuning.py), read when scraped.
+        self.gc_frozen_objects = Gauge(
+            "lineage_graph_gc_frozen_objects",
+            "Objects frozen at start-up, never walked by the garbage collector (0: not tuned)",
+            registry=self.registry)
+        self.gc_frozen_objects.set_function(gc.get_freeze_count)
+        self.gc_young_threshold = Gauge(
+            "lineage_graph_gc_young_threshold",
+            "Allocations between two young-generation collections (Python's default: 700)",
+            registry=self.registry)
+        self.gc_young_threshold.set_function(lambda: gc.get_threshold()[0])
 
     def count_outcomes(self, outcomes: Iterable[_Outcome]) -> None:
         for outcome in outcomes:

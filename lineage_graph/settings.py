@@ -65,6 +65,8 @@ class Settings:
     max_batch_events: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
     write_chunk_events: int = 100
+    # Python's collector in long-running processes (gc_tuning.py); 0 leaves it as Python sets it.
+    gc_young_threshold: int = 10_000
     ingest_workers: int = 4
     neo4j_retry_seconds: int = 15
     spool_dir_override: Path | None = None
@@ -152,6 +154,8 @@ class Settings:
             max_batch_events=_int(e, "LINEAGE_GRAPH_MAX_BATCH_EVENTS", defaults.max_batch_events),
             max_body_bytes=_int(e, "LINEAGE_GRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
+            gc_young_threshold=_int(e, "LINEAGE_GRAPH_GC_YOUNG_THRESHOLD",
+                                    defaults.gc_young_threshold),
             ingest_workers=_int(e, "LINEAGE_GRAPH_INGEST_WORKERS", defaults.ingest_workers),
             neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
                                      defaults.neo4j_retry_seconds),

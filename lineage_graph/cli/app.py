@@ -89,7 +89,8 @@ def serve(
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   "
                   f"OpenLineage endpoint: http://{bind_host}:{bind_port}/api/v1/lineage")
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+    uvicorn.run(create_app(settings, owns_process=True), host=bind_host, port=bind_port,
+                log_level="info")
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -152,7 +153,8 @@ def _serving(settings: Settings) -> Iterator[str]:
     from lineage_graph.web.app import create_app
 
     logging.getLogger("neo4j").setLevel(logging.WARNING)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, owns_process=True),
+                                           host=settings.api_host,
                                            port=settings.api_port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -235,6 +237,7 @@ def ingest(
     Exits 1 when any event was rejected (each rejection is listed with its reason).
     """
     from lineage_graph.db.migrations import migrate
+    from lineage_graph.gc_tuning import tune_collector
     from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.sources import events_from_text
@@ -249,6 +252,7 @@ def ingest(
         loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
                   for path in files]
         task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
+        tune_collector(settings.gc_young_threshold)  # a long-running process from here
         with WritePlanRefresher.for_command(db):  # long imports replan
             for path, raws in loaded:
                 # One call per file: the service chunks it and validates the next chunk while

@@ -17,6 +17,7 @@ from lineage_graph import __version__
 from lineage_graph.app_state import AppState
 from lineage_graph.db.migrations import migrate
 from lineage_graph.errors import Neo4jUnavailableError
+from lineage_graph.gc_tuning import tune_collector
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.metrics import METRICS
 from lineage_graph.settings import Settings
@@ -32,7 +33,10 @@ from lineage_graph.web.services import app_state
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, apply_schema: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, apply_schema: bool = True,
+               owns_process: bool = False) -> FastAPI:
+    """The API. ``owns_process``: the app is what this process runs (``serve``, ``demo``), so
+    once started it tunes the process's garbage collector (gc_tuning.py)."""
     settings = settings or Settings.from_env()
     auth_enabled = settings.auth_enabled  # refuses auth off on a non-loopback address
 
@@ -58,6 +62,9 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True) -> F
                         "LINEAGE_GRAPH_AUTH is %s", settings.api_host, settings.auth)
         state.drainer.start()
         state.plan_refresher.start()
+        if owns_process and tune_collector(settings.gc_young_threshold):
+            log.info("garbage collector tuned: start-up objects frozen, young threshold %d",
+                     settings.gc_young_threshold)
         try:
             yield
         finally:
