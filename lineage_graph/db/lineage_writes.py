@@ -49,7 +49,7 @@ CREATE (ev:Event {
   keyId: e.keyId, subject: e.subject, prevHash: e.prevHash, chainHash: e.chainHash,
   chainVersion: e.chainVersion
 })
-RETURN ev.sha256 AS sha256, ev.seq AS seq
+RETURN count(ev) AS recorded
 """
 
 MERGE_NAMESPACES: LiteralString = """
@@ -544,14 +544,23 @@ def write_records_and_plan(tx: neo4j.ManagedTransaction, plan: PlanRows,
     """Append chained records (ledger.append numbers and chains them) and apply their plan:
     one round trip. Returns each record's sequence number by sha256."""
     batch = {**_plan_batch(plan), **_record_batch(records, head)}
-    return {r["sha256"]: r["seq"] for r in tx.run(RECORD_AND_APPLY, batch=batch)}
+    return _recorded(tx.run(RECORD_AND_APPLY, batch=batch), records)
 
 
 def write_records(tx: neo4j.ManagedTransaction, records: list[ChainedRecordRow],
                   head: str) -> dict[str, int]:
     """Append chained records whose writes the caller made in the same transaction."""
-    return {r["sha256"]: r["seq"]
-            for r in tx.run(RECORD_EVENTS, batch=_record_batch(records, head))}
+    return _recorded(tx.run(RECORD_EVENTS, batch=_record_batch(records, head)), records)
+
+
+def _recorded(result: neo4j.Result, records: list[ChainedRecordRow]) -> dict[str, int]:
+    """Each record's sequence number by sha256, once Neo4j says it created them all: a count
+    in one result record, not a result record per event (the driver reads each apart,
+    db/results.py)."""
+    created = result.single(strict=True)["recorded"]
+    if created != len(records):  # CREATE makes one node per row: a broken statement if not
+        raise RuntimeError(f"the record statement created {created} of {len(records)} records")
+    return {r["sha256"]: r["seq"] for r in records}
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
