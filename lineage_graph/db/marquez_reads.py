@@ -10,7 +10,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
-from lineage_graph.db.results import Row, collected, column, first
+from lineage_graph.db.results import Row, collected, column, every_row, first
 
 # A page of some column's values and the total number of rows the question has.
 Page = tuple[list[Any], int]
@@ -76,10 +76,11 @@ RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
           outputs: outputs} AS run
 """
 
-# Every job ``j``, in the order they come, with its inputs, outputs, own facets, its
-# $latestRuns latest runs (read in (jobId, startedAt) index order: ORDER BY names both keys)
-# and the span of its runs' events (kept on the job), collected in one record: nothing here
-# reads all of a job's runs, however many it has. The index hints (here and wherever these two
+# Every job ``j``, in the order they come (each part a subquery per job: no aggregation over
+# the jobs), with its inputs, outputs, own facets, its $latestRuns latest runs (read in (jobId,
+# startedAt) index order: ORDER BY names both keys) and the span of its runs' events (kept on
+# the job), collected in one record: nothing here reads all of a job's runs, however many it
+# has. The index hints (here and wherever these two
 # composite indexes serve) are needed: going by statistics, the planner sometimes prefers
 # scanning every run's startedAt (tests/test_history_bounded.py).
 _JOB: LiteralString = """
@@ -93,13 +94,15 @@ CALL (j) {
   WITH o ORDER BY o.nodeId
   RETURN collect(o {.namespace, .name}) AS outputs
 }
-""" + _own_facets("j") + """OPTIONAL CALL (j) {
-  MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
-  WHERE r.jobId = j.nodeId AND r.startedAt IS NOT NULL
-  WITH r ORDER BY r.jobId DESC, r.startedAt DESC LIMIT $latestRuns
-  """ + _RUN + """
+""" + _own_facets("j") + """CALL (j) {
+  OPTIONAL CALL (j) {
+    MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
+    WHERE r.jobId = j.nodeId AND r.startedAt IS NOT NULL
+    WITH r ORDER BY r.jobId DESC, r.startedAt DESC LIMIT $latestRuns
+    """ + _RUN + """
+  }
+  RETURN [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
 }
-WITH j, inputs, outputs, facets, [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
 WITH j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
         outputs: outputs, facets: facets, createdAt: j.firstRunEventTime,
         updatedAt: j.lastRunEventTime, latestRuns: latestRuns} AS job
@@ -383,13 +386,15 @@ CALL (f) {
 }
 MATCH (od:Dataset)-[:HAS_FIELD]->(out)
 MATCH (idd:Dataset)-[:HAS_FIELD]->(in)
-RETURN collect({outId: out.fieldId, inId: in.fieldId, transformations: r.transformations,
-                outField: out {.name, .type, namespace: od.namespace, dataset: od.name},
-                inField: in {.name, .type, namespace: idd.namespace, dataset: idd.name}}) AS rows
+RETURN out.fieldId AS outId, in.fieldId AS inId, r.transformations AS transformations,
+       out {.name, .type, namespace: od.namespace, dataset: od.name} AS outField,
+       in {.name, .type, namespace: idd.namespace, dataset: idd.name} AS inField
 """
 
 
 def column_lineage_hop(tx: neo4j.ManagedTransaction, frontier: list[str],
                        downstream: bool) -> list[Row]:
-    """Rows of ``outId``, ``inId``, ``transformations``, ``outField``, ``inField``."""
-    return collected(tx, COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream)
+    """Rows of ``outId``, ``inId``, ``transformations``, ``outField``, ``inField``. A record
+    per edge, not one collected list: a hop's edges are not bounded by the answer's field cap
+    (the walk refuses an answer past it only after the hop)."""
+    return every_row(tx, COLUMN_LINEAGE_HOP, frontier=frontier, downstream=downstream)

@@ -17,9 +17,10 @@ Row = dict[str, Any]
 # item. The Python driver reads every record with socket reads of its own (chunk header, then
 # chunk), about 20 us a record on top of Neo4j's work: a 150-node lineage answer's edges took
 # 3.9 ms as 150 records and 1.4 ms as one, for the same 1 ms inside Neo4j
-# (docs/benchmarks.md#records-one-per-statement). Lists stay bounded: every collected statement
-# has a LIMIT or a bounded input (ids of one answer). Streams that can be long (events) keep a
-# record per row.
+# (docs/benchmarks.md#records-one-per-statement). Only bounded lists are collected: every
+# collected statement has a LIMIT (a page, a walk's cap) or a bounded input (the ids of one
+# answer); a list with no such bound (events, a column-lineage hop) keeps a record per row, as
+# the driver then streams it in batches instead of Neo4j holding it whole.
 ROWS: LiteralString = "rows"
 
 

@@ -57,7 +57,11 @@ def _walk(root: dict[str, Any], max_depth: int, max_nodes: int,
     for _ in range(max_depth):
         if not frontier:
             break
-        hop = q.provenance_hop(tx, frontier=frontier, per_hop=None, within=None)
+        # At most this many reached nodes: more would hold more new nodes than the walk can
+        # take, and a hop keeps the first in elementId order, so the walk takes the same nodes
+        # (and one collected list stays bounded: db/results.py).
+        hop = q.provenance_hop(tx, frontier=frontier, per_hop=max_nodes + len(found.nodes) + 1,
+                               within=None)
         next_frontier: list[str] = []
         for row in hop:
             node, target = row["node"], row["target"]

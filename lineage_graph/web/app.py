@@ -60,11 +60,12 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True,
         else:
             log.warning("authentication OFF: the API binds %s (loopback) and "
                         "LINEAGE_GRAPH_AUTH is %s", settings.api_host, settings.auth)
-        state.drainer.start()
-        state.plan_refresher.start()
+        # Before the background threads start: what they hold is not start-up's to freeze.
         if owns_process and tune_collector(settings.gc_young_threshold):
             log.info("garbage collector tuned: start-up objects frozen, young threshold %d",
                      settings.gc_young_threshold)
+        state.drainer.start()
+        state.plan_refresher.start()
         try:
             yield
         finally:
