@@ -46,6 +46,11 @@ class RunRead(StructuredRel):
     since = DateTimeProperty()
     pinnedVersion = StringProperty()  # the version a `version` input facet named
     pinnedVersionId = StringProperty()  # that version's DatasetVersion nodeId
+    # Copies kept in step with the ends (STAMP_RUN_READS): indexed together
+    # (extra-indexes.cypher), they find a dataset's readers that started since a time without
+    # reading every run started since then (a new version of a hub dated in its past).
+    datasetId = StringProperty()  # the dataset's nodeId
+    startedAt = DateTimeProperty()  # the reading run's startedAt
 
 
 class FieldDerivation(StructuredRel):

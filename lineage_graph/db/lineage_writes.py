@@ -192,6 +192,16 @@ SET rd.pinnedVersion = CASE
       THEN row.versionId ELSE rd.pinnedVersionId END
 """
 
+# Every READ of a run the batch touched carries its dataset's id and its run's startedAt, after
+# MERGE_RUNS and MERGE_RUN_READS (both current, whatever the batching): RESOLVE_READ_VERSIONS
+# finds a hub's readers since a time through the index on the two (extra-indexes.cypher).
+STAMP_RUN_READS: LiteralString = """
+UNWIND $batch.runs AS row
+MATCH (r:Run {runId: row.runId})-[rd:READ]->(d:Dataset)
+WHERE rd.datasetId IS NULL OR rd.startedAt IS NULL OR rd.startedAt <> r.startedAt
+SET rd.datasetId = d.nodeId, rd.startedAt = r.startedAt
+"""
+
 MERGE_RUN_WRITES: LiteralString = """
 UNWIND $batch.runWrites AS row
 MATCH (r:Run {runId: row.runId}), (d:Dataset {nodeId: row.datasetId}),
@@ -425,16 +435,19 @@ MATCH (d:Dataset {nodeId: row.datasetId})
 CALL (d, row) {
   // Unpinned readers that started at or after the earliest new version: only they can now
   // pick one of them. A dataset with up to 100 readers expands them all; a hub (more readers
-  // over its history) finds them through the runs' startedAt index instead (a hint: on a small
-  // graph the planner would rather expand the hub).
+  // over its history) finds them through the index on its READs' (datasetId, startedAt)
+  // (STAMP_RUN_READS): its readers since then, not every run started since then, which is
+  // most of the history for a version dated in the past (a hint: on a small graph the planner
+  // would rather expand the hub).
   WITH d, row WHERE row.since IS NULL OR COUNT { (d)<-[:READ]-() } <= 100
   MATCH (d)<-[:READ]-(reader:Run)
   WHERE row.since IS NULL OR reader.startedAt >= datetime(row.since)
   RETURN reader
   UNION
   WITH d, row WHERE row.since IS NOT NULL AND COUNT { (d)<-[:READ]-() } > 100
-  MATCH (reader:Run) USING INDEX reader:Run(startedAt)
-  WHERE reader.startedAt >= datetime(row.since) AND EXISTS { (reader)-[:READ]->(d) }
+  WITH d.nodeId AS datasetId, datetime(row.since) AS since
+  MATCH (reader:Run)-[rd:READ]->() USING INDEX rd:READ(datasetId, startedAt)
+  WHERE rd.datasetId = datasetId AND rd.startedAt >= since
   RETURN reader
   UNION
   // Readers linked to a written version: one whose createdAt just moved later may need an
@@ -483,6 +496,7 @@ _APPLY_BLOCKS: LiteralString = (
     "CALL () {" + MERGE_JOB_WRITES + "}\n"
     "CALL () {" + MERGE_VERSIONS + "}\n"
     "CALL () {" + MERGE_RUN_READS + "}\n"
+    "CALL () {" + STAMP_RUN_READS + "}\n"
     "CALL () {" + MERGE_RUN_WRITES + "}\n"
     "CALL () {" + MERGE_FACETS + "}\n"
     "CALL () {" + MERGE_FIELDS + "}\n"

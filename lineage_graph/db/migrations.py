@@ -41,6 +41,14 @@ BACKFILLS: list[LiteralString] = [
       SET j.firstRunEventTime = first, j.lastRunEventTime = last
     } IN TRANSACTIONS OF 1000 ROWS
     """,
+    # READ.datasetId / startedAt (written since backfills into a hub stopped scanning every run
+    # started since the version): the index finding a dataset's readers since a time.
+    """
+    MATCH (r:Run)-[rd:READ]->(d:Dataset) WHERE rd.datasetId IS NULL
+    CALL (r, rd, d) {
+      SET rd.datasetId = d.nodeId, rd.startedAt = r.startedAt
+    } IN TRANSACTIONS OF 10000 ROWS
+    """,
     # READS/WRITES.until (likewise): the latest event of the job's runs that read/wrote it.
     """
     MATCH (j:Job)-[io:READS|WRITES]->(d:Dataset) WHERE io.until IS NULL
