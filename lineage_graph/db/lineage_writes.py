@@ -437,8 +437,8 @@ CALL (d, row) {
   // pick one of them. A dataset with up to 100 readers expands them all; a hub (more readers
   // over its history) finds them through the index on its READs' (datasetId, startedAt)
   // (STAMP_RUN_READS): its readers since then, not every run started since then, which is
-  // most of the history for a version dated in the past (a hint: on a small graph the planner
-  // would rather expand the hub).
+  // most of the history for a version dated in the past (a seek hint: on some statistics the
+  // planner would rather expand the hub, or scan the whole index).
   WITH d, row WHERE row.since IS NULL OR COUNT { (d)<-[:READ]-() } <= 100
   MATCH (d)<-[:READ]-(reader:Run)
   WHERE row.since IS NULL OR reader.startedAt >= datetime(row.since)
@@ -446,7 +446,7 @@ CALL (d, row) {
   UNION
   WITH d, row WHERE row.since IS NOT NULL AND COUNT { (d)<-[:READ]-() } > 100
   WITH d.nodeId AS datasetId, datetime(row.since) AS since
-  MATCH (reader:Run)-[rd:READ]->() USING INDEX rd:READ(datasetId, startedAt)
+  MATCH (reader:Run)-[rd:READ]->() USING INDEX SEEK rd:READ(datasetId, startedAt)
   WHERE rd.datasetId = datasetId AND rd.startedAt >= since
   RETURN reader
   UNION
@@ -460,7 +460,8 @@ CALL (d, row) {
 WITH collect(DISTINCT reader.runId) AS readers
 UNWIND readers + $batch.touchedRunIds AS rid
 WITH DISTINCT rid
-MATCH (r:Run {runId: rid})-[rd:READ]->(d:Dataset)
+// A seek per run (the hint): on some statistics the planner would scan every run's id and join.
+MATCH (r:Run {runId: rid})-[rd:READ]->(d:Dataset) USING INDEX SEEK r:Run(runId)
 OPTIONAL MATCH (r)-[old:READ_VERSION]->(:DatasetVersion)-[:VERSION_OF]->(d)
 DELETE old
 WITH DISTINCT r, rd, d
