@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,10 +174,17 @@ def graphql_data(client: TestClient, text: str, **variables: Any) -> dict[str, A
 
 @dataclass(frozen=True)
 class SentStatement:
-    """A statement sent in a managed transaction, and the names of its parameters."""
+    """A statement sent in a managed transaction: its text, its parameters' values and the
+    thread that sent it."""
 
     text: str
-    parameters: frozenset[str]
+    arguments: dict[str, Any]
+    thread: str
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        """The names of its parameters."""
+        return frozenset(self.arguments)
 
 
 @pytest.fixture()
@@ -190,7 +198,8 @@ def cypher_sent(monkeypatch: pytest.MonkeyPatch) -> list[SentStatement]:
 
     def recording_run(self: neo4j.ManagedTransaction, query: Any, parameters: Any = None,
                       **kwargs: Any) -> neo4j.Result:
-        sent.append(SentStatement(str(query), frozenset(parameters or {}) | set(kwargs)))
+        sent.append(SentStatement(str(query), {**(parameters or {}), **kwargs},
+                                  threading.current_thread().name))
         return run(self, query, parameters, **kwargs)
 
     monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)

@@ -9,7 +9,6 @@ number of statements an answer takes does not grow with the answer."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from fastapi.testclient import TestClient
 from lineage_graph.db.connection import Database
 from lineage_graph.ids import dataset_id
 from lineage_graph.ingest.service import IngestService
-from tests.conftest import graphql_data
+from tests.conftest import SentStatement, graphql_data
 from tests.events import T0, ds, new_run_id, run_event
 
 SOURCE = dataset_id("s3://fan", "source")
@@ -57,22 +56,11 @@ def _fan(ingest: IngestService, jobs: int) -> None:
     assert ingest.ingest_raw([(e, None) for e in events]).count("accepted") == jobs
 
 
-@pytest.fixture()
-def reads_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Every read statement sent in a managed transaction from now on, with its parameters,
-    but for the app's background threads (the plan refresher's and the drainer's checks)."""
-    sent: list[tuple[str, dict[str, Any]]] = []
-    run = neo4j.ManagedTransaction.run
-
-    def recording_run(self: neo4j.ManagedTransaction, query: Any, parameters: Any = None,
-                      **kwargs: Any) -> neo4j.Result:
-        background = threading.current_thread().name in _BACKGROUND_THREADS
-        if not background and not _WRITES.search(str(query)):
-            sent.append((str(query), {**(parameters or {}), **kwargs}))
-        return run(self, query, parameters, **kwargs)
-
-    monkeypatch.setattr(neo4j.ManagedTransaction, "run", recording_run)
-    return sent
+def _reads(sent: list[SentStatement]) -> list[SentStatement]:
+    """The read statements among those sent, but for the app's background threads (the plan
+    refresher's and the drainer's checks)."""
+    return [s for s in sent
+            if s.thread not in _BACKGROUND_THREADS and not _WRITES.search(s.text)]
 
 
 def _ask(client: TestClient, ask: Ask) -> None:
@@ -84,43 +72,43 @@ def _ask(client: TestClient, ask: Ask) -> None:
         assert answer.status_code == 200, answer.text
 
 
-def _records_of(db: Database, sent: list[tuple[str, dict[str, Any]]]) -> list[tuple[int, str]]:
+def _records_of(db: Database, sent: list[SentStatement]) -> list[tuple[int, str]]:
     """Each statement run again with its parameters: how many records it sends."""
     def count(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any]) -> int:
         return len(list(tx.run(query, params)))  # type: ignore[arg-type]
 
-    return [(db.read(lambda tx, q=q, p=p: count(tx, q, p)), q) for q, p in sent]
+    return [(db.read(lambda tx, s=s: count(tx, s.text, s.arguments)), s.text) for s in _reads(sent)]
 
 
 @pytest.mark.parametrize("name,ask", ASKED, ids=[name for name, _ in ASKED])
 def test_each_statement_of_an_answer_sends_one_record(
         name: str, ask: Ask, db: Database, ingest: IngestService, client: TestClient,
-        reads_sent: list[tuple[str, dict[str, Any]]]) -> None:
+        cypher_sent: list[SentStatement]) -> None:
     _fan(ingest, 40)
     _ask(client, ask)  # plans cached; the answer below is the one measured
-    reads_sent.clear()
+    cypher_sent.clear()
     _ask(client, ask)
-    assert reads_sent, name
-    for records, query in _records_of(db, list(reads_sent)):
+    assert _reads(cypher_sent), name
+    for records, query in _records_of(db, list(cypher_sent)):
         assert records <= 1, f"{name}: {records} records from\n{query}"
 
 
 @pytest.mark.parametrize("name,ask", ASKED, ids=[name for name, _ in ASKED])
 def test_an_answer_takes_as_many_statements_at_any_size(
         name: str, ask: Ask, db: Database, ingest: IngestService, client: TestClient,
-        reads_sent: list[tuple[str, dict[str, Any]]]) -> None:
+        cypher_sent: list[SentStatement]) -> None:
     counts = []
     for jobs in (5, 60):
         _fan(ingest, jobs)
-        reads_sent.clear()
+        cypher_sent.clear()
         _ask(client, ask)
-        counts.append(len(reads_sent))
+        counts.append(len(_reads(cypher_sent)))
     assert counts[0] == counts[1], (name, counts)
 
 
 def test_a_dataset_and_job_page_send_each_list_in_one_record(
         db: Database, ingest: IngestService, client: TestClient,
-        reads_sent: list[tuple[str, dict[str, Any]]]) -> None:
+        cypher_sent: list[SentStatement]) -> None:
     columns = [f"c{i:02d}" for i in range(12)]
     events = [run_event("COMPLETE", new_run_id(), ("fan", "writer"), T0 + timedelta(minutes=i),
                         [ds("s3://fan", "source", fields=["id"])],
@@ -128,10 +116,10 @@ def test_a_dataset_and_job_page_send_each_list_in_one_record(
                             lineage={c: [("s3://fan", "source", "id")] for c in columns})])
               for i in range(30)]
     assert ingest.ingest_raw([(e, None) for e in events]).count("accepted") == 30
-    reads_sent.clear()
+    cypher_sent.clear()
     answer = graphql_data(client, DATASET_AND_WRITER)
     assert (len(answer["dataset"]["versions"]), len(answer["dataset"]["fields"]),
             len(answer["dataset"]["columnLineage"]), len(answer["job"]["runs"])) == (
         30, 12, 12, 30)
-    for records, query in _records_of(db, list(reads_sent)):
+    for records, query in _records_of(db, list(cypher_sent)):
         assert records <= 1, f"{records} records from\n{query}"

@@ -6,7 +6,7 @@ a new version re-resolves only the readers it can change, including on a hub."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, LiteralString
 
 import neo4j
@@ -144,20 +144,16 @@ def test_answers_around_the_hub_stay_right(history: Database) -> None:
 def test_a_late_version_of_a_hub_reaches_exactly_the_readers_started_after_it(
     db: Database, ingest: IngestService
 ) -> None:
-    """Over 100 readers, new versions find their readers through the runs' startedAt index:
-    a version written late (its time between readers) must still be linked by every reader
-    that started after it and by none before."""
+    """Over 100 readers, new versions find their readers through the index on READ's
+    (datasetId, startedAt): a version written late (its time between readers) must still be
+    linked by every reader that started after it and by none before."""
     readers = 160
     events = [run_event("START", _run_id(i), ("ml", "train"), T0 + timedelta(minutes=i),
                         [ds(*HUB)]) for i in range(readers)]
     assert ingest.ingest_raw([(e, None) for e in events]).count("accepted") == readers
     late = T0 + timedelta(minutes=100, seconds=30)
-    ingest.ingest_raw([(run_event("COMPLETE", _run_id(100_000), ("ml", "curate"), late,
-                                  outputs=[ds(*HUB)]), None)])
-    linked = query(db, """
-        MATCH (r:Run)-[:READ_VERSION]->(:DatasetVersion {version: $writer})
-        RETURN r.runId AS runId ORDER BY runId""", writer=_run_id(100_000))
-    assert [row["runId"] for row in linked] == [_run_id(i) for i in range(101, readers)]
+    assert _readers_of_a_hub_version_written_at(db, ingest, late) == [
+        _run_id(i) for i in range(101, readers)]
 
 
 def test_a_hub_version_dated_in_its_past_reads_its_readers_not_every_later_run(
@@ -181,12 +177,19 @@ def test_a_hub_version_dated_in_its_past_reads_its_readers_not_every_later_run(
                                "since": backfilled.isoformat()}],
         "touchedRunIds": []})
     assert rows <= BOUND, operator
-    ingest.ingest_raw([(run_event("COMPLETE", _run_id(100_000), ("ml", "curate"), backfilled,
+    assert _readers_of_a_hub_version_written_at(db, ingest, backfilled) == [
+        _run_id(i) for i in range(111, readers)]
+
+
+def _readers_of_a_hub_version_written_at(db: Database, ingest: IngestService,
+                                         at: datetime) -> list[str]:
+    """`curate` writes a version of the hub at ``at``: the runs that now read it, in order."""
+    ingest.ingest_raw([(run_event("COMPLETE", _run_id(100_000), ("ml", "curate"), at,
                                   outputs=[ds(*HUB)]), None)])
     linked = query(db, """
         MATCH (r:Run)-[:READ_VERSION]->(:DatasetVersion {version: $writer})
         RETURN r.runId AS runId ORDER BY runId""", writer=_run_id(100_000))
-    assert [row["runId"] for row in linked] == [_run_id(i) for i in range(111, readers)]
+    return [row["runId"] for row in linked]
 
 
 def test_a_read_follows_its_runs_start(db: Database, ingest: IngestService) -> None:

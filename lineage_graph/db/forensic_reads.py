@@ -60,8 +60,6 @@ _AT_MOST_PER_NODE: LiteralString = """
   RETURN m, via
 """
 
-UNBOUNDED = 2**31 - 1  # $perHop of a walk that takes every node it reaches (per_hop None)
-
 # ... and the same bound over the whole hop, after the frontier's CALL.
 _AT_MOST_PER_HOP: LiteralString = """
 WITH m, collect({n: n, via: via}) AS ways ORDER BY elementId(m) LIMIT $perHop
@@ -141,13 +139,13 @@ PROVENANCE_HOP: LiteralString = _version_hop("target", """
 """)
 
 
-def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,
+def provenance_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int,
                    within: list[str] | None) -> list[Row]:
     """One upstream hop from ``frontier``: rows of ``eid``, ``target`` (the frontier node),
-    ``via`` and ``node`` (what it reached), at most ``per_hop`` reached nodes (None: every
-    one), only those among ``within`` (None: any)."""
-    return collected(tx, PROVENANCE_HOP, frontier=frontier,
-                     perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
+    ``via`` and ``node`` (what it reached), at most ``per_hop`` reached nodes (every caller
+    bounds it: the rows come back as one collected list), only those among ``within`` (None:
+    any)."""
+    return collected(tx, PROVENANCE_HOP, frontier=frontier, perHop=per_hop, within=within)
 
 
 # One downstream hop of version-accurate lineage (impact): PROVENANCE_HOP's steps reversed,
@@ -196,12 +194,11 @@ IMPACT_HOP: LiteralString = _version_hop("source", """
 """)
 
 
-def impact_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int | None,
+def impact_hop(tx: neo4j.ManagedTransaction, *, frontier: list[str], per_hop: int,
                within: list[str] | None) -> list[Row]:
     """One downstream hop from ``frontier``: rows of ``eid``, ``source`` (the frontier node),
     ``via`` and ``node`` (what it reached), bounded as :func:`provenance_hop`."""
-    return collected(tx, IMPACT_HOP, frontier=frontier,
-                     perHop=UNBOUNDED if per_hop is None else per_hop, within=within)
+    return collected(tx, IMPACT_HOP, frontier=frontier, perHop=per_hop, within=within)
 
 
 NODE_OR_DATASET_VERSION: LiteralString = """

@@ -80,9 +80,9 @@ RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
 # the jobs), with its inputs, outputs, own facets, its $latestRuns latest runs (read in (jobId,
 # startedAt) index order: ORDER BY names both keys) and the span of its runs' events (kept on
 # the job), collected in one record: nothing here reads all of a job's runs, however many it
-# has. The index hints (here and wherever these two
-# composite indexes serve) are needed: going by statistics, the planner sometimes prefers
-# scanning every run's startedAt (tests/test_history_bounded.py).
+# has. The index hints (here and wherever these two composite indexes serve) are needed: going
+# by statistics, the planner sometimes prefers scanning every run's startedAt
+# (tests/test_history_bounded.py).
 _JOB: LiteralString = """
 CALL (j) {
   OPTIONAL MATCH (j)-[:READS]->(i:Dataset)
