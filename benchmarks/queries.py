@@ -413,24 +413,31 @@ def equal_answer_section(db: Database, samples: int, graphql: Callable[..., Any]
 
     def rest_raw() -> None:
         def read(tx: Any) -> None:
-            tx.run(marquez_reads.JOBS_BY_ID, nodeIds=job_ids, latestRuns=1).data()
-            tx.run(marquez_reads.DATASETS_BY_ID, nodeIds=dataset_ids).data()
+            marquez_reads.jobs_by_id(tx, job_ids, latest_runs=1)
+            marquez_reads.datasets_by_id(tx, dataset_ids)
         db.read(read)
 
+    # Each form is read the way the DAO reads it (db/results.py): a record per row as dicts
+    # (every_row), one record by its column (collected). `.data()` on the one record would
+    # copy the whole nested answer again in Python (1.5 ms of 2.8 for the fan) and flatter
+    # every endpoint measured against it.
     def statement(cypher: LiteralString) -> Callable[[], Any]:
         return lambda: db.read(lambda tx: tx.run(cypher, id=source).data())
 
+    def one_record(cypher: LiteralString) -> Callable[[], Any]:
+        return lambda: db.read(lambda tx: tx.run(cypher, id=source).single(strict=True)["rows"])
+
     # (name, answer, endpoint, [(raw form, raw statement)]): the ceiling is the fastest form.
-    # The REST ceiling runs the DAO's own statements, which return one record each already.
+    # The REST ceiling runs the DAO's own functions, which return one record each already.
     rows: list[tuple[str, str, Callable[[], Any], list[tuple[str, Callable[[], Any]]]]] = [
         ("GraphQL lineage BOTH depth 2", f"{len(answer['nodes'])} nodes",
          lambda: graphql(FAN_LINEAGE, id=source),
          [("a record per node", statement(FAN_RAW)),
-          ("one record", statement(FAN_RAW_ONE_RECORD))]),
+          ("one record", one_record(FAN_RAW_ONE_RECORD))]),
         ("GraphQL impact JOB depth 2", f"{len(impact['nodes'])} nodes",
          lambda: graphql(FAN_IMPACT, id=source),
          [("a record per node", statement(FAN_IMPACT_RAW)),
-          ("one record", statement(FAN_IMPACT_RAW_ONE_RECORD))]),
+          ("one record", one_record(FAN_IMPACT_RAW_ONE_RECORD))]),
         ("REST /api/v1/lineage depth 1", f"{len(graph)} nodes", lambda: rest(source, 1),
          [("one record per statement", rest_raw)]),
     ]

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from lineage_graph.auth.requests import require_scope
 from lineage_graph.graphql.context import ListLimit, off_loop, receipt, services
 from lineage_graph.graphql.errors import DomainErrors
+from lineage_graph.graphql.execution import LeafFieldsExecutionContext
 from lineage_graph.graphql.forensic_types import (
     LedgerReport,
     LedgerStatus,
@@ -284,7 +285,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # rules too, and a limiter built per request would make a new rule class every time.
     rules = [*QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
              *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=[
+    return strawberry.Schema(query=Query, mutation=Mutation,
+                             execution_context_class=LeafFieldsExecutionContext, extensions=[
         DomainErrors,
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
