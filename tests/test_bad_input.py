@@ -280,6 +280,28 @@ def test_body_guards_hold_behind_a_root_path(db: Database, neo4j_server: Any) ->
     assert _stored(db) == 0
 
 
+def _requests_counted(metrics: str, kind: str) -> float:
+    prefix = f'lineage_graph_request_seconds_count{{kind="{kind}"}} '
+    return next((float(line[len(prefix):]) for line in metrics.splitlines()
+                 if line.startswith(prefix)), 0.0)
+
+
+def test_request_durations_are_labelled_by_route_behind_a_root_path(neo4j_server: Any) -> None:
+    """lineage_graph_request_seconds labels a request by the route it reaches, as the guards
+    see it: behind a root path, GraphQL is still "graphql" and the REST API "rest"."""
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(neo4j_server), base_url="http://127.0.0.1",
+                    root_path="/lineage") as client:
+        before = client.get("/lineage/metrics").text
+        assert client.post("/lineage/graphql",
+                           json={"query": "{ __typename }"}).status_code == 200
+        assert client.get("/lineage/api/v1/namespaces").status_code == 200
+        after = client.get("/lineage/metrics").text
+    for kind in ("graphql", "rest"):
+        assert _requests_counted(after, kind) == _requests_counted(before, kind) + 1, kind
+
+
 # -- gzip ---------------------------------------------------------------------------------------
 
 

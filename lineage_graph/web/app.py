@@ -24,7 +24,7 @@ from lineage_graph.settings import Settings
 from lineage_graph.web.auth import GRAPHQL, check_every_route_declares_access
 from lineage_graph.web.dashboard import install_dashboard
 from lineage_graph.web.errors import install_error_handlers
-from lineage_graph.web.guards import install_guards
+from lineage_graph.web.guards import install_guards, scope_route_path
 from lineage_graph.web.marquez_routes import router as marquez_router
 from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
@@ -120,12 +120,14 @@ class RequestTimer:
         try:
             await self.app(scope, receive, send)
         finally:
-            METRICS.request_seconds.labels(kind=_route_kind(scope["path"], scope["method"])
+            METRICS.request_seconds.labels(kind=_route_kind(scope_route_path(scope),
+                                                            scope["method"])
                                            ).observe(time.perf_counter() - start)
 
 
 def _route_kind(path: str, method: str) -> str:
-    """A small, fixed label set (never the raw path: that would be unbounded)."""
+    """A small, fixed label set (never the raw path: that would be unbounded). ``path`` is the
+    one routing matches (behind a root path too)."""
     if path.startswith("/api/v1/lineage") and method == "POST":
         return "ingest"
     if path.startswith("/graphql"):

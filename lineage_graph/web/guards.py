@@ -45,8 +45,13 @@ def route_path(request: Request) -> str:
     """The path routing matches (without the app's root path, as the router strips it; the
     URL's path keeps it, and a guard comparing that would miss every route behind a root
     path), without a trailing slash."""
-    path: str = request.scope["path"]
-    root: str = request.scope.get("root_path", "")
+    return scope_route_path(request.scope)
+
+
+def scope_route_path(scope: Scope) -> str:
+    """:func:`route_path` of an ASGI scope (for middleware, which has no request)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root):]
     return path.rstrip("/")
