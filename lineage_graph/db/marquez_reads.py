@@ -10,6 +10,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
+from lineage_graph.db.instants import instant, with_instants
 from lineage_graph.db.results import Row, collected, column, every_row, first
 
 # A page of some column's values and the total number of rows the question has.
@@ -52,9 +53,13 @@ CALL (d) {
   WHERE out IS NOT NULL
   RETURN collect({name: out.name, inputFields: inputs}) AS columnLineage
 }
+WITH d, fields, facets, currentVersion, lastModifiedAt, createdAt, columnLineage,
+     coalesce(lastModifiedAt, touchedAt, createdAt) AS updatedAt
 WITH d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
-        facets: facets, currentVersion: currentVersion, lastModifiedAt: lastModifiedAt,
-        createdAt: createdAt, updatedAt: coalesce(lastModifiedAt, touchedAt, createdAt),
+        facets: facets, currentVersion: currentVersion,
+        lastModifiedAt: """ + instant("lastModifiedAt") + """,
+        createdAt: """ + instant("createdAt") + """,
+        updatedAt: """ + instant("updatedAt") + """,
         columnLineage: columnLineage} AS dataset
 RETURN collect(dataset) AS rows
 """
@@ -71,9 +76,13 @@ CALL (r) {
   RETURN collect(CASE WHEN v IS NOT NULL
                  THEN {namespace: d.namespace, name: d.name, version: v.version} END) AS outputs
 }
-RETURN r {.runId, .state, .startedAt, .endedAt, .firstEventTime, .lastEventTime,
-          .nominalStartTime, .nominalEndTime, facets: facets, inputs: inputs,
-          outputs: outputs} AS run
+RETURN r {.runId, .state, startedAt: """ + instant("r.startedAt") + """,
+          endedAt: """ + instant("r.endedAt") + """,
+          firstEventTime: """ + instant("r.firstEventTime") + """,
+          lastEventTime: """ + instant("r.lastEventTime") + """,
+          nominalStartTime: """ + instant("r.nominalStartTime") + """,
+          nominalEndTime: """ + instant("r.nominalEndTime") + """,
+          facets: facets, inputs: inputs, outputs: outputs} AS run
 """
 
 # Every job ``j``, in the order they come (each part a subquery per job: no aggregation over
@@ -104,10 +113,38 @@ CALL (j) {
   RETURN [x IN collect(run) WHERE x.runId IS NOT NULL] AS latestRuns
 }
 WITH j {.nodeId, .namespace, .name, .description, .processingType, inputs: inputs,
-        outputs: outputs, facets: facets, createdAt: j.firstRunEventTime,
-        updatedAt: j.lastRunEventTime, latestRuns: latestRuns} AS job
+        outputs: outputs, facets: facets, createdAt: """ + instant("j.firstRunEventTime") + """,
+        updatedAt: """ + instant("j.lastRunEventTime") + """, latestRuns: latestRuns} AS job
 RETURN collect(job) AS rows
 """
+
+# The instants each projection returns (db/instants.py), made datetimes by its row mapper.
+_DATASET_INSTANTS = ("createdAt", "updatedAt", "lastModifiedAt")
+_RUN_INSTANTS = ("startedAt", "endedAt", "firstEventTime", "lastEventTime", "nominalStartTime",
+                 "nominalEndTime")
+_JOB_INSTANTS = ("createdAt", "updatedAt")
+_VERSION_INSTANTS = ("createdAt",)
+
+
+def _dataset_row(row: Row) -> Row:
+    return with_instants(row, _DATASET_INSTANTS)
+
+
+def _run_row(row: Row) -> Row:
+    return with_instants(row, _RUN_INSTANTS)
+
+
+def _job_row(row: Row) -> Row:
+    for run_row in row["latestRuns"]:
+        _run_row(run_row)
+    return with_instants(row, _JOB_INSTANTS)
+
+
+def _version_row(row: Row) -> Row:
+    if row["run"] is not None:
+        _run_row(row["run"])
+    return with_instants(row, _VERSION_INSTANTS)
+
 
 # -- namespaces ---------------------------------------------------------------------------------
 
@@ -147,7 +184,8 @@ MATCH (:Namespace {key: $key})-[:HAS_DATASET]->(d:Dataset) RETURN count(d) AS n
 def datasets_page(tx: neo4j.ManagedTransaction, key: str, limit: int,
                   offset: int) -> Page:
     """A namespace's datasets by name, and how many it has."""
-    return (collected(tx, DATASETS, key=key, limit=limit, offset=offset),
+    return ([_dataset_row(row) for row in collected(tx, DATASETS, key=key, limit=limit,
+                                                    offset=offset)],
             int(first(tx, DATASET_COUNT, "n", key=key)))
 
 
@@ -159,7 +197,7 @@ MATCH (d:Dataset {nodeId: id})
 
 
 def datasets_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str]) -> list[Row]:
-    return collected(tx, DATASETS_BY_ID, nodeIds=node_ids)
+    return [_dataset_row(row) for row in collected(tx, DATASETS_BY_ID, nodeIds=node_ids)]
 
 
 # A dataset version ``v`` with the run that wrote it.
@@ -169,7 +207,7 @@ WITH v, head(collect(writer)) AS r
 CALL (r) {
   """ + _RUN + """
 }
-RETURN v {.version, .createdAt, run: run} AS version
+RETURN v {.version, createdAt: """ + instant("v.createdAt") + """, run: run} AS version
 """
 
 DATASET_VERSIONS: LiteralString = """
@@ -187,7 +225,8 @@ MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId}) RETURN coun
 def dataset_versions_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
                           offset: int) -> Page:
     """A dataset's versions, newest first, each with the run that wrote it; and their number."""
-    return (collected(tx, DATASET_VERSIONS, nodeId=node_id, limit=limit, offset=offset),
+    return ([_version_row(row) for row in collected(tx, DATASET_VERSIONS, nodeId=node_id,
+                                                    limit=limit, offset=offset)],
             int(first(tx, DATASET_VERSION_COUNT, "n", nodeId=node_id)))
 
 
@@ -199,7 +238,7 @@ MATCH (v:DatasetVersion {nodeId: $versionId})-[:VERSION_OF]->(:Dataset {nodeId: 
 def dataset_version(tx: neo4j.ManagedTransaction, node_id: str, version_id: str) -> Row | None:
     found: Row | None = first(tx, DATASET_VERSION, "version", nodeId=node_id,
                               versionId=version_id)
-    return found
+    return None if found is None else _version_row(found)
 
 
 # -- jobs and runs ------------------------------------------------------------------------------
@@ -220,8 +259,8 @@ MATCH (:Namespace {key: $key})-[:HAS_JOB]->(j:Job) RETURN count(j) AS n
 def jobs_page(tx: neo4j.ManagedTransaction, key: str, latest_runs: int, limit: int,
               offset: int) -> Page:
     """A namespace's jobs, most recently run first, and how many it has."""
-    return (collected(tx, JOBS, key=key, latestRuns=latest_runs, limit=limit,
-                      offset=offset),
+    return ([_job_row(row) for row in collected(tx, JOBS, key=key, latestRuns=latest_runs,
+                                                limit=limit, offset=offset)],
             int(first(tx, JOB_COUNT, "n", key=key)))
 
 
@@ -234,7 +273,8 @@ MATCH (j:Job {nodeId: id})
 
 def jobs_by_id(tx: neo4j.ManagedTransaction, node_ids: list[str],
                latest_runs: int) -> list[Row]:
-    return collected(tx, JOBS_BY_ID, nodeIds=node_ids, latestRuns=latest_runs)
+    return [_job_row(row) for row in collected(tx, JOBS_BY_ID, nodeIds=node_ids,
+                                               latestRuns=latest_runs)]
 
 
 RUNS_OF_JOB: LiteralString = """
@@ -258,7 +298,8 @@ RETURN count(r) AS n
 def runs_of_job_page(tx: neo4j.ManagedTransaction, node_id: str, limit: int,
                      offset: int) -> Page:
     """A job's runs, latest first, and how many it has."""
-    return (collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit, offset=offset),
+    return ([_run_row(row) for row in collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit,
+                                                offset=offset)],
             int(first(tx, RUN_COUNT, "n", nodeId=node_id)))
 
 
@@ -269,7 +310,7 @@ MATCH (r:Run {runId: $runId})
 
 def run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, RUN, "run", runId=run_id)
-    return found
+    return None if found is None else _run_row(found)
 
 
 # -- events -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ graph does not keep are present as null (Marquez writes nulls, it does not omit 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 # OpenLineage's run states as Marquez names them; a run no event has given a state yet is NEW.
@@ -14,12 +15,11 @@ _RUN_STATE = {None: "NEW", "START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE":
 DEFAULT_OWNER = "anonymous"
 
 
-def iso(value: Any) -> str | None:
-    """A Neo4j DateTime as Marquez writes instants (ISO-8601, ``Z``)."""
+def iso(value: datetime | None) -> str | None:
+    """An instant (db/instants.py) as Marquez writes instants (ISO-8601, ``Z``)."""
     if value is None:
         return None
-    native = value.to_native() if hasattr(value, "to_native") else value
-    return str(native.isoformat()).replace("+00:00", "Z")
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _facets(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def run(row: dict[str, Any]) -> dict[str, Any]:
     started, ended = row.get("startedAt"), row.get("endedAt")
     duration = None
     if started is not None and ended is not None:
-        delta = ended.to_native() - started.to_native()
+        delta = ended - started
         duration = int(delta.total_seconds() * 1000)
     return {
         "id": row["runId"], "createdAt": iso(row.get("firstEventTime")),

@@ -1,0 +1,73 @@
+"""Instants read as three integers (lineage_graph/db/instants.py) are the datetimes the driver's
+own DateTime gave: any instant Neo4j holds, any offset or zone, nanoseconds truncated the same
+way, the same ISO text in the Marquez shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lineage_graph.db.connection import Database
+from lineage_graph.db.instants import from_instant, instant
+from lineage_graph.marquez.shapes import iso
+
+# One statement gives both forms of each value: the driver's DateTime and the triple.
+_BOTH: Any = ("UNWIND $values AS text WITH datetime(text) AS t "
+              "RETURN t AS hydrated, " + instant("t") + " AS triple")
+
+
+def _both(db: Database, values: list[str]) -> list[tuple[Any, list[int]]]:
+    rows = db.read(lambda tx: [(r["hydrated"], r["triple"])
+                               for r in tx.run(_BOTH, values=values)])
+    assert len(rows) == len(values)
+    return rows
+
+
+def _assert_same(db: Database, values: list[str]) -> None:
+    for hydrated, triple in _both(db, values):
+        native, ours = hydrated.to_native(), from_instant(triple)
+        assert ours == native and ours is not None
+        assert ours.utcoffset() == native.utcoffset(), (native, ours)
+        assert iso(ours) == iso(native), (native, ours)
+
+
+_OFFSETS = st.integers(min_value=-18 * 60, max_value=18 * 60).map(
+    lambda minutes: "Z" if minutes == 0 else
+    f"{'+' if minutes > 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+
+_INSTANTS = st.builds(
+    lambda moment, nanos, offset: moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}" + offset,
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.integers(min_value=0, max_value=999_999_999), _OFFSETS)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_INSTANTS, min_size=1, max_size=40))
+def test_any_instant_reads_as_the_drivers_datetime(db: Database, values: list[str]) -> None:
+    _assert_same(db, values)
+
+
+def test_edges_of_the_range_and_named_zones(db: Database) -> None:
+    _assert_same(db, [
+        "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999999Z",  # just before the epoch
+        "2026-03-01T08:00:00.000000999+02:00",  # nanoseconds below a microsecond
+        "2026-03-01T08:00:00.123456789-09:30",
+        "2026-03-29T02:30:00[Europe/Paris]", "2026-10-25T02:30:00[Europe/Paris]",
+        "2026-06-01T12:00:00[America/St_Johns]", "1900-01-01T00:00:00.5[Europe/Paris]",
+    ])
+
+
+def test_null_stays_null(db: Database) -> None:
+    assert db.read(lambda tx: tx.run("WITH null AS t RETURN " + instant("t") + " AS v"
+                                     ).single()["v"]) is None  # type: ignore[arg-type]
+    assert from_instant(None) is None
+
+
+def test_a_utc_instant_is_written_with_z() -> None:
+    moment = from_instant([1_767_225_600, 5_000, 0])
+    assert moment == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(microseconds=5)
+    assert iso(moment) == "2026-01-01T00:00:00.000005Z"
