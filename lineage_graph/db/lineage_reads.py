@@ -8,6 +8,7 @@ from typing import LiteralString, TypedDict
 
 import neo4j
 
+from lineage_graph.db.instants import instant, with_instants
 from lineage_graph.db.kinds import kind_of
 from lineage_graph.db.results import Row, collected, every_row, first
 
@@ -24,6 +25,24 @@ _KIND_OF_N: LiteralString = kind_of("n")
 
 # A job's runs, summarised as their number (a degree lookup: constant time however many).
 _RUN_COUNT_OF_N: LiteralString = "CASE WHEN n:Job THEN COUNT { (n)-[:HAS_RUN]->() } END"
+
+# A run's instants (graph_model.Run's DateTime properties; tests/test_instants.py holds the two
+# lists equal), read as integers (db/instants.py): a list of 100 runs carries 800 of them.
+RUN_INSTANTS: tuple[LiteralString, ...] = (
+    "stateTime", "startedAt", "endedAt", "startEventTime", "firstEventTime", "lastEventTime",
+    "nominalStartTime", "nominalEndTime")
+
+
+def _run(variable: LiteralString) -> LiteralString:
+    """Cypher: a run's every property, its instants as integers, and ``kind``."""
+    return (variable + " {.*, kind: 'RUN', "
+            + ", ".join([name + ": " + instant(variable + "." + name) for name in RUN_INSTANTS])
+            + "}")
+
+
+def _run_row(row: Row) -> Row:
+    return with_instants(row, RUN_INSTANTS)
+
 
 # A node by id; a dataset id no dataset has may be another dataset's alias (symlinks facet):
 # the dataset it stands for answers (the first by id when several datasets claim the alias).
@@ -56,13 +75,13 @@ def aliases_of_dataset(tx: neo4j.ManagedTransaction, node_id: str) -> list[Row]:
 
 RUN_BY_RUN_ID: LiteralString = """
 MATCH (n:Run {runId: $runId})
-RETURN n {.*, kind: 'RUN'} AS node
+RETURN """ + _run("n") + """ AS node
 """
 
 
 def run_by_run_id(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, RUN_BY_RUN_ID, "node", runId=run_id)
-    return found
+    return None if found is None else _run_row(found)
 
 
 FACETS_OF_NODE: LiteralString = """
@@ -133,13 +152,13 @@ MATCH (r:Run) USING INDEX r:Run(jobId, startedAt)
 WHERE r.jobId = $nodeId AND r.startedAt IS NOT NULL
 WITH r ORDER BY r.jobId DESC, r.startedAt DESC, r.runId
 LIMIT $limit
-RETURN collect(r {.*, kind: 'RUN'}) AS rows
+RETURN collect(""" + _run("r") + """) AS rows
 """
 
 
 def runs_of_job(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """A job's latest runs, newest first."""
-    return collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit)
+    return [_run_row(row) for row in collected(tx, RUNS_OF_JOB, nodeId=node_id, limit=limit)]
 
 
 JOB_OF_RUN: LiteralString = """
@@ -156,26 +175,26 @@ def job_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
 
 PARENT_OF_RUN: LiteralString = """
 MATCH (:Run {runId: $runId})-[:CHILD_OF]->(p:Run)
-RETURN p {.*, kind: 'RUN'} AS node
+RETURN """ + _run("p") + """ AS node
 LIMIT 1
 """
 
 
 def parent_of_run(tx: neo4j.ManagedTransaction, run_id: str) -> Row | None:
     found: Row | None = first(tx, PARENT_OF_RUN, "node", runId=run_id)
-    return found
+    return None if found is None else _run_row(found)
 
 
 CHILDREN_OF_RUN: LiteralString = """
 MATCH (c:Run)-[:CHILD_OF]->(:Run {runId: $runId})
 WITH c ORDER BY c.startedAt, c.runId
 LIMIT $limit
-RETURN collect(c {.*, kind: 'RUN'}) AS rows
+RETURN collect(""" + _run("c") + """) AS rows
 """
 
 
 def children_of_run(tx: neo4j.ManagedTransaction, run_id: str, limit: int) -> list[Row]:
-    return collected(tx, CHILDREN_OF_RUN, runId=run_id, limit=limit)
+    return [_run_row(row) for row in collected(tx, CHILDREN_OF_RUN, runId=run_id, limit=limit)]
 
 
 
