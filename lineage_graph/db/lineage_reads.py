@@ -102,16 +102,17 @@ VERSIONS_OF_DATASET: LiteralString = """
 MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {nodeId: $nodeId})
 OPTIONAL MATCH (r:Run)-[:WROTE_VERSION]->(v)
 WITH v, min(r.runId) AS runId
-WITH {nodeId: v.nodeId, version: v.version, createdAt: v.createdAt, runId: runId} AS row
-ORDER BY row.createdAt DESC, row.version DESC
+ORDER BY v.createdAt DESC, v.version DESC
 LIMIT $limit
-RETURN collect(row) AS rows
+RETURN collect({nodeId: v.nodeId, version: v.version, createdAt: """ + instant("v.createdAt") + """,
+                runId: runId}) AS rows
 """
 
 
 def versions_of_dataset(tx: neo4j.ManagedTransaction, node_id: str, limit: int) -> list[Row]:
     """Rows of ``nodeId``, ``version``, ``createdAt``, ``runId`` (its writer), newest first."""
-    return collected(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)
+    return [with_instants(row, ("createdAt",))
+            for row in collected(tx, VERSIONS_OF_DATASET, nodeId=node_id, limit=limit)]
 
 
 FIELDS_OF_DATASET: LiteralString = """
