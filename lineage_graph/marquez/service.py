@@ -186,11 +186,20 @@ class MarquezService:
                              [_edge(d, jid) for d in reads[jid]],
                              [_edge(jid, d) for d in writes[jid]])
                  for jid, job in ids.items()]
+        # Each dataset's writers and readers, in job id order (one pass over the jobs, not one
+        # per dataset: a 151-node answer spent 1 ms scanning every job for each dataset).
+        writers: dict[str, list[str]] = {}
+        readers: dict[str, list[str]] = {}
+        for jid in sorted(ids):
+            for did in dict.fromkeys(writes[jid]):
+                writers.setdefault(did, []).append(jid)
+            for did in dict.fromkeys(reads[jid]):
+                readers.setdefault(did, []).append(jid)
         for did, row in datasets.items():
             graph.append(_graph_node(
                 did, "DATASET", shapes.lineage_dataset_data(row),
-                [_edge(jid, did) for jid in sorted(ids) if did in writes[jid]],
-                [_edge(did, jid) for jid in sorted(ids) if did in reads[jid]]))
+                [_edge(jid, did) for jid in writers.get(did, [])],
+                [_edge(did, jid) for jid in readers.get(did, [])]))
         return {"graph": sorted(graph, key=lambda n: n["id"])}
 
     # -- column lineage -------------------------------------------------------------------------
