@@ -34,7 +34,8 @@ GraphQL impact (level JOB, depth 2: the 50 jobs and their 100 outputs) against o
 returning the same, and the REST lineage against the two statements that fetch its jobs and
 datasets with everything its answer shows, given their ids. Each ceiling is its statements'
 fastest form: the GraphQL ones run as a record per node and as one record (the Python driver
-reads each record apart, docs/benchmarks.md#records-one-per-statement). ``equal_answer_ratio``
+reads each record apart, docs/benchmarks.md#records-one-per-statement), each read as the DAO
+reads it. ``equal_answer_ratio``
 is the smallest of the ceiling p50 over endpoint p50 (goal >= 0.5).
 
 ``--quick`` (about a minute): teams at 10,000 nodes, hubs of 100 / 1,000 / 5,000 runs, 30
