@@ -280,6 +280,21 @@ def test_body_guards_hold_behind_a_root_path(db: Database, neo4j_server: Any) ->
     assert _stored(db) == 0
 
 
+def test_body_guards_hold_when_the_path_does_not_repeat_a_root_path(
+        db: Database, neo4j_server: Any) -> None:
+    """A root path of "/g" and a request for "/graphql" (a proxy that does not forward the
+    prefix): routing serves /graphql, so the guards must see /graphql too, not "raphql"."""
+    from lineage_graph.web.app import create_app
+
+    with TestClient(create_app(neo4j_server), base_url="http://127.0.0.1",
+                    root_path="/g") as client:
+        for path in ("/api/v1/lineage", "/graphql"):
+            answer = client.post(path, content=json.dumps(_event()),
+                                 headers={"Content-Type": "text/plain"})
+            assert answer.status_code == 415, (path, answer.status_code, answer.text)
+    assert _stored(db) == 0
+
+
 def _requests_counted(metrics: str, kind: str) -> float:
     prefix = f'lineage_graph_request_seconds_count{{kind="{kind}"}} '
     return next((float(line[len(prefix):]) for line in metrics.splitlines()

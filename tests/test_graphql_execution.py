@@ -17,7 +17,8 @@ import strawberry
 from graphql.execution.executor import Executor
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
 from lineage_graph.graphql.execution import LeafFieldsExecutionContext
@@ -181,6 +182,72 @@ def test_an_extension_that_wraps_resolvers_still_sees_every_field() -> None:
     data, errors = _answer(short, "{ items { id count } }", [_item({}), _item({"count": 4})])
     assert not errors and data == {"items": [{"id": "i", "count": 0}, {"id": "i", "count": 4}]}
     assert sorted(_SeesEveryField.seen) == ["count", "count", "id", "id", "items"]
+
+
+class _Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+class _Upper(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+
+@strawberry.type
+class Guarded:
+    name: str
+    secret: str | None = strawberry.field(permission_classes=[_Deny])
+    shout: str = strawberry.field(extensions=[_Upper()])
+
+
+class _Broken:
+    """An object whose attribute fails to read."""
+
+    name = "n"
+
+    @property
+    def label(self) -> str:
+        raise RuntimeError("unreadable")
+
+
+@strawberry.type
+class Plain:
+    name: str
+    label: str | None
+
+
+@strawberry.type
+class GuardedQuery:
+    guarded: Guarded
+    plain: Plain
+
+
+def _both_ways(query: str, root: Any) -> tuple[Any, Any]:
+    answers = []
+    for context in (None, LeafFieldsExecutionContext):
+        schema = strawberry.Schema(query=GuardedQuery, execution_context_class=context)
+        result = schema.execute_sync(query, root_value=root)
+        answers.append((result.data, sorted((e.message, e.path) for e in result.errors or [])))
+    return answers[0], answers[1]
+
+
+def test_permission_classes_and_field_extensions_still_run() -> None:
+    root = GuardedQuery(guarded=Guarded(name="n", secret="s3cret", shout="hi"),
+                        plain=Plain(name="n", label=None))
+    expected, got = _both_ways("{ guarded { name secret shout } }", root)
+    assert got == expected == ({"guarded": {"name": "n", "secret": None, "shout": "HI"}},
+                               [("denied", ["guarded", "secret"])])
+
+
+def test_an_attribute_that_fails_to_read_is_reported_at_its_own_path() -> None:
+    root = GuardedQuery(guarded=Guarded(name="n", secret=None, shout="x"),
+                        plain=_Broken())  # type: ignore[arg-type]
+    expected, got = _both_ways("{ plain { name label } }", root)
+    assert got == expected == ({"plain": {"name": "n", "label": None}},
+                               [("unreadable", ["plain", "label"])])
 
 
 def test_the_api_schema_executes_with_the_short_path() -> None:

@@ -1,6 +1,6 @@
 """Instants read as three integers (lineage_graph/db/instants.py) are the datetimes the driver's
-own DateTime gave: any instant Neo4j holds, any offset or zone, nanoseconds truncated the same
-way, the same ISO text in the Marquez shapes."""
+own DateTime gave: any instant with a UTC offset (what the platform stores), named zones under
+today's rules, nanoseconds truncated the same way, the same ISO text in the Marquez shapes."""
 
 from __future__ import annotations
 

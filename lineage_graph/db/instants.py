@@ -8,7 +8,10 @@ statements took, for 5 ms of Neo4j's own work (docs/benchmarks.md#instants-as-in
 A statement that returns many instants returns each as ``[epochSeconds, nanosecond,
 offsetSeconds]`` (:func:`instant`, in the Cypher) and its DAO function turns them into
 ``datetime.datetime`` values (:func:`from_instant`): the same value ``DateTime.to_native()``
-gave (microseconds truncated, the same UTC offset), at about 1 µs each.
+gave (microseconds truncated, the same UTC offset), at about 1 µs each. Every instant the
+platform writes has a UTC offset (``datetime(isoString)``); for a named zone's historical local
+mean time Neo4j's zone data and the driver's pytz may disagree by minutes, which no stored
+value here exercises.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ arguments) of a scalar or enum type, and no schema extension wraps resolvers, th
 completed here in one loop: read the attribute, coerce it as graphql-core would.
 
 Anything unusual in the object (a null in a non-null field, a value its scalar refuses, an
-exception or awaitable held in an attribute) sends the whole object back through
-graphql-core's own path, which produces the same data and the same errors as without this
-module; reading a plain attribute twice has no effect. ``tests/test_graphql_execution.py``
-holds both paths to the same answers.
+attribute that fails to read, an exception or awaitable held in one) sends the whole object
+back through graphql-core's own path, which produces the same data and the same errors as
+without this module. The attributes already read are then read again: harmless for the plain
+attributes of this schema's types (dataclasses built from rows), and the reason a field with a
+resolver, a permission class or a field extension never takes this path.
+``tests/test_graphql_execution.py`` holds both paths to the same answers.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ class LeafFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         results: dict[str, Any] = {}
         for response_key, attribute, read, coerce, non_null in plan:
-            value = read(source, attribute)
+            try:
+                value = read(source, attribute)
+            except Exception as failed:  # graphql-core reports it at the field's own path
+                raise _Fallback from failed
             if value is None:
                 if non_null:
                     raise _Fallback
@@ -107,13 +112,15 @@ def _plain_leaves(context: LeafFieldsExecutionContext, parent_type: GraphQLObjec
     for response_key, field_details_list in grouped_field_set.items():
         node = field_details_list[0].node
         field_def = context.schema.get_field(parent_type, node.name.value)
-        # strawberry marks the resolver of a field with no resolver and no extensions
-        # (StrawberryField.is_basic_field) `_is_default`; __typename and resolvers lack it.
+        # A plain attribute: strawberry's resolver reads it with no info (`_is_default`) and
+        # the field has no resolver and no extensions (is_basic_field). `_is_default` alone
+        # is not enough: strawberry also sets it on a field with permission classes or field
+        # extensions and no resolver, which must run. __typename and resolvers lack both.
         if field_def is None or node.arguments or not getattr(field_def.resolve,
                                                               "_is_default", False):
             return None
         strawberry_field = field_def.extensions.get("strawberry-definition")
-        if strawberry_field is None:
+        if strawberry_field is None or not strawberry_field.is_basic_field:
             return None
         leaf_type = get_nullable_type(field_def.type)
         if not is_leaf_type(leaf_type):

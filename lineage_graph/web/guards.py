@@ -49,10 +49,12 @@ def route_path(request: Request) -> str:
 
 
 def scope_route_path(scope: Scope) -> str:
-    """:func:`route_path` of an ASGI scope (for middleware, which has no request)."""
+    """:func:`route_path` of an ASGI scope (for middleware, which has no request). The root
+    path is stripped as Starlette's router strips it: only a whole leading segment (a root
+    path "/g" does not turn "/graphql" into "raphql")."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
+    if root and (path == root or path.startswith(root + "/")):
         path = path[len(root):]
     return path.rstrip("/")
 
