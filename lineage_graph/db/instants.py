@@ -33,6 +33,13 @@ def instant(variable: LiteralString) -> LiteralString:
             + ".offsetSeconds] END")
 
 
+def instant_properties(variable: LiteralString, names: tuple[LiteralString, ...]
+                       ) -> LiteralString:
+    """Cypher map entries ``name: instant(variable.name)`` for each of ``names``: the one list
+    a statement's projection and its row mapper (:func:`with_instants`) both read."""
+    return ", ".join([name + ": " + instant(variable + "." + name) for name in names])
+
+
 def from_instant(value: list[int] | None) -> datetime | None:
     """The value of :func:`instant` as an aware datetime, as ``DateTime.to_native()`` gives it:
     microseconds truncated, the offset in whole minutes (as the driver keeps it)."""

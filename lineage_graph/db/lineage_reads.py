@@ -8,7 +8,7 @@ from typing import LiteralString, TypedDict
 
 import neo4j
 
-from lineage_graph.db.instants import instant, with_instants
+from lineage_graph.db.instants import instant, instant_properties, with_instants
 from lineage_graph.db.kinds import kind_of
 from lineage_graph.db.results import Row, collected, every_row, first
 
@@ -35,9 +35,7 @@ RUN_INSTANTS: tuple[LiteralString, ...] = (
 
 def _run(variable: LiteralString) -> LiteralString:
     """Cypher: a run's every property, its instants as integers, and ``kind``."""
-    return (variable + " {.*, kind: 'RUN', "
-            + ", ".join([name + ": " + instant(variable + "." + name) for name in RUN_INSTANTS])
-            + "}")
+    return variable + " {.*, kind: 'RUN', " + instant_properties(variable, RUN_INSTANTS) + "}"
 
 
 def _run_row(row: Row) -> Row:

@@ -10,7 +10,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
-from lineage_graph.db.instants import instant, with_instants
+from lineage_graph.db.instants import instant, instant_properties, with_instants
 from lineage_graph.db.results import Row, collected, column, every_row, first
 
 # A page of some column's values and the total number of rows the question has.
@@ -64,6 +64,12 @@ WITH d {.nodeId, .namespace, .name, .description, .sourceName, fields: fields,
 RETURN collect(dataset) AS rows
 """
 
+# The instants of a run Marquez shows, read as integers (db/instants.py) by _RUN and made
+# datetimes by _run_row.
+_RUN_INSTANTS: tuple[LiteralString, ...] = (
+    "startedAt", "endedAt", "firstEventTime", "lastEventTime", "nominalStartTime",
+    "nominalEndTime")
+
 # A run ``r`` with its job, own facets and the dataset versions it read and wrote.
 _RUN: LiteralString = """
 """ + _own_facets("r") + """CALL (r) {
@@ -76,12 +82,7 @@ CALL (r) {
   RETURN collect(CASE WHEN v IS NOT NULL
                  THEN {namespace: d.namespace, name: d.name, version: v.version} END) AS outputs
 }
-RETURN r {.runId, .state, startedAt: """ + instant("r.startedAt") + """,
-          endedAt: """ + instant("r.endedAt") + """,
-          firstEventTime: """ + instant("r.firstEventTime") + """,
-          lastEventTime: """ + instant("r.lastEventTime") + """,
-          nominalStartTime: """ + instant("r.nominalStartTime") + """,
-          nominalEndTime: """ + instant("r.nominalEndTime") + """,
+RETURN r {.runId, .state, """ + instant_properties("r", _RUN_INSTANTS) + """,
           facets: facets, inputs: inputs, outputs: outputs} AS run
 """
 
@@ -118,10 +119,9 @@ WITH j {.nodeId, .namespace, .name, .description, .processingType, inputs: input
 RETURN collect(job) AS rows
 """
 
-# The instants each projection returns (db/instants.py), made datetimes by its row mapper.
+# The instants each other projection returns (db/instants.py), made datetimes by its row
+# mapper.
 _DATASET_INSTANTS = ("createdAt", "updatedAt", "lastModifiedAt")
-_RUN_INSTANTS = ("startedAt", "endedAt", "firstEventTime", "lastEventTime", "nominalStartTime",
-                 "nominalEndTime")
 _JOB_INSTANTS = ("createdAt", "updatedAt")
 _VERSION_INSTANTS = ("createdAt",)
 
