@@ -5,6 +5,7 @@ Kafka holds (a topic's messages, a group's committed offsets)."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,12 +51,24 @@ def managed_kafka(settings: Settings) -> Iterator[str]:
 
 
 def new_topic(servers: str, prefix: str = "openlineage") -> str:
-    """A topic of its own (the broker outlives a test), made with four partitions."""
+    """A topic of its own (the broker outlives a test), made with four partitions, returned
+    once the broker's metadata shows it with a leader for each. Creation can answer before
+    that on a loaded machine; a consumer subscribing then finds no such topic and postpones
+    joining its group until a later metadata refresh (a CI run timed out waiting for two
+    members so)."""
     name = f"{prefix}.{uuid.uuid4().hex[:12]}"
     admin = AdminClient({"bootstrap.servers": servers})
     for future in admin.create_topics([NewTopic(name, PARTITIONS, 1)]).values():
         future.result(30)
-    return name
+    deadline = time.monotonic() + 30
+    while True:
+        topic = admin.list_topics(name, timeout=10).topics.get(name)
+        if (topic is not None and topic.error is None and len(topic.partitions) == PARTITIONS
+                and all(p.leader >= 0 for p in topic.partitions.values())):
+            return name
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {name} not in the broker's metadata after 30 s")
+        time.sleep(0.1)
 
 
 def training_runs(n_runs: int, n_jobs: int = 25) -> list[RunEvent]:
