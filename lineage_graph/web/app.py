@@ -28,7 +28,7 @@ from lineage_graph.web.guards import install_guards, scope_route_path
 from lineage_graph.web.marquez_routes import router as marquez_router
 from lineage_graph.web.openapi import install_openapi
 from lineage_graph.web.routes import router
-from lineage_graph.web.services import app_state
+from lineage_graph.web.services import app_state_of
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True,
     )
 
     async def graphql_context(request: Request) -> dict[str, Any]:
-        return {"request": request, "services": app_state(request)}
+        return {"request": request, "services": app_state_of(request)}
 
     app.add_middleware(RequestTimer)
 

@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from lineage_graph.auth.keys import ApiKey
 from lineage_graph.errors import ForbiddenError, UnauthorizedError
-from lineage_graph.web.services import app_state
+from lineage_graph.web.services import app_state_of
 
 READ = "read"
 INGEST = "ingest"
@@ -52,7 +52,7 @@ class Access:
     async def __call__(self, request: Request) -> None:
         request.state.api_key = None
         scope = self.scope_for(request)
-        state = app_state(request)
+        state = app_state_of(request)
         if scope is None or not state.settings.auth_enabled:
             return
         header = request.headers.get("authorization", "")
