@@ -4,6 +4,7 @@ request latency, what the lineage costs to keep, the garbage collector's tuning.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -73,6 +74,11 @@ class Metrics:
             "Allocations between two young-generation collections (Python's default: 700)",
             registry=self.registry)
         self.gc_young_threshold.set_function(lambda: gc.get_threshold()[0])
+        self.thread_switch_interval = Gauge(
+            "lineage_graph_thread_switch_interval_seconds",
+            "How soon a thread waiting for the GIL gets it (process_tuning.py; Python's "
+            "default: 0.005)", registry=self.registry)
+        self.thread_switch_interval.set_function(sys.getswitchinterval)
 
     def count_outcomes(self, outcomes: Iterable[_Outcome]) -> None:
         for outcome in outcomes:

@@ -67,6 +67,9 @@ class Settings:
     write_chunk_events: int = 100
     # Python's collector in long-running processes (gc_tuning.py); 0 leaves it as Python sets it.
     gc_young_threshold: int = 10_000
+    # How soon a thread waiting for the GIL gets it in those processes (process_tuning.py), in
+    # microseconds; 0 leaves Python's 5 ms.
+    thread_switch_interval_us: int = 500
     ingest_workers: int = 4
     neo4j_retry_seconds: int = 15
     spool_dir_override: Path | None = None
@@ -156,6 +159,8 @@ class Settings:
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
             gc_young_threshold=_int(e, "LINEAGE_GRAPH_GC_YOUNG_THRESHOLD",
                                     defaults.gc_young_threshold),
+            thread_switch_interval_us=_int(e, "LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US",
+                                           defaults.thread_switch_interval_us),
             ingest_workers=_int(e, "LINEAGE_GRAPH_INGEST_WORKERS", defaults.ingest_workers),
             neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
                                      defaults.neo4j_retry_seconds),

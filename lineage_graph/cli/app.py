@@ -237,10 +237,10 @@ def ingest(
     Exits 1 when any event was rejected (each rejection is listed with its reason).
     """
     from lineage_graph.db.migrations import migrate
-    from lineage_graph.gc_tuning import tune_collector
     from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.sources import events_from_text
+    from lineage_graph.process_tuning import tune_process
 
     settings = load_settings()
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
@@ -252,7 +252,7 @@ def ingest(
         loaded = [(path, events_from_text(path.read_text(encoding="utf-8")))
                   for path in files]
         task = progress.add_task("ingesting", total=sum(len(raws) for _, raws in loaded))
-        tune_collector(settings.gc_young_threshold)  # a long-running process from here
+        tune_process(settings)  # a long-running process from here
         with WritePlanRefresher.for_command(db):  # long imports replan
             for path, raws in loaded:
                 # One call per file: the service chunks it and validates the next chunk while

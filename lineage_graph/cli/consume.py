@@ -43,10 +43,10 @@ def consume(
     messages to a dead-letter topic. SIGTERM or Ctrl-C finishes the current poll, commits it and
     leaves the group."""
     from lineage_graph.db.migrations import migrate
-    from lineage_graph.gc_tuning import tune_collector
     from lineage_graph.ingest.kafka_source import ConsumeOptions, ConsumeTotals, KafkaEventConsumer
     from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
+    from lineage_graph.process_tuning import tune_process
 
     settings = load_settings()
     if not 0 <= batch <= MAX_BATCH or (stop_when_idle is not None and stop_when_idle <= 0):
@@ -73,7 +73,7 @@ def consume(
         migrate(db)
         console.print(f"consuming {topic} from {bootstrap_servers} as group {group} "
                       f"(dead letters: {options.dead_letters})", highlight=False)
-        tune_collector(settings.gc_young_threshold)  # a long-running process from here
+        tune_process(settings)  # a long-running process from here
         with WritePlanRefresher(db):
             totals = KafkaEventConsumer(IngestService(db, options.batch_size), options,
                                         on_batch=report).run(stop)

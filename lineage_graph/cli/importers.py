@@ -129,14 +129,14 @@ def _send(events: list[dict[str, Any]], api: str | None, api_key: str | None,
         totals = send(ApiSink(api, key, settings.write_chunk_events))
     else:
         from lineage_graph.db.migrations import migrate
-        from lineage_graph.gc_tuning import tune_collector
         from lineage_graph.ingest.plan_refresh import WritePlanRefresher
         from lineage_graph.ingest.service import IngestService
+        from lineage_graph.process_tuning import tune_process
 
         ensure_neo4j(settings)
         with open_database(settings) as db:
             migrate(db)
-            tune_collector(settings.gc_young_threshold)  # a long-running process from here
+            tune_process(settings)  # a long-running process from here
             with WritePlanRefresher.for_command(db):
                 totals = send(LocalSink(IngestService(db, settings.write_chunk_events)))
     for line in totals.rejections:

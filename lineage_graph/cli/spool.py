@@ -85,18 +85,18 @@ def _iso(unix: float) -> str:
 def spool_drain() -> None:
     """Apply the spooled events to Neo4j now, in order (the API also drains on its own once
     Neo4j answers). Waits if the API is draining at the same moment."""
-    from lineage_graph.gc_tuning import tune_collector
     from lineage_graph.ingest.durable import DurableIngest
     from lineage_graph.ingest.plan_refresh import WritePlanRefresher
     from lineage_graph.ingest.service import IngestService
     from lineage_graph.ingest.spool import Spool
+    from lineage_graph.process_tuning import tune_process
 
     settings = load_settings()
     spool = Spool(settings.spool_dir)
     ensure_neo4j(settings)
     with open_database(settings) as db:
         durable = DurableIngest(IngestService(db, settings.write_chunk_events), spool, db)
-        tune_collector(settings.gc_young_threshold)  # a long-running process from here
+        tune_process(settings)  # a long-running process from here
         with progress_bar() as progress, WritePlanRefresher.for_command(db):
             task = progress.add_task("draining", total=spool.depth())
             done = durable.drain(progress=lambda d: progress.update(

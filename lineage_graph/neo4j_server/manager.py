@@ -90,16 +90,20 @@ class ManagedNeo4j:
 
     def _start_new(self, progress: bool) -> None:
         java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
+        # Before anything is downloaded or written: Neo4j itself would exit at start-up with
+        # nothing in its console saying which port it could not bind.
+        for port, variable, hint in (
+                (self.settings.bolt_port, "LINEAGE_GRAPH_NEO4J_BOLT_PORT",
+                 " or NEO4J_URI to that server"),
+                (self.settings.http_port, "LINEAGE_GRAPH_NEO4J_HTTP_PORT", "")):
+            if port_open(port):
+                raise ManagedNeo4jError(f"port {port} is taken by another process; set "
+                                        f"{variable} to a free port{hint}")
         self.ensure_jars(progress=progress)
         self._write_conf()
         password_is_new = self._ensure_password_file()
         if password_is_new or not (self.dir / "data" / "dbms" / "auth.ini").exists():
             self._set_initial_password(java)
-        if port_open(self.settings.bolt_port):
-            raise ManagedNeo4jError(
-                f"port {self.settings.bolt_port} is taken by another process; set "
-                "LINEAGE_GRAPH_NEO4J_BOLT_PORT to a free port or NEO4J_URI to that server"
-            )
         self._start(java)
 
     def down(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +18,9 @@ from lineage_graph import __version__
 from lineage_graph.app_state import AppState
 from lineage_graph.db.migrations import migrate
 from lineage_graph.errors import Neo4jUnavailableError
-from lineage_graph.gc_tuning import tune_collector
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.metrics import METRICS
+from lineage_graph.process_tuning import tune_process
 from lineage_graph.settings import Settings
 from lineage_graph.web.auth import GRAPHQL, check_every_route_declares_access
 from lineage_graph.web.dashboard import install_dashboard
@@ -61,9 +62,11 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True,
             log.warning("authentication OFF: the API binds %s (loopback) and "
                         "LINEAGE_GRAPH_AUTH is %s", settings.api_host, settings.auth)
         # Before the background threads start: what they hold is not start-up's to freeze.
-        if owns_process and tune_collector(settings.gc_young_threshold):
-            log.info("garbage collector tuned: start-up objects frozen, young threshold %d",
-                     settings.gc_young_threshold)
+        if owns_process:
+            collector = tune_process(settings)
+            log.info("interpreter tuned: garbage collector %s, thread switch interval %.1f ms",
+                     f"young threshold {settings.gc_young_threshold}, start-up objects frozen"
+                     if collector else "as Python sets it", sys.getswitchinterval() * 1000)
         state.drainer.start()
         state.plan_refresher.start()
         try:
