@@ -8,9 +8,10 @@ app, about 180,000 objects after start-up. Measured on this project's batch inge
 validation took 1.75-2.18 s of a 6.8 s run with the defaults and 0.91 s with the collector off.
 
 So a process that owns its lifetime (``serve``, ``demo``, ``consume``, ``ingest``, ``import``
-into Neo4j, ``spool drain``) calls :func:`tune_collector` once its start-up is done: it
-collects once, freezes what start-up built (``gc.freeze``: those objects are never walked
-again) and raises the young generation's threshold. Cyclic garbage is still collected, a few
+into Neo4j, ``spool drain``) calls :func:`tune_collector` once its start-up is done (through
+``process_tuning.tune_process``, which also sets the thread switch interval): it collects
+once, freezes what start-up built (``gc.freeze``: those objects are never walked again) and
+raises the young generation's threshold. Cyclic garbage is still collected, a few
 thousand allocations later.
 Tests and library use leave the collector alone (freezing there would keep each test's app
 alive for good).

@@ -17,6 +17,18 @@ NEO4J_VERSION = "5.26.30"  # latest 5.26 LTS patch on Maven Central; runs on Jav
 KAFKA_VERSION = "4.1.1"  # Apache Kafka 4.1 (KRaft only); its broker runs on Java 17
 
 
+def _switch_interval(env: Mapping[str, str], default: int) -> int:
+    """LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US: 0 (or less: Python's own) or 100 to 100,000
+    microseconds. Shorter would make threads hand the GIL over constantly; longer lets a busy
+    thread keep a waiting one (the event loop) for a tenth of a second."""
+    name = "LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US"
+    value = _int(env, name, default)
+    if 0 < value < 100 or value > 100_000:
+        raise ValueError(f"{name} must be 0 (Python's own interval) or 100 to 100000 "
+                         f"microseconds, got {value}")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -159,8 +171,7 @@ class Settings:
             write_chunk_events=_int(e, "LINEAGE_GRAPH_WRITE_CHUNK", defaults.write_chunk_events),
             gc_young_threshold=_int(e, "LINEAGE_GRAPH_GC_YOUNG_THRESHOLD",
                                     defaults.gc_young_threshold),
-            thread_switch_interval_us=_int(e, "LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US",
-                                           defaults.thread_switch_interval_us),
+            thread_switch_interval_us=_switch_interval(e, defaults.thread_switch_interval_us),
             ingest_workers=_int(e, "LINEAGE_GRAPH_INGEST_WORKERS", defaults.ingest_workers),
             neo4j_retry_seconds=_int(e, "LINEAGE_GRAPH_NEO4J_RETRY_SECONDS",
                                      defaults.neo4j_retry_seconds),

@@ -53,7 +53,7 @@ def python_switch_interval() -> Iterator[None]:
     sys.setswitchinterval(interval)
 
 
-def test_a_waiting_thread_gets_the_gil_after_the_tuned_interval(
+def test_tuning_sets_the_switch_interval(
         python_switch_interval: None) -> None:
     assert process_tuning.tune_switch_interval(500)
     assert sys.getswitchinterval() == pytest.approx(0.0005)
@@ -72,6 +72,21 @@ def test_settings_read_the_switch_interval_from_the_environment() -> None:
     with pytest.raises(ValueError,
                        match="LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US must be an integer"):
         Settings.from_env({"LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US": "0.5ms"})
+
+
+@pytest.mark.parametrize("microseconds", [100, 100_000])
+def test_a_switch_interval_within_bounds_is_taken(microseconds: int) -> None:
+    env = {"LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US": str(microseconds)}
+    assert Settings.from_env(env).thread_switch_interval_us == microseconds
+
+
+@pytest.mark.parametrize("microseconds", [1, 99, 100_001, 10**12])
+def test_a_switch_interval_out_of_bounds_is_refused(microseconds: int) -> None:
+    """Constant hand-overs, or a busy thread keeping the event loop waiting (and CPython
+    refuses huge values with an OverflowError at start-up, not with the setting's name)."""
+    with pytest.raises(ValueError, match="LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US must be 0 "
+                                         r"\(Python's own interval\) or 100 to 100000"):
+        Settings.from_env({"LINEAGE_GRAPH_THREAD_SWITCH_INTERVAL_US": str(microseconds)})
 
 
 def test_settings_read_the_threshold_from_the_environment() -> None:

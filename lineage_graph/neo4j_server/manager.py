@@ -89,9 +89,8 @@ class ManagedNeo4j:
         return self.status()
 
     def _start_new(self, progress: bool) -> None:
-        java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
-        # Before anything is downloaded or written: Neo4j itself would exit at start-up with
-        # nothing in its console saying which port it could not bind.
+        # Before anything is checked, downloaded or written: Neo4j itself would exit at start-up
+        # with nothing in its console saying which port it could not bind.
         for port, variable, hint in (
                 (self.settings.bolt_port, "LINEAGE_GRAPH_NEO4J_BOLT_PORT",
                  " or NEO4J_URI to that server"),
@@ -99,6 +98,7 @@ class ManagedNeo4j:
             if port_open(port):
                 raise ManagedNeo4jError(f"port {port} is taken by another process; set "
                                         f"{variable} to a free port{hint}")
+        java = require_java("Neo4j 5.26", ManagedNeo4jError, FALLBACK)
         self.ensure_jars(progress=progress)
         self._write_conf()
         password_is_new = self._ensure_password_file()
