@@ -17,7 +17,7 @@ from lineage_graph.neo4j_server import ManagedNeo4j
 from lineage_graph.settings import Settings
 from tests.conftest import query, require_managed
 from tests.events import T0, new_run_id, pipeline, run_event
-from tests.serving import served_api
+from tests.serving import free_port, served_api
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -145,6 +145,13 @@ def test_password_is_private_and_never_logged(neo4j_server: Settings) -> None:
         assert password not in log.read_text(errors="replace"), log
 
 
+def free_ports() -> dict[str, str]:
+    """Bolt and HTTP ports nothing listens on: a new instance there fails for its own reason,
+    not on a port the test Neo4j holds."""
+    return {"LINEAGE_GRAPH_NEO4J_BOLT_PORT": str(free_port()),
+            "LINEAGE_GRAPH_NEO4J_HTTP_PORT": str(free_port())}
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -155,7 +162,7 @@ def test_missing_java_gives_a_one_line_error(neo4j_server: Settings, tmp_path: P
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
-                 PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
+                 PATH=str(bin_dir), **free_ports())
     assert_one_line_error(result, "Java is not installed")
 
 
@@ -166,7 +173,7 @@ def test_missing_maven_gives_a_one_line_error(neo4j_server: Settings, tmp_path: 
     bin_dir.mkdir()
     (bin_dir / "java").symlink_to(java)
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
-                 PATH=str(bin_dir), LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699")
+                 PATH=str(bin_dir), **free_ports())
     assert_one_line_error(result, "Maven (mvn) is not installed")
 
 
@@ -180,7 +187,7 @@ def test_failed_download_gives_a_one_line_error(neo4j_server: Settings, tmp_path
     fake_mvn.symlink_to(real_mvn)
     result = cli(neo4j_server, "neo4j", "up", LINEAGE_GRAPH_HOME=str(tmp_path / "home"),
                  PATH=f"{fake_mvn.parent}:{os.environ.get('PATH', '')}",
-                 LINEAGE_GRAPH_NEO4J_BOLT_PORT="7699", LINEAGE_GRAPH_NEO4J_VERSION="5.26.999")
+                 LINEAGE_GRAPH_NEO4J_VERSION="5.26.999", **free_ports())
     assert_one_line_error(result, "downloading Neo4j 5.26.999 with Maven failed")
 
 
