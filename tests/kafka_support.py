@@ -50,13 +50,13 @@ def managed_kafka(settings: Settings) -> Iterator[str]:
             manager.down()
 
 
-def new_topic(servers: str, prefix: str = "openlineage") -> str:
+def new_topic(servers: str, prefix: str = "openlineage", name: str | None = None) -> str:
     """A topic of its own (the broker outlives a test), made with four partitions, returned
     once the broker's metadata shows it with a leader for each. Creation can answer before
     that on a loaded machine; a consumer subscribing then finds no such topic and postpones
     joining its group until a later metadata refresh (a CI run timed out waiting for two
     members so)."""
-    name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+    name = name or f"{prefix}.{uuid.uuid4().hex[:12]}"
     admin = AdminClient({"bootstrap.servers": servers})
     for future in admin.create_topics([NewTopic(name, PARTITIONS, 1)]).values():
         future.result(30)

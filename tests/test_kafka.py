@@ -157,6 +157,29 @@ def test_invalid_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on
     assert caught_up(kafka, topic, group)
 
 
+def test_a_consumer_started_before_its_topic_exists_consumes_it_once_made(
+        db: Database, kafka: str) -> None:
+    """Subscribed to a topic that does not exist yet (deployed before the emitters made it),
+    the consumer looks for it again every TOPIC_RECHECK_MS, not librdkafka's 5 minutes."""
+    topic, group = f"openlineage.{uuid.uuid4().hex[:12]}", f"lineage-{uuid.uuid4().hex[:8]}"
+    events = pipeline(n_runs=1)
+    stop = threading.Event()
+    consumer = KafkaEventConsumer(IngestService(db), ConsumeOptions(kafka, topic, group))
+    worker = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        time.sleep(3)  # subscribed; the topic is missing
+        new_topic(kafka, name=topic)
+        produce_raw(kafka, topic, [json.dumps(e).encode() for e in events])
+        _wait_for("the events of a topic made after the consumer started",
+                  lambda: _recorded(db)["n"] == len(events), timeout_s=60)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert caught_up(kafka, topic, group)
+
+
 def test_nothing_is_committed_while_neo4j_is_unreachable(
         db: Database, neo4j_server: Settings, kafka: str) -> None:
     """A consumer whose Neo4j does not answer writes nothing and commits nothing: it rewinds

@@ -74,6 +74,10 @@ class ConsumeOptions:
         return self.dead_letter_topic or f"{self.topic}.dead-letters"
 
 
+# How often the consumer refreshes the cluster's metadata (client_config may set it otherwise).
+TOPIC_RECHECK_MS = 10_000
+
+
 @dataclass
 class ConsumeTotals:
     accepted: int = 0
@@ -203,6 +207,9 @@ def _clients(options: ConsumeOptions) -> tuple[Consumer, Producer]:
     common = {"bootstrap.servers": options.bootstrap_servers, **options.client_config}
     try:
         consumer = Consumer({
+            # A topic subscribed before it exists is looked for again this often: librdkafka's
+            # default (5 minutes) left a consumer started before its topic idle that long.
+            "topic.metadata.refresh.interval.ms": TOPIC_RECHECK_MS,
             **common,
             "group.id": options.group,
             # Offsets are committed by hand, after Neo4j committed; a new group starts at the
