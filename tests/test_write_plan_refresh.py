@@ -3,9 +3,14 @@ it on current statistics instead (a replan took about a second, and every writer
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 
+import neo4j
+import pytest
+
+from lineage_graph.db import lineage_writes
 from lineage_graph.db.connection import Database
 from lineage_graph.ingest.plan_refresh import WritePlanRefresher
 from lineage_graph.ingest.service import IngestService
@@ -63,6 +68,27 @@ def test_the_refresher_replans_at_start_and_stops(db: Database) -> None:
             time.sleep(0.05)
         assert refresher.refreshes == 1
     assert not refresher._thread.is_alive()
+
+
+def test_stop_waits_for_a_replan_in_flight(db: Database,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API closes the driver right after stop(): closed under a statement in flight, the
+    driver tore that statement's connection and the shutdown failed (a BufferError). So stop()
+    returns once the replan in flight has returned."""
+    started = threading.Event()
+
+    def slow_replan(tx: neo4j.ManagedTransaction, force: bool = True) -> None:
+        tx.run("RETURN 1").consume()
+        started.set()
+        time.sleep(3)  # a replan still running, its connection in use
+
+    monkeypatch.setattr(lineage_writes, "refresh_write_plan", slow_replan)
+    refresher = WritePlanRefresher(db, interval=3600)
+    refresher.start()
+    assert started.wait(30)
+    refresher.stop()
+    assert not refresher._thread.is_alive()
+    assert refresher.refreshes == 1
 
 
 def test_the_refresher_replans_only_once_the_record_has_grown(db: Database) -> None:

@@ -23,6 +23,8 @@ from lineage_graph.errors import Neo4jUnavailableError
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 60.0
+# How long stop() waits for a replan in flight (the driver's own retries last 15 s by default).
+STOP_WAIT_S = 30.0
 # Replan once the record holds a quarter more records than at the last replan, and at least
 # this many more: Neo4j's own threshold (statistics 75 % off, decaying with time) replanned a
 # growing graph a few times a minute.
@@ -91,10 +93,12 @@ class WritePlanRefresher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop checking. A replan in flight is not waited for (it changes nothing that
-        shutting down needs); the daemon thread ends when it returns or its driver closes."""
+        """Stop checking, once a replan in flight has returned (about a second; at most
+        STOP_WAIT_S, when Neo4j does not answer): the caller closes the driver next, and
+        closing it under a statement in flight tore the connection that statement used (a
+        BufferError in the closing thread, failing the API's shutdown)."""
         self._stop.set()
-        self._thread.join(timeout=1)
+        self._thread.join(timeout=STOP_WAIT_S)
 
     def __enter__(self) -> WritePlanRefresher:
         self.start()
@@ -111,7 +115,7 @@ class WritePlanRefresher:
                 self.refresh_if_grown()
             except Exception as exc:  # never kill the thread: writers still work, only slower
                 # (e.g. the schema's indexes, which the statement's hints name, not made yet)
-                if not self._stop.is_set():  # else: the driver closed under it at shutdown
+                if not self._stop.is_set():  # else: shut down after stop() gave up waiting
                     log.warning("the write statement could not be replanned: %s", exc)
             # Never planned (Neo4j down at start): try again sooner.
             wait = self.interval if self._planned_at is not None else min(self.interval, 5.0)
