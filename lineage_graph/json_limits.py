@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 MAX_DEPTH = 64  # OpenLineage events nest about 8 deep; schema facets with structs a few more
@@ -48,41 +49,67 @@ def _read(text: str) -> Any:
         raise JsonValueError("", str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class JsonScan:
+    """What one walk of a value found: the first value Neo4j or JSON cannot carry (or None),
+    and whether the value holds JSON's own types only (dicts, lists, strings, integers,
+    booleans, null) and no float. Such a value's canonical form can be written by orjson
+    (``openlineage.canonical``), whose floats are spelt unlike the json module's."""
+
+    problem: JsonValueError | None
+    floatless: bool
+
+
 def json_problem(value: Any, root: str = "") -> JsonValueError | None:
-    """The first value Neo4j or JSON cannot carry, or None. Iterative: depth cannot exhaust the
-    stack here. Every event goes through this walk, and almost every value is fine: an item
-    carries its place as a link to its parent's, so only the place of a value at fault is
-    spelt out."""
+    """The first value Neo4j or JSON cannot carry, or None."""
+    return scan_json(value, root).problem
+
+
+def scan_json(value: Any, root: str = "") -> JsonScan:
+    """:func:`json_problem`'s walk, also telling whether the value is floatless. Iterative:
+    depth cannot exhaust the stack here. Every event goes through this walk, and almost every
+    value is fine: an item carries its place as a link to its parent's, so only the place of a
+    value at fault is spelt out."""
+    floatless = True
     stack: list[tuple[Any, _Place, int]] = [(value, None, 0)]
     while stack:
         item, place, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return JsonValueError(_path(root, place), f"nested deeper than {MAX_DEPTH} levels")
+            return JsonScan(JsonValueError(_path(root, place),
+                                           f"nested deeper than {MAX_DEPTH} levels"), False)
         if isinstance(item, bool) or item is None:
             continue
         if isinstance(item, int):
             if not INT64_MIN <= item <= INT64_MAX:
-                return JsonValueError(_path(root, place), "integer out of the 64-bit range")
+                return JsonScan(JsonValueError(_path(root, place),
+                                               "integer out of the 64-bit range"), False)
         elif isinstance(item, float):
+            floatless = False
             if not math.isfinite(item):
-                return JsonValueError(_path(root, place),
-                                      "number is not finite (NaN, Infinity or too large)")
+                return JsonScan(JsonValueError(
+                    _path(root, place), "number is not finite (NaN, Infinity or too large)"),
+                    False)
         elif isinstance(item, str):
             problem = _text_problem(item)
             if problem:
-                return JsonValueError(_path(root, place), problem)
+                return JsonScan(JsonValueError(_path(root, place), problem), False)
         elif isinstance(item, dict):
             for key, child in item.items():
+                if type(key) is not str:
+                    floatless = False  # the json module writes such keys as strings
                 problem = _text_problem(str(key))
                 if problem:
-                    return JsonValueError(_path(root, (place, key, False)), f"key: {problem}")
+                    return JsonScan(JsonValueError(_path(root, (place, key, False)),
+                                                   f"key: {problem}"), False)
                 if depth < MAX_DEPTH and (child is None or type(child) is bool or (
                         type(child) is str and child.isascii())):
                     continue  # nothing to check in it (the commonest values: no stack entry)
                 stack.append((child, (place, key, False), depth + 1))
         elif isinstance(item, list):
             stack.extend((child, (place, i, True), depth + 1) for i, child in enumerate(item))
-    return None
+        else:
+            floatless = False  # not JSON's own (a tuple, a datetime): left to the json module
+    return JsonScan(None, floatless)
 
 
 # Where a value sits: its parent's place, its key (or index), whether it is an index; None for

@@ -118,11 +118,12 @@ def _api_in_thread(settings: Settings) -> Iterator[str]:
     import uvicorn
 
     from lineage_graph.web.app import create_app
+    from lineage_graph.web.server import server_config
     from tests.serving import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(create_app(settings), "127.0.0.1", port,
+                                          log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

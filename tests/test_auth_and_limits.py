@@ -180,12 +180,13 @@ def test_the_openlineage_client_sends_its_api_key(db: Database, neo4j_server: Se
     from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
     from lineage_graph.web.app import create_app
+    from lineage_graph.web.server import server_config
     from tests.serving import free_port
 
     _, key = ApiKeyService(db).create("airflow", ["ingest"])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(replace(neo4j_server, auth="on")),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(create_app(replace(neo4j_server, auth="on")),
+                                          "127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

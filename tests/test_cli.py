@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -232,7 +233,17 @@ def test_serve_answers_health_and_ingest(neo4j_server: Settings, db: Database,
         assert httpx.post(f"{url}/api/v1/lineage", json=event).status_code == 201
         assert "graphiql" in httpx.get(f"{url}/graphql",
                                        headers={"Accept": "text/html"}).text.lower()
-    assert "Application shutdown complete" in log.read_text()
+        # httptools parses requests (web/server.py): it refuses both framings at once, a
+        # request-smuggling shape that h11 would have passed on
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /api/v1/lineage HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 2\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+    served = log.read_text()
+    assert "Application shutdown complete" in served
+    assert "event loop uvloop.Loop" in served
     assert query(db, "MATCH (j:Job {name: 'served'}) RETURN count(j) AS n") == [{"n": 1}]
 
 def test_scene_ingest_stores_and_reports(neo4j_server: Settings, db: Database) -> None:

@@ -69,9 +69,8 @@ def serve(
 
     Starts the managed local Neo4j first unless NEO4J_URI names an existing server.
     """
-    import uvicorn
-
     from lineage_graph.web.app import create_app
+    from lineage_graph.web.server import serve_forever
 
     # Authentication is decided from the address actually bound, so the settings the app is
     # built from must name it (a --host 0.0.0.0 with auth=auto means API keys are required).
@@ -89,8 +88,7 @@ def serve(
     logging.getLogger("neo4j").setLevel(logging.WARNING)
     console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   "
                   f"OpenLineage endpoint: http://{bind_host}:{bind_port}/api/v1/lineage")
-    uvicorn.run(create_app(settings, owns_process=True), host=bind_host, port=bind_port,
-                log_level="info")
+    serve_forever(create_app(settings, owns_process=True), bind_host, bind_port)
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -151,11 +149,12 @@ def _serving(settings: Settings) -> Iterator[str]:
     import uvicorn
 
     from lineage_graph.web.app import create_app
+    from lineage_graph.web.server import server_config
 
     logging.getLogger("neo4j").setLevel(logging.WARNING)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, owns_process=True),
-                                           host=settings.api_host,
-                                           port=settings.api_port, log_level="warning"))
+    server = uvicorn.Server(server_config(create_app(settings, owns_process=True),
+                                          settings.api_host, settings.api_port,
+                                          log_level="warning"))
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j.exceptions import (
@@ -92,7 +93,8 @@ class Database:
         cluster sends writes to its leader and reads to a follower or read replica (managed
         transactions, :meth:`read` and :meth:`write`, say so themselves)."""
         try:
-            with self.driver.session(database=self.name, default_access_mode=access) as session:
+            with (self.driver.session(database=self.name, default_access_mode=access) as session,
+                  _begin_with_first_statement(session)):
                 return fn(session)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise Neo4jUnavailableError(
@@ -139,4 +141,14 @@ class Database:
         except Exception:
             return False
         return True
+
+
+def _begin_with_first_statement(session: neo4j.Session) -> AbstractContextManager[Any]:
+    """Within it, a transaction's BEGIN travels with its first statement instead of waiting
+    for its own answer: one round trip less per transaction (about 0.2 ms here), as the
+    driver's own ``execute_query`` does. A refused BEGIN is reported at that statement, by the
+    same error. The switch is the driver's (not public API): ``tests/test_round_trips.py``
+    fails if a driver upgrade drops it."""
+    switch = getattr(session, "_pipelined_begin", None)
+    return switch if switch is not None else nullcontext()
 

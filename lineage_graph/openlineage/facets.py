@@ -378,11 +378,13 @@ class _RecentlyValidated:
 _RECENT = _RecentlyValidated(size=4096)
 
 
-def parse_facets(scope: FacetScope, facets: dict[str, Any], path: str) -> list[ParsedFacet]:
+def parse_facets(scope: FacetScope, facets: dict[str, Any], path: str,
+                 floatless: bool = False) -> list[ParsedFacet]:
+    """``floatless``: the facets hold no float (``json_limits.JsonScan``)."""
     parsed: list[ParsedFacet] = []
     for name, raw in facets.items():
         facet_path = f"{path}.{name}"
-        canonical = canonical_json(raw)
+        canonical = canonical_json(raw, floatless)
         model_type = FACET_MODELS.get((scope, name))
         if model_type is None:
             parsed.append(ParsedFacet(scope, name, raw, facet_path, canonical))

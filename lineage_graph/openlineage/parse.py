@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from lineage_graph.errors import InvalidEventError
 from lineage_graph.ids import is_uuid
-from lineage_graph.json_limits import JsonValueError, json_problem, loads
+from lineage_graph.json_limits import JsonValueError, loads, scan_json
 from lineage_graph.openlineage.canonical import canonical_json
 from lineage_graph.openlineage.errors import first_error
 from lineage_graph.openlineage.facets import ParsedFacet, parse_facets
@@ -97,9 +97,12 @@ def parse_event(raw: Any, text: str | None = None, check_values: bool = True) ->
         raise InvalidEventError("", raw.problem)
     if not isinstance(raw, dict):
         raise InvalidEventError("", f"an event must be a JSON object, got {type(raw).__name__}")
-    unstorable = json_problem(raw) if check_values else None
-    if unstorable is not None:  # before anything is acknowledged: Neo4j or JSON would refuse it
-        raise InvalidEventError(unstorable.path, unstorable.problem)
+    scan = scan_json(raw) if check_values else None
+    if scan is not None and scan.problem is not None:
+        # before anything is acknowledged: Neo4j or JSON would refuse it
+        raise InvalidEventError(scan.problem.path, scan.problem.problem)
+    # The event's facets are parts of it: floatless with it.
+    floatless = scan is not None and scan.floatless
     model = event_model_for(raw)
     try:
         event: AnyEvent = model.model_validate(raw)
@@ -112,7 +115,7 @@ def parse_event(raw: Any, text: str | None = None, check_values: bool = True) ->
         except ValidationError:
             field, problem = first_error(exc)
             raise InvalidEventError(field, problem) from exc
-    canonical = canonical_json(raw)
+    canonical = canonical_json(raw, floatless)
     return ParsedEvent(
         raw=raw,
         # Without the text as received (an item of a JSON array), the canonical form is kept.
@@ -120,34 +123,35 @@ def parse_event(raw: Any, text: str | None = None, check_values: bool = True) ->
         sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         event=event,
         run_facets=(
-            parse_facets("run", event.run.facets, "run.facets")
+            parse_facets("run", event.run.facets, "run.facets", floatless)
             if isinstance(event, RunEvent) else []
         ),
         job_facets=(
-            parse_facets("job", event.job.facets, "job.facets")
+            parse_facets("job", event.job.facets, "job.facets", floatless)
             if isinstance(event, RunEvent | JobEvent) else []
         ),
         inputs=(
-            [_dataset(d, f"inputs[{i}]") for i, d in enumerate(event.inputs)]
+            [_dataset(d, f"inputs[{i}]", floatless) for i, d in enumerate(event.inputs)]
             if isinstance(event, RunEvent | JobEvent) else []
         ),
         outputs=(
-            [_dataset(d, f"outputs[{i}]") for i, d in enumerate(event.outputs)]
+            [_dataset(d, f"outputs[{i}]", floatless) for i, d in enumerate(event.outputs)]
             if isinstance(event, RunEvent | JobEvent) else []
         ),
         datasets=(
             [ParsedDataset(event.dataset.namespace, event.dataset.name,
-                           parse_facets("dataset", event.dataset.facets, "dataset.facets"), [])]
+                           parse_facets("dataset", event.dataset.facets, "dataset.facets",
+                                        floatless), [])]
             if isinstance(event, DatasetEvent) else []
         ),
     )
 
 
-def _dataset(ds: InputDataset | OutputDataset, path: str) -> ParsedDataset:
+def _dataset(ds: InputDataset | OutputDataset, path: str, floatless: bool) -> ParsedDataset:
     if isinstance(ds, InputDataset):
-        io = parse_facets("input", ds.inputFacets, f"{path}.inputFacets")
+        io = parse_facets("input", ds.inputFacets, f"{path}.inputFacets", floatless)
     else:
-        io = parse_facets("output", ds.outputFacets, f"{path}.outputFacets")
-    facets = parse_facets("dataset", ds.facets, f"{path}.facets")
+        io = parse_facets("output", ds.outputFacets, f"{path}.outputFacets", floatless)
+    facets = parse_facets("dataset", ds.facets, f"{path}.facets", floatless)
     return ParsedDataset(ds.namespace, ds.name, facets, io)
 

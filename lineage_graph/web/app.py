@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -64,9 +65,10 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True,
         # Before the background threads start: what they hold is not start-up's to freeze.
         if owns_process:
             collector = tune_process(settings)
-            log.info("interpreter tuned: garbage collector %s, thread switch interval %.1f ms",
-                     f"young threshold {settings.gc_young_threshold}, start-up objects frozen"
-                     if collector else "as Python sets it", sys.getswitchinterval() * 1000)
+            log.info("interpreter tuned: garbage collector %s, thread switch interval %.1f ms; "
+                     "event loop %s", f"young threshold {settings.gc_young_threshold}, "
+                     "start-up objects frozen" if collector else "as Python sets it",
+                     sys.getswitchinterval() * 1000, _loop_name())
         state.drainer.start()
         state.plan_refresher.start()
         try:
@@ -106,6 +108,12 @@ def create_app(settings: Settings | None = None, apply_schema: bool = True,
     install_openapi(app)
     check_every_route_declares_access(app)
     return app
+
+
+def _loop_name() -> str:
+    """``uvloop.Loop`` as served (web/server.py), ``asyncio...`` elsewhere."""
+    loop = type(asyncio.get_running_loop())
+    return f"{loop.__module__.split('.')[0]}.{loop.__qualname__}"
 
 
 class RequestTimer:
