@@ -12,6 +12,7 @@ from typing import Any, LiteralString
 
 import neo4j
 
+from lineage_graph.db.parameters import UnloggedRows
 from lineage_graph.db.results import Row, column, first
 from lineage_graph.ids import dataset_version_id, labeling_schema_version_id, namespace_key
 
@@ -236,8 +237,8 @@ def add_labels(tx: neo4j.ManagedTransaction, *, session_id: str, labels: list[Ro
             return {**found, "existing": True}
     batch = next_label_batch(tx, session_id)
     version = f"batch-{batch['batch']}"
-    record = tx.run(ADD_LABELS, sessionId=session_id, labels=labels, version=version,
-                    batchKey=batch_key, labelsDigest=labels_digest, atMs=at_ms,
+    record = tx.run(ADD_LABELS, sessionId=session_id, labels=UnloggedRows(labels),
+                    version=version, batchKey=batch_key, labelsDigest=labels_digest, atMs=at_ms,
                     versionId=dataset_version_id(batch["namespace"], batch["name"], version)
                     ).single()
     assert record is not None

@@ -19,6 +19,7 @@ from typing import Any, LiteralString
 import neo4j
 
 from lineage_graph.db.lineage_rows import PLAN_KEYS, ChainedRecordRow, PlanRows
+from lineage_graph.db.parameters import UnloggedMap
 
 # Taking the write lock on the sequence node serializes writers, so sequence numbers are
 # gap-free and a concurrent duplicate is seen here, not as a constraint violation later.
@@ -559,13 +560,14 @@ def write_records_and_plan(tx: neo4j.ManagedTransaction, plan: PlanRows,
     """Append chained records (ledger.append numbers and chains them) and apply their plan:
     one round trip. Returns each record's sequence number by sha256."""
     batch = {**_plan_batch(plan), **_record_batch(records, head)}
-    return _recorded(tx.run(RECORD_AND_APPLY, batch=batch), records)
+    return _recorded(tx.run(RECORD_AND_APPLY, batch=UnloggedMap(batch)), records)
 
 
 def write_records(tx: neo4j.ManagedTransaction, records: list[ChainedRecordRow],
                   head: str) -> dict[str, int]:
     """Append chained records whose writes the caller made in the same transaction."""
-    return _recorded(tx.run(RECORD_EVENTS, batch=_record_batch(records, head)), records)
+    return _recorded(tx.run(RECORD_EVENTS, batch=UnloggedMap(_record_batch(records, head))),
+                     records)
 
 
 def _recorded(result: neo4j.Result, records: list[ChainedRecordRow]) -> dict[str, int]:
@@ -580,7 +582,7 @@ def _recorded(result: neo4j.Result, records: list[ChainedRecordRow]) -> dict[str
 
 def apply_plan(tx: neo4j.ManagedTransaction, plan: PlanRows) -> None:
     """Write every row list of a plan, in one round trip."""
-    tx.run(APPLY_PLAN, batch=_plan_batch(plan)).consume()
+    tx.run(APPLY_PLAN, batch=UnloggedMap(_plan_batch(plan))).consume()
 
 
 def refresh_write_plan(tx: neo4j.ManagedTransaction, force: bool = True) -> None:

@@ -15,6 +15,8 @@ from typing import Any, LiteralString
 
 import neo4j
 
+from lineage_graph.db.parameters import UnloggedRows, unlogged
+
 MERGE_SCENE_VERSION: LiteralString = """
 MERGE (scene:Scene {sceneId: $version.sceneId})
 MERGE (sv:SceneVersion:LineageNode {nodeId: $version.nodeId})
@@ -255,8 +257,8 @@ def stage_prims(tx: neo4j.ManagedTransaction, node_id: str, token: str, offset: 
                 prims: list[dict[str, Any]], now_ms: int) -> int | None:
     """The staged count after this chunk (``offset + len(prims)`` when it is in); None when
     the pending version is no longer this writer's."""
-    record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, offset=offset, prims=prims,
-                    nowMs=now_ms).single()
+    record = tx.run(STAGE_PRIMS, nodeId=node_id, token=token, offset=offset,
+                    prims=UnloggedRows(prims), nowMs=now_ms).single()
     if record is None:
         return None
     if not record["still"]:
@@ -298,11 +300,11 @@ def publish_pending_version(tx: neo4j.ManagedTransaction, params: dict[str, Any]
     not hold every prim. Each statement is sent only the parameters it names: the document's
     prims (staged already, 100,000 of them in a large scene) would otherwise travel to Neo4j
     twice while the writer holds the sequence lock."""
-    record = tx.run(PUBLISH_PENDING_VERSION, _only(params, _PUBLISH_PARAMETERS), token=token,
-                    expected=len(params["prims"])).single()
+    record = tx.run(PUBLISH_PENDING_VERSION, unlogged(_only(params, _PUBLISH_PARAMETERS)),
+                    token=token, expected=len(params["prims"])).single()
     if not record or int(record["published"]) != 1:
         return False
-    tx.run(COMPLETE_PUBLISHED_VERSION, _only(params, _COMPLETE_PARAMETERS)).consume()
+    tx.run(COMPLETE_PUBLISHED_VERSION, unlogged(_only(params, _COMPLETE_PARAMETERS))).consume()
     return True
 
 
@@ -335,7 +337,7 @@ RETURN sv.contentHash AS contentHash ORDER BY sv.ingestedAt
 
 
 def store_scene(tx: neo4j.ManagedTransaction, params: dict[str, Any]) -> None:
-    tx.run(STORE_SCENE, params).consume()
+    tx.run(STORE_SCENE, unlogged(params)).consume()
 
 
 def document_of_scene_version(tx: neo4j.ManagedTransaction, node_id: str) -> str | None:
