@@ -95,18 +95,23 @@ def scan_json(value: Any, root: str = "") -> JsonScan:
                 return JsonScan(JsonValueError(_path(root, place), problem), False)
         elif isinstance(item, dict):
             for key, child in item.items():
-                if type(key) is not str:
-                    floatless = False  # the json module writes such keys as strings
-                problem = _text_problem(str(key))
-                if problem:
-                    return JsonScan(JsonValueError(_path(root, (place, key, False)),
-                                                   f"key: {problem}"), False)
-                if depth < MAX_DEPTH and (child is None or type(child) is bool or (
-                        type(child) is str and child.isascii())):
+                if type(key) is not str or not key.isascii():
+                    if type(key) is not str:
+                        floatless = False  # the json module writes such keys as strings
+                    problem = _text_problem(str(key))
+                    if problem:
+                        return JsonScan(JsonValueError(_path(root, (place, key, False)),
+                                                       f"key: {problem}"), False)
+                if depth < MAX_DEPTH and (child is None or (kind := type(child)) is bool or (
+                        kind is str and child.isascii())):
                     continue  # nothing to check in it (the commonest values: no stack entry)
                 stack.append((child, (place, key, False), depth + 1))
         elif isinstance(item, list):
-            stack.extend((child, (place, i, True), depth + 1) for i, child in enumerate(item))
+            for index, child in enumerate(item):
+                if depth < MAX_DEPTH and (child is None or (kind := type(child)) is bool or (
+                        kind is str and child.isascii())):
+                    continue
+                stack.append((child, (place, index, True), depth + 1))
         else:
             floatless = False  # not JSON's own (a tuple, a datetime): left to the json module
     return JsonScan(None, floatless)

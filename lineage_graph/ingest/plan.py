@@ -88,8 +88,10 @@ _CODE_FACETS = frozenset({"sql", "sourceCode", "sourceCodeLocation"})
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def time_key(t: datetime) -> str:
-    """A string that sorts like the instant (UTC, fixed width)."""
+    """A string that sorts like the instant (UTC, fixed width). Cached: an event's time keys
+    each of its facets, fields and state."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -167,7 +169,7 @@ class WritePlan:
                 if isinstance(facet.model, ParentRunFacet):
                     self._parent(run_id, facet.model)
                 elif isinstance(facet.model, EvaluationRunFacet):
-                    sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
+                    sort_key = _facet_sort_key(facet, event.eventTime)
                     self._evaluation(run_id, facet.model, sort_key, event.eventTime)
         for ds in parsed.inputs:
             did = self._dataset(ds, event.eventTime)
@@ -194,7 +196,7 @@ class WritePlan:
                 _earliest(self.run_writes, (run_id, did, vid), event.eventTime)
                 for facet in ds.facets:
                     if isinstance(facet.model, MlModelDatasetFacet):
-                        sort_key = _facet_sort_key(facet.canonical_payload, event.eventTime)
+                        sort_key = _facet_sort_key(facet, event.eventTime)
                         self._model(did, run_id, facet.model, sort_key, event.eventTime)
 
     # -- row builders ------------------------------------------------------------------------
@@ -206,8 +208,9 @@ class WritePlan:
                     name: str) -> str:
         """A job or dataset row, and its namespace."""
         self.namespaces.add(namespace)
-        rows.setdefault(node_id, {"nodeId": node_id, "namespace": namespace, "name": name,
-                                  "namespaceKey": namespace_key(namespace)})
+        if node_id not in rows:  # (not setdefault: that builds the row on every reference)
+            rows[node_id] = {"nodeId": node_id, "namespace": namespace, "name": name,
+                             "namespaceKey": namespace_key(namespace)}
         return node_id
 
     def _dataset(self, ds: ParsedDataset, at: datetime) -> str:
@@ -217,17 +220,17 @@ class WritePlan:
             if facet.malformed:
                 continue
             if isinstance(facet.model, SchemaDatasetFacet):
-                key = _facet_sort_key(facet.canonical_payload, at)
+                key = _facet_sort_key(facet, at)
                 self._schema_fields(did, facet.model.fields, key)
             elif isinstance(facet.model, ColumnLineageDatasetFacet):
                 self._column_lineage(ds.namespace, ds.name, facet.model)
             elif isinstance(facet.model, SymlinksDatasetFacet):
                 self._aliases(did, facet.model, at)
             elif isinstance(facet.model, UsdSceneDatasetFacet):
-                self._scene_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
+                self._scene_link(did, facet.model, _facet_sort_key(facet, at),
                                  at)
             elif isinstance(facet.model, LabelingSchemaDatasetFacet):
-                self._schema_link(did, facet.model, _facet_sort_key(facet.canonical_payload, at),
+                self._schema_link(did, facet.model, _facet_sort_key(facet, at),
                                   at)
         return did
 
@@ -308,7 +311,7 @@ class WritePlan:
         for facet in facets:
             fid = facet_id(owner, place, facet.name)
             payload = facet.canonical_payload
-            key = _facet_sort_key(payload, at)
+            key = _facet_sort_key(facet, at)
             current = self.facets.get(fid)
             if current is not None and current["sortKey"] >= key:
                 continue
@@ -336,22 +339,22 @@ class WritePlan:
     def _column_lineage(self, namespace: str, name: str, facet: ColumnLineageDatasetFacet) -> None:
         out_did = self._dataset_ref(namespace, name)
         for out_field, spec in facet.fields.items():
-            field_level = json.dumps(
-                [{"type": spec.transformationType,
-                  "description": spec.transformationDescription}], ensure_ascii=False)
+            out_fid = field_id(out_did, out_field)
             for inp in spec.inputFields:
                 in_did = self._dataset_ref(inp.namespace, inp.name)
+                in_fid = field_id(in_did, inp.field)
                 row: ColumnLineageRow = {
-                    "outFieldId": field_id(out_did, out_field),
-                    "inFieldId": field_id(in_did, inp.field),
+                    "outFieldId": out_fid,
+                    "inFieldId": in_fid,
                     "transformations": (
                         json.dumps(inp.transformations, ensure_ascii=False)
-                        if inp.transformations else field_level
+                        if inp.transformations else _field_level_transformations(
+                            spec.transformationType, spec.transformationDescription)
                     ),
                 }
-                self.column_lineage[(row["outFieldId"], row["inFieldId"])] = row
-                self._field_ref(out_did, out_field)
-                self._field_ref(in_did, inp.field)
+                self.column_lineage[(out_fid, in_fid)] = row
+                self._field_ref(out_did, out_field, out_fid)
+                self._field_ref(in_did, inp.field, in_fid)
 
     def _scene_link(self, did: str, facet: UsdSceneDatasetFacet, key: str,
                     at: datetime) -> None:
@@ -431,14 +434,14 @@ class WritePlan:
             "metrics": sorted(metrics.values(), key=lambda m: m["metricId"]),
         }
 
-    def _field_ref(self, did: str, name: str) -> None:
-        """A field known only by reference: created without properties (sort key '' never
-        overrides a schema facet's)."""
-        fid = field_id(did, name)
-        self.fields.setdefault(fid, {
-            "fieldId": fid, "datasetId": did, "name": name, "type": None, "description": None,
-            "ordinal": None, "sortKey": "",
-        })
+    def _field_ref(self, did: str, name: str, fid: str) -> None:
+        """A field known only by reference (``fid``: its id): created without properties
+        (sort key '' never overrides a schema facet's)."""
+        if fid not in self.fields:
+            self.fields[fid] = {
+                "fieldId": fid, "datasetId": did, "name": name, "type": None,
+                "description": None, "ordinal": None, "sortKey": "",
+            }
 
     # -- parameters for the Cypher ------------------------------------------------------------
 
@@ -543,11 +546,17 @@ def _named_version(ds: ParsedDataset) -> str | None:
     return None
 
 
-def _facet_sort_key(payload: str, at: datetime) -> str:
+@lru_cache(maxsize=256)
+def _field_level_transformations(kind: str | None, description: str | None) -> str:
+    """The transformations of a column-lineage input that names none: its field's (the
+    facet's older form), as JSON. Cached: a handful of distinct pairs, one per input."""
+    return json.dumps([{"type": kind, "description": description}], ensure_ascii=False)
+
+
+def _facet_sort_key(facet: ParsedFacet, at: datetime) -> str:
     """Later eventTime wins; equal times are broken by the payload's hash, so the winner does
     not depend on arrival order."""
-    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-    return f"{time_key(at)}|{digest}"
+    return f"{time_key(at)}|{facet.payload_digest}"
 
 
 def _storable(props: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,12 @@ to the emitter. Facets the platform does not interpret are kept verbatim.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -334,6 +336,12 @@ class ParsedFacet:
     @property
     def malformed(self) -> bool:
         return self.error is not None
+
+    @cached_property
+    def payload_digest(self) -> str:
+        """The first 16 hex digits of the payload's sha256 (ties between facets of one time
+        are broken by it); computed once however often the write plan asks."""
+        return hashlib.sha256(self.canonical_payload.encode("utf-8")).hexdigest()[:16]
 
 
 
