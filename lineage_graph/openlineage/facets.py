@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -332,16 +331,17 @@ class ParsedFacet:
     model: BaseFacet | None = None
     error: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    # The first 16 hex digits of the payload's sha256 (ties between facets of one time are
+    # broken by it); computed once, however often the write plan asks.
+    payload_digest: str = field(init=False, repr=False, compare=False)
 
     @property
     def malformed(self) -> bool:
         return self.error is not None
 
-    @cached_property
-    def payload_digest(self) -> str:
-        """The first 16 hex digits of the payload's sha256 (ties between facets of one time
-        are broken by it); computed once however often the write plan asks."""
-        return hashlib.sha256(self.canonical_payload.encode("utf-8")).hexdigest()[:16]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload_digest", hashlib.sha256(
+            self.canonical_payload.encode("utf-8")).hexdigest()[:16])
 
 
 
