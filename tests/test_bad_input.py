@@ -264,6 +264,53 @@ def test_a_chunked_graphql_body_over_the_limit_is_refused(api_url: str, framing:
     assert received.split(b"\r\n", 1)[0].startswith(answer), received[:200]
 
 
+def _exchange(api_url: str, *pieces: bytes) -> bytes:
+    """Send ``pieces`` over one socket to the served API, each in its own write, and read the
+    answer until the server closes or a complete response head and body arrived."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    where = urlsplit(api_url)
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        try:
+            for piece in pieces:
+                sock.sendall(piece)
+                time.sleep(0.01)  # separate reads on the server's side
+        except OSError:
+            pass  # the server answered and closed first
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith((b"}", b"bytes")):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer
+
+
+def test_a_request_head_over_16_kib_is_refused_before_it_is_parsed(api_url: str) -> None:
+    """llhttp takes a head of any size (h11 stopped at 16 KiB): web/server.py bounds it."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+    answer = _exchange(api_url, head, *[b"a" * 4096] * 5, b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"connection: close" in answer.lower()
+    # One endless header never reaches the parser whole: refused once past the bound.
+    endless = _exchange(api_url, head, *[b"a" * 65536] * 64)
+    assert endless.startswith(b"HTTP/1.1 431 "), endless[:200]
+
+
+def test_heads_under_the_bound_are_served_whatever_their_reads(api_url: str) -> None:
+    near = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 15000 + b"\r\n\r\n"
+    assert _exchange(api_url, near).startswith(b"HTTP/1.1 200 ")
+    # the blank line ending the head split between two reads
+    assert _exchange(api_url, near[:-3], near[-3:]).startswith(b"HTTP/1.1 200 ")
+    # a body that arrives with its head is not counted as head
+    body = b'{"query": "{ models(limit: 1) { id } }", "x": "' + b"a" * 200_000 + b'"}'
+    post = (b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    assert _exchange(api_url, post).startswith(b"HTTP/1.1 200 ")
+
+
 def test_graphql_variables_sent_by_get_are_checked_like_a_body(client: TestClient) -> None:
     query = "query($n: Int) { models(limit: $n) { id } }"
     fine = client.get("/graphql", params={"query": query, "variables": '{"n": 1}'})

@@ -88,10 +88,8 @@ _CODE_FACETS = frozenset({"sql", "sourceCode", "sourceCodeLocation"})
 
 
 @lru_cache(maxsize=65536)
-@lru_cache(maxsize=4096)
 def time_key(t: datetime) -> str:
-    """A string that sorts like the instant (UTC, fixed width). Cached: an event's time keys
-    each of its facets, fields and state."""
+    """A string that sorts like the instant (UTC, fixed width)."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

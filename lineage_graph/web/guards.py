@@ -187,9 +187,10 @@ class RequestGuards:
 
 async def _replay(receive: Receive, max_bytes: int) -> tuple[bytes | None, Receive] | None:
     """Read the whole body and a ``receive`` that hands it on, then the client's own messages.
-    The body is None when it passes ``max_bytes`` (its Content-Length was checked, but a server
-    need not hold a client to it: h11 takes a chunked body whatever Content-Length says):
-    reading stops there. None when the client disconnected before the end."""
+    The body is None when it passes ``max_bytes`` (its Content-Length was checked, but the
+    body is not trusted to keep to it: httptools refuses a chunked body under a
+    Content-Length, another server might not): reading stops there. None when the client
+    disconnected before the end."""
     chunks: list[bytes] = []
     size = 0
     while True:
