@@ -225,11 +225,9 @@ class WritePlan:
             elif isinstance(facet.model, SymlinksDatasetFacet):
                 self._aliases(did, facet.model, at)
             elif isinstance(facet.model, UsdSceneDatasetFacet):
-                self._scene_link(did, facet.model, _facet_sort_key(facet, at),
-                                 at)
+                self._scene_link(did, facet.model, _facet_sort_key(facet, at), at)
             elif isinstance(facet.model, LabelingSchemaDatasetFacet):
-                self._schema_link(did, facet.model, _facet_sort_key(facet, at),
-                                  at)
+                self._schema_link(did, facet.model, _facet_sort_key(facet, at), at)
         return did
 
     def _aliases(self, did: str, facet: SymlinksDatasetFacet, at: datetime) -> None:

@@ -344,7 +344,6 @@ class ParsedFacet:
             self.canonical_payload.encode("utf-8")).hexdigest()[:16])
 
 
-
 # What validating a facet gave: its model, or why it is malformed; and the properties it copies
 # onto its owner.
 _Validated = tuple[BaseFacet | None, str | None, dict[str, Any]]
